@@ -1,0 +1,74 @@
+// swift-tools-version:6.0
+//
+// Ken: kernel extensions written in plain English.
+//
+// The package is cut into small modules, one folder each under Sources/. Arrows point down:
+// C shims → thin Swift wrappers → protocol and language modules → agent / kend cores → programs.
+// The root agent (`ken-agent`) links no LLM, libcurl or Z3 code: less code running as root.
+import PackageDescription
+
+let package = Package(
+    name: "Ken",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "ken-agent", targets: ["ken-agent"]),
+        .executable(name: "kend", targets: ["kend"]),
+        .executable(name: "kenc", targets: ["kenc"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // MARK: C system libraries (module maps only; found through pkg-config).
+        .systemLibrary(name: "CBPF", path: "Sources/CBPF", pkgConfig: "libbpf",
+                       providers: [.apt(["libbpf-dev"])]),
+        .systemLibrary(name: "CZ3", path: "Sources/CZ3", pkgConfig: "z3",
+                       providers: [.apt(["libz3-dev"])]),
+        .systemLibrary(name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd",
+                       providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+
+        // MARK: Thin wrappers: Swift types out, no raw pointers.
+        .target(name: "BPF", dependencies: ["CBPF"]),
+        .target(name: "Z3", dependencies: ["CZ3"]),
+        .target(name: "Systemd", dependencies: ["CSystemd"]),
+        .target(name: "HTTP", dependencies: ["CCurl"]),
+        .target(name: "SQLite", dependencies: ["CSQLite"]),
+
+        // MARK: Protocol.
+        .target(name: "KenProto", dependencies: [
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], exclude: ["README.md"]),
+        .target(name: "KenRPC", dependencies: [
+            "KenProto", "Systemd",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // MARK: Programs.
+        .executableTarget(name: "ken-agent", dependencies: [
+            "KenRPC", "KenProto", "Systemd",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "kend", dependencies: [
+            "KenRPC", "KenProto",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "kenc", dependencies: [
+            "KenRPC", "KenProto",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: Tests.
+        .testTarget(name: "KenRPCTests", dependencies: ["KenRPC", "KenProto"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+// libbpf wrapper: see the issues for its scope.
+import CBPF
