@@ -53,22 +53,54 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // MARK: The bpftrace language.
+        .target(name: "BpftraceSyntax"),
+        .target(name: "KernelInfo", dependencies: ["BPF"]),
+        .target(name: "BpftraceSemantics", dependencies: ["BpftraceSyntax", "KernelInfo"]),
+
+        // MARK: Verification (kend side: links Z3).
+        .target(name: "SymbolicVerifier", dependencies: ["BpftraceSyntax", "BpftraceSemantics", "Z3"]),
+
+        // MARK: Agent side.
+        .target(name: "KernelLoader", dependencies: [
+            "BPF", "BpftraceSyntax",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Registry", dependencies: ["SQLite", "KenProto"]),
+        .target(name: "AgentCore", dependencies: [
+            "KenRPC", "KenProto", "Registry", "KernelLoader", "BpftraceSyntax", "Systemd",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // MARK: kend side.
+        .target(name: "LLM", dependencies: ["HTTP"]),
+        .target(name: "ExampleStore", dependencies: ["BpftraceSyntax", "SQLite"]),
+
         // MARK: Programs.
         .executableTarget(name: "ken-agent", dependencies: [
-            "KenRPC", "KenProto", "Systemd",
+            "AgentCore", "KenRPC", "KenProto", "Systemd",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "kend", dependencies: [
             "KenRPC", "KenProto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kenc", dependencies: [
-            "KenRPC", "KenProto",
+            "KenRPC", "KenProto", "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // MARK: Tests.
-        .testTarget(name: "KenRPCTests", dependencies: ["KenRPC", "KenProto"]),
+        .testTarget(name: "KenRPCTests", dependencies: ["KenRPC", "KenProto", "Systemd"]),
+        .testTarget(name: "BpftraceSyntaxTests", dependencies: ["BpftraceSyntax"]),
+        .testTarget(name: "KernelInfoTests", dependencies: ["KernelInfo", "BPF"]),
+        .testTarget(name: "BpftraceSemanticsTests", dependencies: ["BpftraceSemantics", "BpftraceSyntax", "KernelInfo"]),
+        .testTarget(name: "SymbolicVerifierTests", dependencies: ["SymbolicVerifier", "BpftraceSyntax", "BpftraceSemantics", "Z3"]),
+        .testTarget(name: "KernelLoaderTests", dependencies: ["KernelLoader", "BPF"]),
+        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Registry", "KenRPC", "KenProto"]),
+        .testTarget(name: "LLMTests", dependencies: ["LLM", "HTTP"]),
+        .testTarget(name: "ExampleStoreTests", dependencies: ["ExampleStore", "BpftraceSyntax"]),
     ],
     swiftLanguageModes: [.v6]
 )

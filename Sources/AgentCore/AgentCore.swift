@@ -1,0 +1,1 @@
+// AgentCore: placeholder until its module lands.

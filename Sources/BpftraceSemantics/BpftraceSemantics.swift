@@ -1,0 +1,1 @@
+// BpftraceSemantics: placeholder until its module lands.

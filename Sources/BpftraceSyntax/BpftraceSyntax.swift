@@ -1,0 +1,1 @@
+// BpftraceSyntax: placeholder until its module lands.

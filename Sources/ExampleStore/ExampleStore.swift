@@ -1,0 +1,1 @@
+// ExampleStore: placeholder until its module lands.

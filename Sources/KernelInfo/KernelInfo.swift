@@ -1,0 +1,1 @@
+// KernelInfo: placeholder until its module lands.

@@ -1,0 +1,1 @@
+// KernelLoader: placeholder until its module lands.

@@ -1,0 +1,1 @@
+// Registry: placeholder until its module lands.

@@ -1,0 +1,1 @@
+// SymbolicVerifier: placeholder until its module lands.
