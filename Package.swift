@@ -41,6 +41,8 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["CCurl"]),
         .target(name: "SQLite", dependencies: ["CSQLite"]),
 
+        .target(name: "Digest"),
+
         // MARK: Protocol.
         .target(name: "KenProto", dependencies: [
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -76,6 +78,15 @@ let package = Package(
         .target(name: "LLM", dependencies: ["HTTP"]),
         .target(name: "ExampleStore", dependencies: ["BpftraceSyntax", "SQLite"]),
 
+        .target(name: "Synthesis", dependencies: [
+            "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "SymbolicVerifier", "ExampleStore",
+            "LLM", "KenProto", "Digest",
+        ]),
+        .target(name: "KendCore", dependencies: [
+            "Synthesis", "KenRPC", "KenProto", "LLM", "ExampleStore", "KernelInfo",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // MARK: Programs.
         .executableTarget(name: "ken-agent", dependencies: [
             "AgentCore", "KenRPC", "KenProto", "Systemd",
@@ -101,6 +112,8 @@ let package = Package(
         .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Registry", "KenRPC", "KenProto"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "HTTP"]),
         .testTarget(name: "ExampleStoreTests", dependencies: ["ExampleStore", "BpftraceSyntax"]),
+        .testTarget(name: "DigestTests", dependencies: ["Digest"]),
+        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "KendCore", "KenProto"]),
     ],
     swiftLanguageModes: [.v6]
 )

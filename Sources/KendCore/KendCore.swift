@@ -1,0 +1,1 @@
+// KendCore: kend's call handlers and wiring (in progress).
