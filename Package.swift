@@ -79,11 +79,12 @@ let package = Package(
         .target(name: "ExampleStore", dependencies: ["BpftraceSyntax", "SQLite"]),
 
         .target(name: "Synthesis", dependencies: [
-            "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "SymbolicVerifier", "ExampleStore",
-            "LLM", "KenProto", "Digest",
+            "KenProto", "Digest",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .target(name: "KendCore", dependencies: [
             "Synthesis", "KenRPC", "KenProto", "LLM", "ExampleStore", "KernelInfo",
+            "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "Digest",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
