@@ -1,1 +1,0 @@
-// BpftraceSyntax: placeholder until its module lands.
