@@ -111,6 +111,7 @@ let package = Package(
         .testTarget(name: "SymbolicVerifierTests", dependencies: ["SymbolicVerifier", "BpftraceSyntax", "BpftraceSemantics", "Z3"]),
         .testTarget(name: "KernelLoaderTests", dependencies: ["KernelLoader", "BPF"]),
         .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Registry", "KenRPC", "KenProto"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "SQLite", "KenProto"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "HTTP"]),
         .testTarget(name: "ExampleStoreTests", dependencies: ["ExampleStore", "BpftraceSyntax"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
