@@ -76,7 +76,9 @@ let package = Package(
 
         // MARK: kend side.
         .target(name: "LLM", dependencies: ["HTTP"]),
-        .target(name: "ExampleStore", dependencies: ["BpftraceSyntax", "SQLite"]),
+        .target(name: "ExampleStore", dependencies: ["LLM"]),
+        // Test support shared by test targets: a scripted OpenAI-compatible HTTP server.
+        .target(name: "TestSupport", path: "Tests/Support"),
 
         .target(name: "Synthesis", dependencies: [
             "KenProto", "Digest",
@@ -112,8 +114,8 @@ let package = Package(
         .testTarget(name: "KernelLoaderTests", dependencies: ["KernelLoader", "BPF"]),
         .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Registry", "KenRPC", "KenProto"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "SQLite", "KenProto"]),
-        .testTarget(name: "LLMTests", dependencies: ["LLM", "HTTP"]),
-        .testTarget(name: "ExampleStoreTests", dependencies: ["ExampleStore", "BpftraceSyntax"]),
+        .testTarget(name: "LLMTests", dependencies: ["LLM", "HTTP", "TestSupport"]),
+        .testTarget(name: "ExampleStoreTests", dependencies: ["ExampleStore", "BpftraceSyntax", "LLM", "TestSupport"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "KendCore", "KenProto"]),
     ],

@@ -1,1 +1,0 @@
-// LLM: placeholder until its module lands.
