@@ -1,1 +1,0 @@
-// AgentCore: placeholder until its module lands.

@@ -1,0 +1,206 @@
+import Foundation
+
+/// Who the caller is, as the kernel reported it for the socket (SO_PEERCRED). Never taken from
+/// the request itself.
+public struct Peer: Sendable, Equatable, CustomStringConvertible {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var pid: Int32
+
+    public init(uid: UInt32, gid: UInt32, pid: Int32) {
+        self.uid = uid
+        self.gid = gid
+        self.pid = pid
+    }
+
+    public var description: String { "uid \(uid) gid \(gid) pid \(pid)" }
+}
+
+/// A set of principals: users (names or numeric uids) and groups (names or numeric gids).
+public struct Principals: Sendable, Equatable {
+    public var users: [String]
+    public var groups: [String]
+
+    public init(users: [String] = [], groups: [String] = []) {
+        self.users = users
+        self.groups = groups
+    }
+
+    /// True if the peer is one of the users, or its primary (peer) gid or any group of its uid
+    /// is one of the groups. Unknown names never match.
+    public func contains(_ peer: Peer, groupsOf: (UInt32) -> Set<UInt32> = UserDatabase.groups(ofUID:)) -> Bool {
+        for user in users {
+            if let uid = UInt32(user) ?? UserDatabase.userID(named: user), uid == peer.uid { return true }
+        }
+        let wanted = Set(groups.compactMap { UInt32($0) ?? UserDatabase.groupID(named: $0) })
+        guard !wanted.isEmpty else { return false }
+        if wanted.contains(peer.gid) { return true }
+        return !wanted.isDisjoint(with: groupsOf(peer.uid))
+    }
+
+    public var description: String {
+        let parts = users.map { "user \($0)" } + groups.map { "group \($0)" }
+        return parts.isEmpty ? "nobody" : parts.joined(separator: ", ")
+    }
+}
+
+/// bpftrace builtins that act on the system rather than observe it; bpftrace itself only runs
+/// them with `--unsafe`.
+public enum UnsafeBuiltin: String, Sendable, CaseIterable {
+    case system, signal, override
+}
+
+/// The agent's configuration (`/etc/ken/agent.toml`). Every field has a safe default, so a
+/// missing file means: root and group `ken` may attach, root and `ken-admin` may detach anyone's
+/// extensions, no unsafe builtins, extensions stay attached when the agent stops.
+public struct AgentPolicy: Sendable, Equatable {
+    public static let defaultPath = "/etc/ken/agent.toml"
+
+    /// May attach, list, inspect and detach their own extensions.
+    public var attach = Principals(users: ["root"], groups: ["ken"])
+    /// May also detach and read logs of anyone's extensions.
+    public var admin = Principals(users: ["root"], groups: ["ken-admin"])
+    /// Probe providers allowed (`tracepoint`, `kprobe`, …, as in `ProbeKind` canonical names).
+    /// Empty means every kind.
+    public var allowedProbeKinds: [String] = []
+    /// Unsafe builtins that may be used (empty: none; bpftrace runs without `--unsafe`).
+    public var allowedUnsafeBuiltins: Set<UnsafeBuiltin> = []
+    public var maxExtensionsPerUID = 32
+    public var maxExtensionsTotal = 256
+    /// Largest script or object accepted, in bytes.
+    public var maxProgramBytes = 1 << 20
+    public var defaultRestartPolicy = "no"
+    /// Detach every extension when the agent stops (default: keep them running).
+    public var detachOnStop = false
+    /// Restarts allowed per extension before it is left failed.
+    public var maxRestarts = 5
+    /// Bytes kept per extension log file before it is rotated (one older generation is kept).
+    public var logMaxBytes = 1 << 20
+
+    public init() {}
+
+    /// Parses the configuration text. Unknown keys are errors (a typo must not silently weaken
+    /// nothing or strengthen nothing).
+    public static func parse(_ text: String) throws(PolicyError) -> AgentPolicy {
+        let document: [String: TOMLValue]
+        do { document = try TOMLParser.parse(text) } catch { throw .syntax(error) }
+        var policy = AgentPolicy()
+        for (section, value) in document {
+            guard case let .table(table) = value else { throw .invalid("top-level key \(section) must be a [table]") }
+            switch section {
+            case "attach": policy.attach = try principals(table, section: section)
+            case "admin": policy.admin = try principals(table, section: section)
+            case "programs":
+                for (key, v) in table {
+                    switch key {
+                    case "probe_kinds": policy.allowedProbeKinds = try strings(v, "programs.probe_kinds")
+                    case "unsafe_builtins":
+                        switch v {
+                        case let .boolean(all): policy.allowedUnsafeBuiltins = all ? Set(UnsafeBuiltin.allCases) : []
+                        default:
+                            policy.allowedUnsafeBuiltins = Set(try strings(v, "programs.unsafe_builtins").map { (name) throws(PolicyError) -> UnsafeBuiltin in
+                                guard let b = UnsafeBuiltin(rawValue: name) else {
+                                    throw .invalid("programs.unsafe_builtins: unknown builtin \(name) (known: system, signal, override)")
+                                }
+                                return b
+                            })
+                        }
+                    case "max_program_bytes": policy.maxProgramBytes = try positive(v, "programs.max_program_bytes")
+                    default: throw .invalid("unknown key programs.\(key)")
+                    }
+                }
+            case "limits":
+                for (key, v) in table {
+                    switch key {
+                    case "extensions_per_uid": policy.maxExtensionsPerUID = try positive(v, "limits.extensions_per_uid")
+                    case "extensions_total": policy.maxExtensionsTotal = try positive(v, "limits.extensions_total")
+                    case "max_restarts": policy.maxRestarts = try positive(v, "limits.max_restarts", allowZero: true)
+                    case "log_max_bytes": policy.logMaxBytes = try positive(v, "limits.log_max_bytes")
+                    default: throw .invalid("unknown key limits.\(key)")
+                    }
+                }
+            case "lifecycle":
+                for (key, v) in table {
+                    switch key {
+                    case "restart_policy":
+                        guard case let .string(s) = v, ["no", "on-failure", "always"].contains(s) else {
+                            throw .invalid("lifecycle.restart_policy must be \"no\", \"on-failure\" or \"always\"")
+                        }
+                        policy.defaultRestartPolicy = s
+                    case "detach_on_stop":
+                        guard case let .boolean(b) = v else { throw .invalid("lifecycle.detach_on_stop must be true or false") }
+                        policy.detachOnStop = b
+                    default: throw .invalid("unknown key lifecycle.\(key)")
+                    }
+                }
+            default: throw .invalid("unknown section [\(section)] (known: attach, admin, programs, limits, lifecycle)")
+            }
+        }
+        return policy
+    }
+
+    /// Loads the file at `path`; a missing file gives the defaults, an unreadable or invalid one
+    /// is an error (the agent refuses to start rather than run with a policy it did not read).
+    public static func load(path: String) throws(PolicyError) -> AgentPolicy {
+        guard FileManager.default.fileExists(atPath: path) else { return AgentPolicy() }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw .unreadable(path: path, reason: error.localizedDescription)
+        }
+        do { return try parse(text) } catch { throw error.in(path: path) }
+    }
+
+    private static func principals(_ table: [String: TOMLValue], section: String) throws(PolicyError) -> Principals {
+        var p = Principals()
+        for (key, v) in table {
+            switch key {
+            case "users": p.users = try strings(v, "\(section).users", allowIntegers: true)
+            case "groups": p.groups = try strings(v, "\(section).groups", allowIntegers: true)
+            default: throw .invalid("unknown key \(section).\(key) (known: users, groups)")
+            }
+        }
+        return p
+    }
+
+    private static func strings(_ v: TOMLValue, _ key: String, allowIntegers: Bool = false) throws(PolicyError) -> [String] {
+        guard case let .array(items) = v else { throw .invalid("\(key) must be an array") }
+        return try items.map { (item) throws(PolicyError) -> String in
+            switch item {
+            case let .string(s): return s
+            case let .integer(i) where allowIntegers && i >= 0: return String(i)
+            default: throw .invalid("\(key) must hold only strings\(allowIntegers ? " or ids" : "")")
+            }
+        }
+    }
+
+    private static func positive(_ v: TOMLValue, _ key: String, allowZero: Bool = false) throws(PolicyError) -> Int {
+        guard case let .integer(i) = v, i > 0 || (allowZero && i == 0), i <= Int64(Int32.max) else {
+            throw .invalid("\(key) must be a positive integer")
+        }
+        return Int(i)
+    }
+}
+
+/// Why the policy file could not be used.
+public enum PolicyError: Error, Equatable, Sendable, CustomStringConvertible {
+    case syntax(TOMLError)
+    case invalid(String)
+    case unreadable(path: String, reason: String)
+    case inFile(path: String, message: String)
+
+    func `in`(path: String) -> PolicyError {
+        switch self {
+        case .unreadable, .inFile: return self
+        default: return .inFile(path: path, message: description)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .syntax(e): return "syntax error at \(e)"
+        case let .invalid(m): return m
+        case let .unreadable(path, reason): return "cannot read \(path): \(reason)"
+        case let .inFile(path, message): return "\(path): \(message)"
+        }
+    }
+}

@@ -1,0 +1,202 @@
+import AgentCore
+import Foundation
+import XCTest
+
+final class TOMLTests: XCTestCase {
+    func testParsesTheSubsetKenUses() throws {
+        let doc = try TOMLParser.parse("""
+            # comment
+            top = "x" # trailing comment
+            [a]
+            s = "tab\\there \\"q\\" \\u00e9"
+            lit = 'C:\\path'
+            n = -1_000
+            h = 0xff
+            f = 2.5
+            yes = true
+            list = [ "one", 'two',
+              "three", # comment inside
+            ]
+            nested = [[1, 2], []]
+            inline = { k = 1, "quoted key" = "v" }
+            [a.b]
+            dotted.key = 3
+            """)
+        XCTAssertEqual(doc["top"], .string("x"))
+        guard case let .table(a)? = doc["a"] else { return XCTFail("no table a") }
+        XCTAssertEqual(a["s"], .string("tab\there \"q\" é"))
+        XCTAssertEqual(a["lit"], .string("C:\\path"))
+        XCTAssertEqual(a["n"], .integer(-1000))
+        XCTAssertEqual(a["h"], .integer(255))
+        XCTAssertEqual(a["f"], .float(2.5))
+        XCTAssertEqual(a["yes"], .boolean(true))
+        XCTAssertEqual(a["list"], .array([.string("one"), .string("two"), .string("three")]))
+        XCTAssertEqual(a["nested"], .array([.array([.integer(1), .integer(2)]), .array([])]))
+        XCTAssertEqual(a["inline"], .table(["k": .integer(1), "quoted key": .string("v")]))
+        XCTAssertEqual(a["b"], .table(["dotted": .table(["key": .integer(3)])]))
+    }
+
+    func testErrorsNameTheLine() {
+        let cases: [(String, Int, String)] = [
+            ("a = 1\nb = \"unterminated\n", 2, "unterminated"),
+            ("a = 1\na = 2\n", 2, "twice"),
+            ("[t]\n[t]\n", 2, "twice"),
+            ("\n\nx = bare\n", 3, "quoted"),
+            ("x = [1, 2\n", 1, "array"),
+            ("x = 1 y\n", 1, "end of line"),
+            ("[[arr]]\n", 1, "not supported"),
+            ("x = 1979-05-27\n", 1, "dates"),
+            ("x = 007\n", 1, "leading zeros"),
+            ("x = 1__0\n", 1, "_"),
+            ("= 3\n", 1, "key"),
+            ("x = \"\\q\"\n", 1, "escape"),
+        ]
+        for (text, line, fragment) in cases {
+            XCTAssertThrowsError(try TOMLParser.parse(text), text) { error in
+                guard let e = error as? TOMLError else { return XCTFail("\(error)") }
+                XCTAssertEqual(e.line, line, "\(text): \(e)")
+                XCTAssertTrue(e.message.contains(fragment), "\(text): \(e)")
+            }
+        }
+    }
+
+    func testRandomBytesNeverCrash() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("[]{}=\"'#,.\n \tab01_x-\\u".utf8)
+        for _ in 0..<2000 {
+            let bytes = (0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator) ?? 0 }
+            _ = try? TOMLParser.parse(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+}
+
+final class PolicyTests: XCTestCase {
+    func testDefaults() {
+        let p = AgentPolicy()
+        XCTAssertEqual(p.attach, Principals(users: ["root"], groups: ["ken"]))
+        XCTAssertEqual(p.admin, Principals(users: ["root"], groups: ["ken-admin"]))
+        XCTAssertEqual(p.allowedUnsafeBuiltins, [])
+        XCTAssertEqual(p.defaultRestartPolicy, "no")
+        XCTAssertFalse(p.detachOnStop)
+    }
+
+    func testParsesFullFile() throws {
+        let p = try AgentPolicy.parse("""
+            [attach]
+            users = ["root", 1000]
+            groups = ["ken", "wheel"]
+            [admin]
+            users = ["root"]
+            groups = []
+            [programs]
+            probe_kinds = ["tracepoint", "kprobe"]
+            unsafe_builtins = ["signal"]
+            max_program_bytes = 4096
+            [limits]
+            extensions_per_uid = 2
+            extensions_total = 10
+            max_restarts = 0
+            [lifecycle]
+            restart_policy = "on-failure"
+            detach_on_stop = true
+            """)
+        XCTAssertEqual(p.attach.users, ["root", "1000"])
+        XCTAssertEqual(p.attach.groups, ["ken", "wheel"])
+        XCTAssertEqual(p.admin.groups, [])
+        XCTAssertEqual(p.allowedProbeKinds, ["tracepoint", "kprobe"])
+        XCTAssertEqual(p.allowedUnsafeBuiltins, [.signal])
+        XCTAssertEqual(p.maxProgramBytes, 4096)
+        XCTAssertEqual(p.maxExtensionsPerUID, 2)
+        XCTAssertEqual(p.maxExtensionsTotal, 10)
+        XCTAssertEqual(p.maxRestarts, 0)
+        XCTAssertEqual(p.defaultRestartPolicy, "on-failure")
+        XCTAssertTrue(p.detachOnStop)
+        XCTAssertEqual(try AgentPolicy.parse("[programs]\nunsafe_builtins = true").allowedUnsafeBuiltins, Set(UnsafeBuiltin.allCases))
+    }
+
+    func testRejectsTyposAndBadValues() {
+        for text in ["[atach]\nusers=[]", "[attach]\nuser = [\"x\"]", "[programs]\nunsafe_builtins = [\"exec\"]",
+                     "[limits]\nextensions_total = -1", "[lifecycle]\nrestart_policy = \"sometimes\"", "x = 1",
+                     "[lifecycle]\ndetach_on_stop = \"yes\""] {
+            XCTAssertThrowsError(try AgentPolicy.parse(text), text)
+        }
+    }
+
+    func testLoadMissingFileGivesDefaultsAndBadFileNamesPathAndLine() throws {
+        XCTAssertEqual(try AgentPolicy.load(path: "/nonexistent/agent.toml"), AgentPolicy())
+        let path = NSTemporaryDirectory() + "ken-policy-\(UUID().uuidString).toml"
+        try "[attach]\nusers = [\"root\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertThrowsError(try AgentPolicy.load(path: path)) { error in
+            XCTAssertTrue("\(error)".contains(path), "\(error)")
+            XCTAssertTrue("\(error)".contains("line 2"), "\(error)")
+        }
+    }
+}
+
+final class AuthorizationTests: XCTestCase {
+    /// Synthetic peers: uid 1000 is in gid 4000 ("ken" stand-in), uid 2000 in gid 5000 (admin
+    /// stand-in), uid 3000 in nothing.
+    let authorizer = {
+        var policy = AgentPolicy()
+        policy.attach = Principals(users: ["root"], groups: ["4000"])
+        policy.admin = Principals(users: ["root"], groups: ["5000"])
+        return Authorizer(policy: policy, groupsOf: { uid in
+            switch uid {
+            case 1000: return [1000, 4000]
+            case 2000: return [2000, 5000]
+            default: return [uid]
+            }
+        })
+    }()
+
+    func testRootMayDoEverything() {
+        let root = Peer(uid: 0, gid: 0, pid: 1)
+        for op: AgentOperation in [.status, .attach, .list, .get, .verifyOnly, .detach(owner: 1000), .logs(owner: 1000)] {
+            XCTAssertEqual(authorizer.authorize(op, peer: root), .allow, "\(op)")
+        }
+    }
+
+    func testGroupMemberManagesOnlyOwnExtensions() {
+        let user = Peer(uid: 1000, gid: 1000, pid: 2)
+        XCTAssertEqual(authorizer.authorize(.attach, peer: user), .allow)
+        XCTAssertEqual(authorizer.authorize(.detach(owner: 1000), peer: user), .allow)
+        guard case let .deny(message, _) = authorizer.authorize(.detach(owner: 0), peer: user) else { return XCTFail() }
+        XCTAssertTrue(message.contains("owned by uid 0"), message)
+        guard case .deny = authorizer.authorize(.logs(owner: 2000), peer: user) else { return XCTFail() }
+    }
+
+    func testPrimaryGidFromPeerCredentialsCounts() {
+        // The socket's gid (e.g. after newgrp) is honoured even if the group database says otherwise.
+        XCTAssertEqual(authorizer.authorize(.attach, peer: Peer(uid: 3000, gid: 4000, pid: 3)), .allow)
+    }
+
+    func testAdminMayDetachOthers() {
+        let admin = Peer(uid: 2000, gid: 2000, pid: 4)
+        XCTAssertEqual(authorizer.authorize(.detach(owner: 1000), peer: admin), .allow)
+        XCTAssertEqual(authorizer.authorize(.logs(owner: 0), peer: admin), .allow)
+    }
+
+    func testOutsiderIsDeniedEverything() {
+        let outsider = Peer(uid: 3000, gid: 3000, pid: 5)
+        for op: AgentOperation in [.status, .attach, .list, .get, .verifyOnly, .detach(owner: 3000), .logs(owner: 3000)] {
+            guard case let .deny(message, hint) = authorizer.authorize(op, peer: outsider) else { return XCTFail("\(op)") }
+            XCTAssertTrue(message.contains("3000"), message)
+            XCTAssertFalse(hint.isEmpty)
+        }
+    }
+
+    func testRealGroupDatabase() throws {
+        // root (uid 0) resolves through the real passwd/group files.
+        XCTAssertEqual(UserDatabase.userName(uid: 0), "root")
+        XCTAssertEqual(UserDatabase.userID(named: "root"), 0)
+        XCTAssertEqual(UserDatabase.groupID(named: "root"), 0)
+        XCTAssertTrue(UserDatabase.groups(ofUID: 0).contains(0))
+        XCTAssertNil(UserDatabase.groupID(named: "no-such-group-ken-test"))
+        let real = Authorizer(policy: AgentPolicy())
+        XCTAssertEqual(real.authorize(.attach, peer: Peer(uid: 0, gid: 0, pid: 1)), .allow)
+        guard case .deny = real.authorize(.attach, peer: Peer(uid: 65534, gid: 65534, pid: 1)) else {
+            return XCTFail("nobody must not be allowed by the default policy")
+        }
+    }
+}
