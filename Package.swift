@@ -61,6 +61,12 @@ let package = Package(
         .target(name: "KernelInfo", dependencies: ["BPF"]),
         .target(name: "BpftraceSemantics", dependencies: ["BpftraceSyntax", "KernelInfo"]),
 
+        // MARK: Kernel contracts and the Comprehension Engine (kend side).
+        .target(name: "Contracts", dependencies: ["KernelInfo", "SQLite", "BpftraceSyntax"]),
+        .target(name: "Comprehension", dependencies: [
+            "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "Contracts", "LLM", "SymbolicVerifier",
+        ]),
+
         // MARK: Verification (kend side: links Z3).
         .target(name: "SymbolicVerifier", dependencies: ["BpftraceSyntax", "BpftraceSemantics", "Z3"]),
 
@@ -118,6 +124,8 @@ let package = Package(
         .testTarget(name: "LLMTests", dependencies: ["LLM", "HTTP", "TestSupport"]),
         .testTarget(name: "ExampleStoreTests", dependencies: ["ExampleStore", "BpftraceSyntax", "LLM", "TestSupport"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
+        .testTarget(name: "ContractsTests", dependencies: ["Contracts", "KernelInfo"]),
+        .testTarget(name: "ComprehensionTests", dependencies: ["Comprehension", "Contracts", "BpftraceSyntax", "SymbolicVerifier", "TestSupport"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "KendCore", "KenProto"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,1 @@
+// Comprehension: placeholder until the module lands.

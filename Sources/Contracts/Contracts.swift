@@ -1,0 +1,1 @@
+// Contracts: placeholder until the module lands.
