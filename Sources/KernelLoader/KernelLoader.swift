@@ -1,1 +1,0 @@
-// KernelLoader: placeholder until its module lands.
