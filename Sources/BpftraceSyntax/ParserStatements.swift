@@ -1,0 +1,295 @@
+/// Blocks and statements.
+extension ParserCore {
+    /// Parses `{ … }` with the current token at `{`. For a probe body (`topLevel`), the
+    /// lexer is left just after `}` without lexing further, because what follows is
+    /// top-level text (attach points, preamble) that the expression lexer must not see.
+    mutating func parseBlock(topLevel: Bool = false) -> Block {
+        let start = token.start
+        guard enterNesting() else {
+            skipBalancedBlock(topLevel: topLevel)
+            return Block([], range: range(from: start))
+        }
+        defer { leaveNesting() }
+        advance() // '{'
+        var statements: [Statement] = []
+        while !abandoned {
+            if at(.rbrace) { break }
+            if token.kind == .endOfFile {
+                let open = source.location(start)
+                error("expected '}' to close the block opened at line \(open.line), column \(open.column)", at: token)
+                return Block(statements, range: range(from: start))
+            }
+            if at(.semicolon) { advance(); continue }
+            if let s = parseStatement() {
+                statements.append(s)
+            }
+        }
+        let end = token.end
+        if topLevel {
+            previousEnd = end
+            lexer.pos = end
+        } else {
+            advance()
+        }
+        return Block(statements, range: source.range(start, end))
+    }
+
+    /// Skips a balanced `{ … }` starting at the current `{` (used when nesting is too deep).
+    private mutating func skipBalancedBlock(topLevel: Bool) {
+        var level = 0
+        repeat {
+            if at(.lbrace) { level += 1 }
+            if at(.rbrace) { level -= 1 }
+            if level == 0 || token.kind == .endOfFile { break }
+            advance()
+        } while true
+        if topLevel {
+            lexer.pos = token.end
+        } else if token.kind != .endOfFile {
+            advance()
+        }
+    }
+
+    /// Skips to the end of the broken statement: past a `;`, or up to (not past) the `}` that
+    /// closes the enclosing block. Nested blocks are skipped whole.
+    mutating func synchronize() {
+        var level = 0
+        while token.kind != .endOfFile {
+            if at(.lbrace) { level += 1 }
+            if at(.rbrace) {
+                if level == 0 { break }
+                level -= 1
+                if level == 0 {
+                    advance()
+                    break
+                }
+            }
+            if at(.semicolon) && level == 0 {
+                advance()
+                break
+            }
+            advance()
+        }
+        panicking = false
+    }
+
+    mutating func parseStatement() -> Statement? {
+        nodeBudget = Parser.maximumExpressionNodes
+        let start = token.start
+        let errorsBefore = diagnostics.count
+        guard let kind = parseStatementKind(start: start) else {
+            synchronize()
+            return nil
+        }
+        let statement = Statement(kind, range: range(from: start))
+        if diagnostics.count > errorsBefore && panicking {
+            synchronize()
+            return statement
+        }
+        if isCompound(kind) { return statement }
+        if at(.rbrace) { return statement }
+        if !accept(.semicolon) {
+            error("expected ';' after statement, found \(describe(token))", range: source.range(previousEnd, previousEnd),
+                  hint: "statements are separated by ';'")
+            synchronize()
+        }
+        return statement
+    }
+
+    private func isCompound(_ kind: StatementKind) -> Bool {
+        switch kind {
+        case .ifStatement, .unroll, .whileLoop, .forMap, .forRange, .block: return true
+        default: return false
+        }
+    }
+
+    private mutating func parseStatementKind(start: Int) -> StatementKind? {
+        if at(.lbrace) {
+            return .block(parseBlock())
+        }
+        if token.kind == .identifier {
+            switch text(token) {
+            case "if": return parseIf()
+            case "unroll":
+                advance()
+                let count = parseExpression()
+                guard let body = parseBody("unroll") else { return nil }
+                return .unroll(count: count, body: body)
+            case "while":
+                advance()
+                let condition = parseExpression()
+                guard let body = parseBody("while") else { return nil }
+                return .whileLoop(condition: condition, body: body)
+            case "for": return parseFor()
+            case "break": advance(); return .breakStatement
+            case "continue": advance(); return .continueStatement
+            case "return":
+                advance()
+                if at(.semicolon) || at(.rbrace) { return .returnStatement(nil) }
+                return .returnStatement(parseExpression())
+            case "let": return parseLet()
+            case "assume" where peek().kind == .punct(.lparen):
+                advance()
+                advance()
+                let e = parseExpression()
+                expect(.rparen, "to close assume(")
+                return .assume(e)
+            case "assert" where peek().kind == .punct(.lparen):
+                advance()
+                advance()
+                let e = parseExpression()
+                var message: String? = nil
+                if accept(.comma) {
+                    if token.kind == .string {
+                        message = token.stringValue
+                        advance()
+                    } else {
+                        error("expected a string message as the second argument of assert, found \(describe(token))", at: token)
+                        return nil
+                    }
+                }
+                expect(.rparen, "to close assert(")
+                return .assert(e, message: message)
+            default:
+                break
+            }
+        }
+        let target = parseExpression()
+        if let op = assignmentOperator(token.kind) {
+            let opToken = token
+            if !isAssignable(target) {
+                error("cannot assign to this expression", range: target.range,
+                      hint: "assign to a $variable, an @map[key], or a field of one")
+                _ = opToken
+                return nil
+            }
+            advance()
+            let value = parseExpression()
+            return .assignment(target: target, op: op, value: value)
+        }
+        return .expression(target)
+    }
+
+    private mutating func parseBody(_ construct: String) -> Block? {
+        guard at(.lbrace) else {
+            error("expected '{' to open the \(construct) body, found \(describe(token))", at: token)
+            return nil
+        }
+        return parseBlock()
+    }
+
+    private mutating func parseIf() -> StatementKind? {
+        guard enterNesting() else { return nil }
+        defer { leaveNesting() }
+        advance() // 'if'
+        let condition = parseExpression()
+        guard let then = parseBody("if") else { return nil }
+        var elseBlock: Block? = nil
+        if isWord("else") {
+            advance()
+            if isWord("if") {
+                let start = token.start
+                guard let nested = parseIf() else { return nil }
+                let r = range(from: start)
+                elseBlock = Block([Statement(nested, range: r)], range: r)
+            } else {
+                guard let b = parseBody("else") else { return nil }
+                elseBlock = b
+            }
+        }
+        return .ifStatement(condition: condition, then: then, else: elseBlock)
+    }
+
+    private mutating func parseFor() -> StatementKind? {
+        advance() // 'for'
+        let parenthesized = accept(.lparen)
+        guard token.kind == .variable else {
+            error("expected a $variable after 'for', found \(describe(token))", at: token,
+                  hint: "write 'for ($kv : @map) { … }' or 'for ($i : 0..10) { … }'")
+            return nil
+        }
+        let name = String(text(token).dropFirst())
+        advance()
+        guard expect(.colon, "after the loop variable") else { return nil }
+        let first = parseExpression()
+        var kind: StatementKind
+        if accept(.dotdot) {
+            let end = parseExpression()
+            kind = .forRange(variable: name, start: first, end: end, body: Block())
+        } else if case .map = first.kind {
+            kind = .forMap(variable: name, map: first, body: Block())
+        } else {
+            error("expected a @map or a range 'start..end' after ':'", range: first.range)
+            return nil
+        }
+        if parenthesized {
+            guard expect(.rparen, "to close 'for ('") else { return nil }
+        }
+        guard let body = parseBody("for") else { return nil }
+        switch kind {
+        case let .forRange(v, s, e, _): kind = .forRange(variable: v, start: s, end: e, body: body)
+        case let .forMap(v, m, _): kind = .forMap(variable: v, map: m, body: body)
+        default: break
+        }
+        return kind
+    }
+
+    private mutating func parseLet() -> StatementKind? {
+        advance() // 'let'
+        guard token.kind == .variable else {
+            error("expected a $variable after 'let', found \(describe(token))", at: token)
+            return nil
+        }
+        let name = String(text(token).dropFirst())
+        advance()
+        var type: TypeName? = nil
+        if accept(.colon) {
+            guard let t = parseTypeName() else { return nil }
+            type = t
+        }
+        var value: Expression? = nil
+        if accept(.assign) {
+            value = parseExpression()
+        } else if let op = assignmentOperator(token.kind), op != .assign {
+            error("a 'let' declaration can only use '='", at: token)
+            return nil
+        }
+        return .letDeclaration(name: name, type: type, value: value)
+    }
+
+    func assignmentOperator(_ kind: TokenKind) -> AssignmentOperator? {
+        guard case let .punct(p) = kind else { return nil }
+        switch p {
+        case .assign: return .assign
+        case .plusAssign: return .add
+        case .minusAssign: return .subtract
+        case .starAssign: return .multiply
+        case .slashAssign: return .divide
+        case .percentAssign: return .modulo
+        case .ampAssign: return .bitAnd
+        case .pipeAssign: return .bitOr
+        case .caretAssign: return .bitXor
+        case .shiftLeftAssign: return .shiftLeft
+        case .shiftRightAssign: return .shiftRight
+        default: return nil
+        }
+    }
+
+    private func isAssignable(_ e: Expression) -> Bool {
+        switch e.kind {
+        case .variable, .map: return true
+        case let .fieldAccess(base, _, _): return isAssignable(base) || isPointerish(base)
+        case let .index(base, _): return isAssignable(base) || isPointerish(base)
+        case .unary(.dereference, _): return true
+        case .error: return true
+        default: return false
+        }
+    }
+
+    private func isPointerish(_ e: Expression) -> Bool {
+        switch e.kind {
+        case .cast, .builtin, .fieldAccess, .index: return true
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import XCTest
+@testable import BpftraceSyntax
+
+/// The bpftrace tools shipped with the system are the realistic corpus: every one must parse
+/// cleanly and survive print → re-parse unchanged.
+final class ToolScriptTests: XCTestCase {
+    static func toolScripts() throws -> [(name: String, text: String)] {
+        let dir = "/usr/sbin"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
+            throw XCTSkip("cannot list \(dir)")
+        }
+        let scripts = try names.filter { $0.hasSuffix(".bt") }.sorted().map { name in
+            (name, try String(contentsOfFile: dir + "/" + name, encoding: .utf8))
+        }
+        if scripts.isEmpty { throw XCTSkip("no bpftrace tool scripts in \(dir)") }
+        return scripts
+    }
+
+    func testAllToolScriptsParseWithoutDiagnostics() throws {
+        let scripts = try Self.toolScripts()
+        XCTAssertEqual(scripts.count, 38, "expected the 38 tools of bpftrace 0.17")
+        for (name, text) in scripts {
+            let result = Parser.parse(source: text, file: name)
+            XCTAssertEqual(result.diagnostics, [], "\(name):\n" + Diagnostic.render(result.diagnostics, source: text))
+            XCTAssertNotNil(result.program, name)
+            XCTAssertFalse(result.program?.probes.isEmpty ?? true, name)
+        }
+    }
+
+    func testPrintThenReparseGivesEqualTree() throws {
+        for (name, text) in try Self.toolScripts() {
+            guard let program = Parser.parse(source: text, file: name).program else {
+                XCTFail("\(name) did not parse")
+                continue
+            }
+            let printed = Printer.print(program)
+            let reparsed = Parser.parse(source: printed, file: name + ".printed")
+            XCTAssertEqual(reparsed.diagnostics, [], "\(name) printed:\n\(printed)\n" + Diagnostic.render(reparsed.diagnostics, source: printed))
+            guard let again = reparsed.program else { continue }
+            XCTAssertTrue(program.isStructurallyEqual(to: again), "\(name): round trip changed the tree\n\(printed)")
+            // Printing is a fixed point.
+            XCTAssertEqual(Printer.print(again), printed, name)
+        }
+    }
+
+    func testToolScriptsLowerToOldestDialectWithoutDiagnostics() throws {
+        for (name, text) in try Self.toolScripts() {
+            guard let program = Parser.parse(source: text, file: name).program else {
+                XCTFail("\(name) did not parse")
+                continue
+            }
+            let lowered = Printer.print(program, dialect: .v0_17)
+            XCTAssertEqual(lowered.diagnostics, [], name)
+            let reparsed = Parser.parse(source: lowered.text, file: name)
+            XCTAssertEqual(reparsed.diagnostics, [], name)
+        }
+    }
+}
