@@ -385,3 +385,8 @@ public struct TypeName: Sendable, Hashable, CustomStringConvertible {
     /// Whether this names a struct/union (needs `->`/`.` field resolution from BTF).
     public var isRecord: Bool { base.hasPrefix("struct ") || base.hasPrefix("union ") }
 }
+
+/// Short, unambiguous name for `Expression`. Foundation (swift-foundation) also declares a
+/// type named `Expression`, so files importing both modules must write either
+/// `BpftraceSyntax.Expression` or this alias.
+public typealias Expr = Expression

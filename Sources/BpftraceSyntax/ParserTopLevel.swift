@@ -171,8 +171,9 @@ extension ParserCore {
 
     private mutating func parseConfig() -> ConfigBlock? {
         let start = lexer.pos
-        advance() // 'config'
+        advance() // the stale token becomes 'config'
         advance() // '='
+        advance() // '{'
         guard expect(.lbrace, "to open the config block") else {
             recoverToNextTopLevelItem(from: start)
             return nil

@@ -57,3 +57,29 @@ final class ToolScriptTests: XCTestCase {
         }
     }
 }
+
+/// Real bpftrace (0.17 here) must accept what lowering prints.
+final class RealBpftraceAcceptanceTests: XCTestCase {
+    func testLoweredToolScriptsAreAcceptedByInstalledBpftrace() throws {
+        _ = try RealBpftrace.requireAvailable()
+        var checked = 0
+        for (name, text) in try ToolScriptTests.toolScripts() {
+            guard let program = Parser.parse(source: text, file: name).program else {
+                XCTFail("\(name) did not parse")
+                continue
+            }
+            let lowered = Printer.print(program, dialect: .v0_17)
+            let output = try RealBpftrace.dryRun(lowered.text)
+            XCTAssertFalse(output.contains("syntax error"), "\(name): bpftrace rejected the printed program:\n\(output)")
+            if RealBpftrace.parserAccepted(output) {
+                checked += 1
+            } else {
+                // Some tools include kernel headers this machine lacks; then clang fails
+                // before bpftrace parses. The original script must fail the same way.
+                let original = try RealBpftrace.dryRun(text)
+                XCTAssertFalse(RealBpftrace.parserAccepted(original), "\(name): original accepted but printed not:\n\(output)")
+            }
+        }
+        XCTAssertGreaterThanOrEqual(checked, 30, "too few tools reached bpftrace's parser")
+    }
+}
