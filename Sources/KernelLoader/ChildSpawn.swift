@@ -40,7 +40,8 @@ enum ChildSpawn {
         guard posix_spawnattr_init(&attributes) == 0 else { throw BpftraceError.spawnFailed(errno: errno) }
         defer { posix_spawnattr_destroy(&attributes) }
 
-        let appendFlags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC
+        // No O_CLOEXEC here: these become the child's fds 0-2 and must survive its exec.
+        let appendFlags = O_WRONLY | O_CREAT | O_APPEND
         var rc = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         if rc == 0 { rc = posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, appendFlags, 0o640) }
         if rc == 0 { rc = posix_spawn_file_actions_addopen(&actions, 2, stderrPath, appendFlags, 0o640) }

@@ -1,0 +1,88 @@
+import Foundation
+import XCTest
+
+/// BPF C sources compiled at test time with clang (`-target bpf`), kept as strings so the test
+/// target holds no C files SwiftPM would try to compile for the host.
+enum BPFFixtures {
+    /// Two tracepoint programs sharing an array map; both verify and attach.
+    static let counter = #"""
+// A minimal object extension for KernelLoader tests: counts getpid() calls in an array map.
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} getpid_calls SEC(".maps");
+
+SEC("tracepoint/syscalls/sys_enter_getpid")
+int count_getpid(void *ctx)
+{
+    __u32 key = 0;
+    __u64 *value = bpf_map_lookup_elem(&getpid_calls, &key);
+    if (value)
+        __sync_fetch_and_add(value, 1);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_getppid")
+int count_getppid(void *ctx)
+{
+    __u32 key = 0;
+    __u64 *value = bpf_map_lookup_elem(&getpid_calls, &key);
+    if (value)
+        __sync_fetch_and_add(value, 2);
+    return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""#
+
+    /// A program the verifier refuses: an out-of-bounds map value read.
+    static let outOfBounds = #"""
+// Rejected by the verifier: reads 8 bytes at offset 64 of an 8-byte map value.
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} values SEC(".maps");
+
+SEC("tracepoint/syscalls/sys_enter_getpid")
+int read_past_end(void *ctx)
+{
+    __u32 key = 0;
+    volatile __u64 *value = bpf_map_lookup_elem(&values, &key);
+    if (value)
+        return (int)value[8];
+    return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""#
+
+    /// Compiles `source` to a BPF ELF object and returns its bytes.
+    static func compile(_ source: String, name: String) throws -> [UInt8] {
+        let clang = try KernelTestSupport.tool("clang")
+        let directory = try KernelTestSupport.temporaryDirectory("ken-obj")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let sourcePath = directory + "/\(name).bpf.c"
+        let objectPath = directory + "/\(name).o"
+        try source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
+        var machine = utsname()
+        uname(&machine)
+        let arch = withUnsafeBytes(of: machine.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let (code, _, err) = try KernelTestSupport.run(clang, [
+            "-O2", "-g", "-target", "bpf", "-I/usr/include/\(arch)-linux-gnu", "-c", sourcePath, "-o", objectPath,
+        ])
+        guard code == 0, let data = FileManager.default.contents(atPath: objectPath) else {
+            throw XCTSkip("clang cannot compile BPF C here: \(err)")
+        }
+        return [UInt8](data)
+    }
+}
