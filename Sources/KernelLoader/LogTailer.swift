@@ -27,23 +27,29 @@ final class LogTailer {
         offset = LogTailer.size(of: path) ?? 0
     }
 
+    /// Kept open between polls: a poll is then one lseek, plus a read when something was written.
+    private var handle: FileHandle?
+
+    deinit { try? handle?.close() }
+
     /// Reads what was appended since the last call; returns its complete lines.
     func poll() -> [String] {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
-        defer { try? handle.close() }
+        if handle == nil { handle = FileHandle(forReadingAtPath: path) }
+        guard let handle else { return [] }
         let end = (try? handle.seekToEnd()) ?? 0
         if end < offset {
             // Truncated by someone else: start over.
             offset = 0
         }
-        guard end > offset else { return [] }
-        do {
-            try handle.seek(toOffset: offset)
-            let data = try handle.read(upToCount: Int(end - offset)) ?? Data()
-            offset += UInt64(data.count)
-            partial.append(data)
-        } catch {
-            return []
+        if end > offset {
+            do {
+                try handle.seek(toOffset: offset)
+                let data = try handle.read(upToCount: Int(end - offset)) ?? Data()
+                offset += UInt64(data.count)
+                partial.append(data)
+            } catch {
+                return []
+            }
         }
         var lines: [String] = []
         while let newline = partial.firstIndex(of: 0x0A) {
@@ -56,6 +62,7 @@ final class LogTailer {
             lines.append(String(decoding: partial, as: UTF8.self))
             partial.removeAll()
         }
+        // Also rotates a file that grew past the bound while no agent was following it.
         if offset > UInt64(limitBytes) { rotate() }
         return lines
     }
