@@ -93,8 +93,10 @@ let package = Package(
         ]),
         .target(name: "KendCore", dependencies: [
             "Synthesis", "KenRPC", "KenProto", "LLM", "ExampleStore", "KernelInfo",
-            "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "Digest",
+            "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "Digest", "Systemd",
+            "Comprehension", "Contracts",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
 
         // MARK: Programs.
@@ -104,11 +106,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "kend", dependencies: [
-            "KenRPC", "KenProto",
+            "KendCore", "KenRPC", "KenProto", "Systemd",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "kenc", dependencies: [
-            "KenRPC", "KenProto", "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier",
+            "KenRPC", "KenProto", "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "KendCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

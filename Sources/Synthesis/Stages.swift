@@ -122,7 +122,10 @@ public struct ProofOutcome: Sendable, Equatable {
 
 /// The kernel: ken-agent's VerifyOnly or Attach.
 public protocol KernelGate: Sendable {
-    func submit(_ submission: KernelSubmission) async -> Result<Ken_V1_Extension?, StageFailure>
+    /// `.failure` when the kernel (or bpftrace) rejected the program: feedback for the next
+    /// attempt. Throws when the agent could not judge it at all (unreachable, permission
+    /// denied): no later attempt would fare better, so the task stops with that error.
+    func submit(_ submission: KernelSubmission) async throws -> Result<Ken_V1_Extension?, StageFailure>
 }
 
 public struct KernelSubmission: Sendable, Equatable {

@@ -10,6 +10,12 @@ public protocol ProbeSuggester: Sendable {
     func probes(for prompt: String, limit: Int) async -> [ProbeHint]
 }
 
+/// A finished task: the report for the client, and the task's feedback, oldest first.
+public struct SynthesisOutcome: Sendable {
+    public var report: Ken_V1_SynthesisReport
+    public var feedback: [Feedback]
+}
+
 /// The attempt loop (the paper's §3.1 workflow, with both feedback loops).
 ///
 /// Each attempt runs Prompter → source → front end → Comprehension → Symbolic Verifier → kernel.
@@ -53,6 +59,13 @@ public struct SynthesisLoop: Sendable {
     /// `onEvent` sees every stage as it starts and ends; the returned report is final.
     public func run(_ request: SynthesisRequest, taskID: String, priorFeedback: [Feedback] = [],
                     onEvent: @Sendable (Ken_V1_SynthesisEvent) async -> Void = { _ in }) async -> Ken_V1_SynthesisReport {
+        await runTask(request, taskID: taskID, priorFeedback: priorFeedback, onEvent: onEvent).report
+    }
+
+    /// Like `run`, and also returns every piece of feedback of the task (prior and new), so a
+    /// caller can keep it to continue the task later.
+    public func runTask(_ request: SynthesisRequest, taskID: String, priorFeedback: [Feedback] = [],
+                        onEvent: @Sendable (Ken_V1_SynthesisEvent) async -> Void = { _ in }) async -> SynthesisOutcome {
         let clock = ContinuousClock()
         let started = clock.now
         var report = Ken_V1_SynthesisReport()
@@ -75,7 +88,8 @@ public struct SynthesisLoop: Sendable {
         let probes = await self.probes?.probes(for: request.prompt, limit: prompter.maxProbes) ?? []
         let attempts = max(1, request.maxAttempts)
 
-        for number in 1...attempts {
+        var stopped = false
+        attemptLoop: for number in 1...attempts {
             var attempt = Ken_V1_Attempt()
             attempt.number = UInt32(number)
             func timed<T>(_ stage: Ken_V1_Stage, _ body: () async throws -> T) async rethrows -> T {
@@ -115,7 +129,8 @@ public struct SynthesisLoop: Sendable {
                 attempt.errors.append(Self.diagnostic("\(error)"))
                 report.attempts.append(attempt)
                 report.note = "synthesis stopped: \(error)"
-                break
+                stopped = true
+                break attemptLoop
             }
             attempt.program = proposal.program
             attempt.promptTokens = UInt32(clamping: proposal.promptTokens)
@@ -168,7 +183,18 @@ public struct SynthesisLoop: Sendable {
                 await emit(number, stage, request.attach ? "attaching through ken-agent" : "loading through the kernel verifier")
                 let submission = KernelSubmission(program: checked.program, annotated: annotated.text,
                                                   prompt: request.prompt, name: request.name, attach: request.attach)
-                switch await timed(stage, { await kernel.submit(submission) }) {
+                let verdict: Result<Ken_V1_Extension?, StageFailure>
+                do {
+                    verdict = try await timed(stage) { try await kernel.submit(submission) }
+                } catch {
+                    attempt.errors.append(Self.diagnostic("\(error)"))
+                    report.attempts.append(attempt)
+                    report.note = "synthesis stopped: \(error)"
+                    await emit(number, stage, "stopped: \(error)")
+                    stopped = true
+                    break attemptLoop
+                }
+                switch verdict {
                 case .failure(let failure): await fail(failure); continue
                 case .success(let extensionRecord):
                     if let extensionRecord {
@@ -183,11 +209,12 @@ public struct SynthesisLoop: Sendable {
             report.program = checked.program
             report.annotatedProgram = annotated.text
             await emit(number, .done, request.attach ? "verified and attached" : "verified")
-            return report
+            return SynthesisOutcome(report: report, feedback: feedback)
         }
 
         report.verified = false
-        report.needsHint = true
+        // An unreachable source or agent is not something a hint can fix.
+        report.needsHint = !stopped
         report.program = furthest.program
         report.annotatedProgram = furthest.annotated
         if report.note.isEmpty || report.source == "library" {
@@ -195,10 +222,11 @@ public struct SynthesisLoop: Sendable {
             report.note = report.note.isEmpty ? why : report.note + "; " + why
         }
         await emit(report.attempts.count, .done, "attempts ran out: add a hint (kenc synth --hint \"…\") to continue this task")
-        return report
+        return SynthesisOutcome(report: report, feedback: feedback)
     }
 
-    static func diagnostic(_ message: String) -> Ken_V1_Diagnostic {
+    /// A diagnostic carrying free text (a stage message without a source location).
+    public static func diagnostic(_ message: String) -> Ken_V1_Diagnostic {
         var diagnostic = Ken_V1_Diagnostic()
         diagnostic.severity = .error
         diagnostic.message = message.firstLine

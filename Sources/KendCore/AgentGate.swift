@@ -1,0 +1,72 @@
+import KenProto
+import KenRPC
+import Synthesis
+
+/// The kernel stage of the loop: ken-agent's VerifyOnly, or Attach.
+///
+/// The agent answers FAILED_PRECONDITION when bpftrace or the kernel verifier refused the
+/// program; that log is the program's fault and goes back to the model, summarised first
+/// (cause and hint) and then intact. Any other failure (agent down, permission denied, a limit)
+/// is not the program's fault and stops the task.
+public struct AgentGate: KernelGate {
+    public let socketPath: String
+    public let timeout: Duration
+
+    public init(socketPath: String, timeout: Duration = .seconds(60)) {
+        self.socketPath = socketPath
+        self.timeout = timeout
+    }
+
+    public func submit(_ submission: KernelSubmission) async throws -> Result<Ken_V1_Extension?, StageFailure> {
+        let client = try await AgentClient.connect(path: socketPath)
+        defer { Task { await client.close() } }
+        var request = Ken_V1_AgentRequest()
+        if submission.attach {
+            request.attach = Ken_V1_AttachRequest.with {
+                $0.name = submission.name
+                $0.kind = .bpftrace
+                $0.programText = submission.program
+                $0.prompt = submission.prompt
+                $0.annotatedProgram = submission.annotated
+            }
+        } else {
+            request.verifyOnly = Ken_V1_VerifyOnlyRequest.with {
+                $0.kind = .bpftrace
+                $0.programText = submission.program
+            }
+        }
+        let response = try await client.call(request, timeout: timeout)
+        let stage: Ken_V1_Stage = submission.attach ? .attach : .kernelVerify
+        switch response.status.code {
+        case .ok:
+            if case .verifyOnly(let reply) = response.result, !reply.accepted {
+                return .failure(Self.rejection(stage: stage, message: "the kernel verifier rejected the program", log: reply.log))
+            }
+            if case .attach(let reply) = response.result { return .success(reply.extension) }
+            return .success(nil)
+        case .failedPrecondition, .invalidArgument:
+            return .failure(Self.rejection(stage: stage, message: response.status.message, log: response.status.detail))
+        default:
+            throw AgentRefusal(status: response.status, socketPath: socketPath)
+        }
+    }
+
+    /// The feedback for a kernel rejection: the summary, then the raw log.
+    static func rejection(stage: Ken_V1_Stage, message: String, log: String) -> StageFailure {
+        let summary = KernelRejection.summarise(log.isEmpty ? message : log)
+        var feedback = "\(message)\n\(summary.rendered)"
+        if !log.isEmpty { feedback += "\nraw log:\n\(log.suffix(6000))" }
+        return StageFailure(stage: stage, feedback: feedback)
+    }
+}
+
+/// ken-agent refused for a reason that is not the program's.
+public struct AgentRefusal: Error, CustomStringConvertible {
+    public var status: Ken_V1_Status
+    public var socketPath: String
+    public var description: String {
+        var text = "ken-agent (\(socketPath)) answered \(status.code): \(status.message)"
+        if !status.hint.isEmpty { text += " (hint: \(status.hint))" }
+        return text
+    }
+}

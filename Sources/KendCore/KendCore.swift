@@ -1,1 +1,0 @@
-// KendCore: kend's call handlers and wiring (in progress).

@@ -1,0 +1,108 @@
+import Foundation
+import KenProto
+import KenRPC
+import Synthesis
+
+/// kend's protocol handler: Status, Synthesize (streamed), Verify, Apply.
+///
+/// kend runs as the unprivileged user `ken` and talks to the agent as that user, so whoever can
+/// call kend can attach through it: it therefore applies the agent's default attach rule to its
+/// own peers (root, its own uid, members of its own group) before doing any work.
+public struct KendService: RPCHandler {
+    public typealias Request = Ken_V1_KendRequest
+    public typealias Response = Ken_V1_KendResponse
+
+    public var engine: SynthesisEngine
+    public var status: @Sendable () async -> Ken_V1_KendStatusReply
+    public var isAuthorized: @Sendable (PeerCredentials) -> Bool
+
+    public init(engine: SynthesisEngine, status: @escaping @Sendable () async -> Ken_V1_KendStatusReply,
+                isAuthorized: @escaping @Sendable (PeerCredentials) -> Bool = PeerPolicy.sameUserOrGroup) {
+        self.engine = engine
+        self.status = status
+        self.isAuthorized = isAuthorized
+    }
+
+    public func handle(_ request: Request, context: RPCCallContext<Response>) async throws -> Response {
+        guard isAuthorized(context.peer) else {
+            throw RPCStatusError(.permissionDenied, "\(context.peer) may not use kend",
+                                 hint: "ask an administrator to add you to the group that owns kend's socket")
+        }
+        var response = Response()
+        switch request.call {
+        case .status:
+            response.statusReply = await status()
+        case .synthesize(let call):
+            let report = try await engine.synthesize(call) { event in
+                var update = Response()
+                update.event = event
+                try? await context.send(update)
+            }
+            response.report = report
+        case .verify(let call):
+            response.verify = try await verify(call)
+        case .apply:
+            throw RPCStatusError(.unimplemented, "Apply is not served by this kend yet",
+                                 hint: "attach each manifest's prompt with kenc synth --attach")
+        case .cancel, nil:
+            throw RPCStatusError(.invalidArgument, "the request names no call")
+        }
+        return response
+    }
+
+    /// Front end, then the annotations, then the symbolic verifier: `kenc verify` through kend.
+    func verify(_ call: Ken_V1_VerifyRequest) async throws -> Ken_V1_VerifyReply {
+        guard !call.program.isEmpty else { throw RPCStatusError(.invalidArgument, "no program to verify") }
+        let file = call.fileName.isEmpty ? "program.bt" : call.fileName
+        var reply = Ken_V1_VerifyReply()
+        let checked: CheckedProgram
+        switch await engine.stages.checker.check(program: call.program, file: file) {
+        case .failure(let failure):
+            reply.verdict = .unknown
+            reply.diagnostics = failure.diagnostics.isEmpty ? [SynthesisLoop.diagnostic(failure.feedback)] : failure.diagnostics
+            return reply
+        case .success(let value):
+            checked = value
+            reply.diagnostics = value.warnings
+        }
+        var annotated = AnnotatedProgram(text: call.program)
+        if !call.prompt.isEmpty, let annotator = engine.stages.annotator {
+            if case .success(let value) = await annotator.annotate(program: checked, prompt: call.prompt) {
+                annotated = value
+            }
+        }
+        reply.annotatedProgram = annotated.text
+        guard let prover = engine.stages.prover else {
+            reply.verdict = .unknown
+            return reply
+        }
+        let proof = await prover.prove(annotated: annotated, file: file)
+        reply.verdict = proof.verdict
+        reply.asserts = proof.asserts
+        return reply
+    }
+}
+
+/// Who may call kend.
+public enum PeerPolicy {
+    /// Root, kend's own user, and members of kend's own group (the group of its socket).
+    public static let sameUserOrGroup: @Sendable (PeerCredentials) -> Bool = { peer in
+        if peer.uid == 0 || peer.uid == getuid() || peer.gid == getgid() { return true }
+        return UserGroups.groups(ofUID: peer.uid).contains(getgid())
+    }
+}
+
+/// Group membership from the system's user database.
+enum UserGroups {
+    static func groups(ofUID uid: UInt32) -> [gid_t] {
+        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return [] }
+        let primary = entry.pointee.pw_gid
+        var count: Int32 = 64
+        var groups = [gid_t](repeating: 0, count: Int(count))
+        if getgrouplist(name, primary, &groups, &count) == -1 {
+            groups = [gid_t](repeating: 0, count: Int(count))
+            _ = getgrouplist(name, primary, &groups, &count)
+        }
+        return Array(groups.prefix(Int(max(0, count))))
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import KenProto
+import KenRPC
+import Synthesis
+
+/// The parts of one synthesis pipeline, wired once at kend's start.
+public struct PipelineStages: Sendable {
+    public var checker: any ProgramChecker
+    public var annotator: (any ProgramAnnotator)?
+    public var prover: (any ProgramProver)?
+    public var kernel: (any KernelGate)?
+    public var examples: (any ExampleRetriever)?
+    public var probes: (any ProbeSuggester)?
+    public var bpftraceVersion: String
+
+    public init(checker: any ProgramChecker, annotator: (any ProgramAnnotator)?, prover: (any ProgramProver)?,
+                kernel: (any KernelGate)?, examples: (any ExampleRetriever)?, probes: (any ProbeSuggester)?,
+                bpftraceVersion: String) {
+        self.checker = checker
+        self.annotator = annotator
+        self.prover = prover
+        self.kernel = kernel
+        self.examples = examples
+        self.probes = probes
+        self.bpftraceVersion = bpftraceVersion
+    }
+}
+
+/// kend's synthesis service: tasks, the cache, continuation with hints, and learning.
+///
+/// Everything here is policy around `SynthesisLoop`: which source writes candidates (an LLM, or
+/// the example library when none is configured), whether a cached synthesis can stand in for
+/// the LLM, what is remembered of a task so a hint can continue it, and what the example store
+/// learns from a verified synthesis.
+public struct SynthesisEngine: Sendable {
+    public var stages: PipelineStages
+    public var source: any CandidateSource
+    /// The model name, or "" for the offline library: part of the cache key.
+    public var model: String
+    public var cache: SynthesisCache?
+    public var tasks: TaskStore
+    public var kernelRelease: String
+    public var corpusVersion: String
+    public var defaultAttempts: Int
+    /// Called with (prompt, program) after a verified LLM synthesis: the example store learns.
+    public var learn: (@Sendable (String, String) async -> Void)?
+
+    public init(stages: PipelineStages, source: any CandidateSource, model: String, cache: SynthesisCache?,
+                tasks: TaskStore, kernelRelease: String, corpusVersion: String, defaultAttempts: Int = 3,
+                learn: (@Sendable (String, String) async -> Void)? = nil) {
+        self.stages = stages
+        self.source = source
+        self.model = model
+        self.cache = cache
+        self.tasks = tasks
+        self.kernelRelease = kernelRelease
+        self.corpusVersion = corpusVersion
+        self.defaultAttempts = defaultAttempts
+        self.learn = learn
+    }
+
+    /// Runs (or continues) a synthesis task.
+    /// - Throws: `RPCStatusError` for requests that cannot start: no prompt, an unknown task id.
+    public func synthesize(_ call: Ken_V1_SynthesizeRequest,
+                           onEvent: @escaping @Sendable (Ken_V1_SynthesisEvent) async -> Void) async throws -> Ken_V1_SynthesisReport {
+        var prompt = call.prompt.trimmingCharacters(in: .whitespacesAndNewlines)
+        var hints = call.hints.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        var prior: [Feedback] = []
+        var name = call.name
+        let taskID: String
+        if call.taskID.isEmpty {
+            taskID = TaskStore.newID()
+        } else {
+            guard let record = await tasks.load(call.taskID) else {
+                throw RPCStatusError(.notFound, "no synthesis task \(call.taskID)",
+                                     hint: "start a new task with kenc synth \"PROMPT\"")
+            }
+            taskID = record.taskID
+            prior = record.feedbackItems
+            hints = record.hints + hints
+            if prompt.isEmpty { prompt = record.prompt }
+            if name.isEmpty { name = record.name }
+        }
+        guard !prompt.isEmpty else {
+            throw RPCStatusError(.invalidArgument, "the prompt is empty", hint: "say what the extension should do")
+        }
+        guard prompt.utf8.count <= 16 * 1024 else {
+            throw RPCStatusError(.invalidArgument, "the prompt is longer than 16 KiB")
+        }
+        let attempts = call.maxAttempts == 0 ? defaultAttempts : Int(min(call.maxAttempts, 20))
+        let request = SynthesisRequest(prompt: prompt, name: name.isEmpty ? "ken-\(taskID.prefix(8))" : name,
+                                       attach: call.attach && !call.verifyOnly, maxAttempts: attempts, hints: hints)
+
+        let key = SynthesisCache.Key(prompt: prompt, kernelRelease: kernelRelease, model: model,
+                                     corpusVersion: corpusVersion)
+        var candidateSource = source
+        var fromCache = false
+        if prior.isEmpty, hints.isEmpty, let cache, let cached = cache.lookup(key) {
+            candidateSource = PinnedSource(program: cached.program, origin: .llm(model: model),
+                                           label: "cached synthesis", fallback: source)
+            fromCache = true
+        }
+
+        let loop = SynthesisLoop(source: candidateSource, checker: stages.checker, annotator: stages.annotator,
+                                 prover: stages.prover, kernel: stages.kernel, examples: stages.examples,
+                                 probes: stages.probes, bpftraceVersion: stages.bpftraceVersion)
+        let outcome = await loop.runTask(request, taskID: taskID, priorFeedback: prior, onEvent: onEvent)
+        var report = outcome.report
+        if fromCache, report.verified, report.attempts.count == 1 {
+            report.source = "cache"
+        }
+
+        let record = TaskRecord(taskID: taskID, prompt: prompt, name: name, hints: hints,
+                                feedback: outcome.feedback.map { .init(attempt: $0.attempt, stage: $0.stage, message: $0.message) },
+                                createdUnixMs: Int64(Date().timeIntervalSince1970 * 1000))
+        try? await tasks.save(record)
+        if report.verified, report.source == "llm" {
+            try? cache?.store(report, for: key)
+            await learn?(prompt, report.program)
+        }
+        return report
+    }
+}

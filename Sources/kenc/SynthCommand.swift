@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import KendCore
+import KenProto
+import KenRPC
+
+/// `kenc synth "PROMPT"`: ask kend for a verified program, optionally attach it.
+struct SynthCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synth",
+        abstract: "Turn an English prompt into a verified eBPF program (and attach it with --attach).",
+        discussion: """
+            Shows each stage as it runs on stderr, then the verified program, the annotations it \
+            was proven against and each assert's verdict. When every attempt fails, the best \
+            candidate and all errors are shown; continue the same task with --task ID --hint TEXT.
+            Exit status: 0 verified (and attached when asked), 1 not verified, 4 permission \
+            denied, 5 kend unreachable.
+            """)
+
+    @Argument(help: "What the extension should do, in plain English.")
+    var prompt: String = ""
+
+    @Flag(help: "Attach the verified program through ken-agent.")
+    var attach = false
+
+    @Option(help: "Name for the attached extension.")
+    var name: String = ""
+
+    @Option(help: "Write the verified program to this file.")
+    var out: String?
+
+    @Option(help: "Attempts before asking for a hint (default: kend's, 3).")
+    var maxAttempts: UInt32 = 0
+
+    @Option(help: "A hint for the model; repeat for several.")
+    var hint: [String] = []
+
+    @Option(help: "Continue an earlier task (its id is printed when attempts run out).")
+    var task: String = ""
+
+    @Flag(help: "Print the final report as JSON on stdout.")
+    var json = false
+
+    @Option(help: "kend's socket (env KEN_SOCKET).")
+    var kendSocket: String = ProcessInfo.processInfo.environment["KEN_SOCKET"] ?? "/run/ken/kend.sock"
+
+    func validate() throws {
+        if prompt.isEmpty && task.isEmpty {
+            throw ValidationError("give a prompt, or --task ID with --hint to continue a task")
+        }
+    }
+
+    func run() async throws {
+        let client: KendClient
+        do {
+            client = try await KendClient.connect(path: kendSocket)
+        } catch {
+            printError("kenc: \(error)")
+            throw ExitCode(5)
+        }
+        var request = Ken_V1_KendRequest()
+        request.synthesize = Ken_V1_SynthesizeRequest.with {
+            $0.prompt = prompt
+            $0.attach = attach
+            $0.name = name
+            $0.maxAttempts = maxAttempts
+            $0.hints = hint
+            $0.taskID = task
+        }
+        var report: Ken_V1_SynthesisReport?
+        do {
+            for try await response in client.stream(request) {
+                if response.status.code != .ok {
+                    printError("kenc: kend: \(response.status.message)" + (response.status.hint.isEmpty ? "" : "\nhint: \(response.status.hint)"))
+                    await client.close()
+                    throw ExitCode(response.status.code == .permissionDenied ? 4 : 1)
+                }
+                switch response.result {
+                case .event(let event):
+                    if !json { printError(ReportFormatting.progressLine(event, maxAttempts: Int(maxAttempts == 0 ? 3 : maxAttempts))) }
+                case .report(let final):
+                    report = final
+                default:
+                    break
+                }
+            }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            printError("kenc: \(error)")
+            await client.close()
+            throw ExitCode(5)
+        }
+        await client.close()
+        guard let report else {
+            printError("kenc: kend closed the call without a report")
+            throw ExitCode(1)
+        }
+        print(json ? ReportFormatting.json(report) : ReportFormatting.text(report))
+        if let out, report.verified {
+            try report.program.write(toFile: out, atomically: true, encoding: .utf8)
+        }
+        let succeeded = report.verified && (!attach || report.attached)
+        if !succeeded { throw ExitCode(1) }
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
