@@ -124,17 +124,31 @@ public struct BpftraceRunner: Sendable {
         OutputFollower.start(tailers, watcher: watcher, hub: hub, interval: configuration.pollInterval)
 
         let deadline = began.advanced(by: configuration.attachTimeout)
-        while true {
+        var lastIDs: [UInt32] = []
+        var stableSince: ContinuousClock.Instant?
+        waiting: while true {
             if let status = watcher.current {
                 // Let the follower read the last lines before reporting.
                 _ = await waitForFollower(hub)
                 if hub.attachAnnounced, status == .exited(code: 0) {
                     // The script attached, ran and ended by itself (exit() in BEGIN, ...).
-                    break
+                    break waiting
                 }
                 throw BpftraceError.exitedBeforeAttach(status: status, output: hub.startupText())
             }
-            if hub.attachAnnounced, hub.eventSeen || ProcFS.isInEventLoop(pid) { break }
+            if hub.attachAnnounced {
+                if hub.eventSeen { break waiting }
+                switch ProcFS.isInEventLoop(pid) {
+                case true?: break waiting
+                case false?: stableSince = nil
+                case nil:
+                    // The kernel hides where the task sleeps: accept a program set that stopped
+                    // growing for half a second.
+                    let ids = ProcFS.programIDs(ofProcess: pid)
+                    if ids != lastIDs { lastIDs = ids; stableSince = clock.now }
+                    if !ids.isEmpty, let since = stableSince, clock.now - since > .milliseconds(500) { break waiting }
+                }
+            }
             if clock.now >= deadline {
                 let process = BpftraceProcess(pid: pid, directory: directory, isAdopted: false,
                                               attachedProgramIDs: [], watcher: watcher, hub: hub,

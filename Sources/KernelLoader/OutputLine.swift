@@ -65,8 +65,10 @@ public struct OutputLine: Sendable, Hashable {
         switch kind {
         case .json(let type): return type == "attached_probes"
         case .printf: return false
-        case .text: return text.hasPrefix("Attaching ") && text.contains("probe")
-                && text.hasSuffix("...")
+        case .text:
+            // 0.17: "Attaching 2 probes..."; later releases also print "Attached 2 probes".
+            return (text.hasPrefix("Attaching ") && text.contains("probe") && text.hasSuffix("..."))
+                || (text.hasPrefix("Attached ") && text.contains("probe"))
         }
     }
 

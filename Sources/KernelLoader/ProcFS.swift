@@ -29,13 +29,31 @@ enum ProcFS {
             .filter { !$0.isEmpty }
     }
 
-    /// True when the process sleeps in epoll_wait: bpftrace's event loop, entered only after every
-    /// probe is attached (and BEGIN has run).
-    static func isInEventLoop(_ pid: Int32) -> Bool {
+    /// Whether the process sleeps in epoll_wait: bpftrace's event loop, entered only after every
+    /// probe is attached (and BEGIN has run). nil when the kernel shows neither the wait channel
+    /// nor the current system call (then the caller needs another sign).
+    static func isInEventLoop(_ pid: Int32) -> Bool? {
         if let wchan = try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8),
-           wchan.contains("epoll") {
-            return true
+           !wchan.isEmpty, wchan != "0" {
+            if wchan.contains("epoll") { return true }
         }
-        return false
+        // /proc/<pid>/syscall starts with the number of the system call the task blocks in.
+        if let text = try? String(contentsOfFile: "/proc/\(pid)/syscall", encoding: .utf8),
+           let first = text.split(separator: " ").first {
+            if let number = Int(first) { return epollWaitSyscalls.contains(number) }
+            if first.hasPrefix("running") { return false }
+        }
+        return nil
     }
+
+    /// epoll_wait / epoll_pwait / epoll_pwait2 numbers of this architecture.
+    private static let epollWaitSyscalls: Set<Int> = {
+        #if arch(x86_64)
+        return [232, 281, 441]
+        #elseif arch(arm64)
+        return [22, 441]
+        #else
+        return [441]
+        #endif
+    }()
 }

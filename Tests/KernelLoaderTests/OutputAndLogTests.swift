@@ -17,6 +17,7 @@ final class OutputAndLogTests: XCTestCase {
         XCTAssertTrue(attached.isAttachAnnouncement)
         XCTAssertTrue(OutputLine.decode("Attaching 3 probes...", stream: .stdout).isAttachAnnouncement)
         XCTAssertTrue(OutputLine.decode("Attaching 1 probe...", stream: .stdout).isAttachAnnouncement)
+        XCTAssertTrue(OutputLine.decode("Attached 2 probes", stream: .stdout).isAttachAnnouncement)
         XCTAssertFalse(OutputLine.decode("Attaching BEGIN", stream: .stderr).isAttachAnnouncement)
 
         let warning = OutputLine.decode("ERROR: Unknown error -1: couldn't set RLIMIT_MEMLOCK for bpftrace.",
