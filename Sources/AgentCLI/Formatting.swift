@@ -1,0 +1,140 @@
+import Foundation
+import KenProto
+
+/// How kenc prints agent answers: terse aligned tables (like `bpftool prog list`) for people,
+/// JSON for scripts. Lives in a library so the exact output is tested without a terminal.
+public enum AgentFormatting {
+    /// Renders rows as left-aligned columns separated by two spaces; the last column is not padded.
+    public static func table(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let columns = header.count
+        var widths = [Int](repeating: 0, count: columns)
+        for row in all { for (i, cell) in row.prefix(columns).enumerated() { widths[i] = max(widths[i], cell.count) } }
+        return all.map { row in
+            row.prefix(columns).enumerated().map { i, cell in
+                i == columns - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ").trimmingTrailingSpaces()
+        }.joined(separator: "\n") + "\n"
+    }
+
+    /// 8192 → "8K", 1572864 → "1.5M": the way bpftool and ls -h abbreviate.
+    public static func bytes(_ n: UInt64) -> String {
+        let units = ["B", "K", "M", "G", "T"]
+        var value = Double(n)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+        if unit == 0 { return "\(n)B" }
+        return value >= 10 || value == value.rounded() ? "\(Int(value.rounded()))\(units[unit])" : String(format: "%.1f%@", value, units[unit])
+    }
+
+    /// Seconds → "42s", "5m", "3h", "2d".
+    public static func age(milliseconds: Int64, now: Int64) -> String {
+        let s = max(0, (now - milliseconds) / 1000)
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return "\(s / 60)m" }
+        if s < 86400 { return "\(s / 3600)h" }
+        return "\(s / 86400)d"
+    }
+
+    public static func kindName(_ kind: Ken_V1_ProgramKind) -> String {
+        switch kind {
+        case .bpftrace: return "bpftrace"
+        case .bpfObject: return "object"
+        default: return "?"
+        }
+    }
+
+    public static func stateName(_ state: Ken_V1_ExtensionState) -> String {
+        switch state {
+        case .attaching: return "attaching"
+        case .attached: return "attached"
+        case .failed: return "failed"
+        case .detached: return "detached"
+        default: return "?"
+        }
+    }
+
+    static func ids(_ ids: [UInt32]) -> String { ids.isEmpty ? "-" : ids.map(String.init).joined(separator: ",") }
+
+    static func owner(_ uid: UInt32, names: (UInt32) -> String?) -> String { names(uid) ?? String(uid) }
+
+    /// `kenc list`: Ken's extensions, then (with --all) every kernel program.
+    public static func list(_ reply: Ken_V1_ListReply, all: Bool, now: Int64, userName: (UInt32) -> String? = { _ in nil }) -> String {
+        var out = ""
+        if reply.extensions.isEmpty {
+            out += "no extensions\n"
+        } else {
+            out += table(
+                header: ["ID", "NAME", "OWNER", "KIND", "STATE", "PROGS", "MEMLOCK", "AGE"],
+                rows: reply.extensions.map { e in
+                    [e.id, e.name, owner(e.ownerUid, names: userName), kindName(e.kind), stateName(e.state),
+                     ids(e.progIds), bytes(e.memlockBytes), age(milliseconds: e.createdUnixMs, now: now)]
+                })
+        }
+        if all {
+            out += "\n"
+            out += table(
+                header: ["PROG", "TYPE", "NAME", "TAG", "MEMLOCK", "UID", "MAPS", "EXTENSION"],
+                rows: reply.programs.map { p in
+                    [String(p.id), p.type, p.name.isEmpty ? "-" : p.name, p.tag.isEmpty ? "-" : p.tag, bytes(p.memlockBytes),
+                     String(p.uid), ids(p.mapIds), p.extensionID.isEmpty ? "-" : p.extensionID]
+                })
+        }
+        return out
+    }
+
+    /// `kenc show ID`: every field, one per line, the program text last.
+    public static func show(_ e: Ken_V1_Extension, now: Int64, userName: (UInt32) -> String? = { _ in nil }) -> String {
+        var lines: [(String, String)] = [
+            ("id", e.id), ("name", e.name), ("owner", "\(owner(e.ownerUid, names: userName)) (uid \(e.ownerUid))"),
+            ("kind", kindName(e.kind)), ("state", stateName(e.state)),
+            ("prog ids", ids(e.progIds)), ("link ids", ids(e.linkIds)), ("memlock", bytes(e.memlockBytes)),
+        ]
+        if e.pid != 0 { lines.append(("pid", String(e.pid))) }
+        if !e.probes.isEmpty { lines.append(("probes", e.probes.joined(separator: ", "))) }
+        if !e.pinDir.isEmpty { lines.append(("pinned", e.pinDir)) }
+        if !e.objectSha256.isEmpty { lines.append(("sha256", e.objectSha256)) }
+        lines.append(("restart", "\(e.restartPolicy.isEmpty ? "no" : e.restartPolicy) (restarts: \(e.restarts))"))
+        lines.append(("created", "\(iso8601(e.createdUnixMs)) (\(age(milliseconds: e.createdUnixMs, now: now)) ago)"))
+        lines.append(("changed", iso8601(e.changedUnixMs)))
+        if !e.lastError.isEmpty { lines.append(("last error", e.lastError.replacingOccurrences(of: "\n", with: "\n            "))) }
+        if !e.prompt.isEmpty { lines.append(("prompt", e.prompt)) }
+        var out = lines.map { key, value in (key + ":").padding(toLength: 12, withPad: " ", startingAt: 0) + value }
+            .joined(separator: "\n") + "\n"
+        if !e.programText.isEmpty {
+            out += "\n" + e.programText + (e.programText.hasSuffix("\n") ? "" : "\n")
+        }
+        return out
+    }
+
+    /// `kenc logs`: one line per log line; agent notes are marked.
+    public static func logLine(_ line: Ken_V1_LogLine) -> String {
+        line.stream == "agent" ? "[ken-agent] \(line.text)" : line.text
+    }
+
+    /// `kenc agent-status`.
+    public static func status(_ s: Ken_V1_AgentStatusReply) -> String {
+        let lines: [(String, String)] = [
+            ("agent", "ken-agent \(s.version) (pid \(s.pid), up \(age(milliseconds: 0, now: Int64(s.uptimeSeconds * 1000))))"),
+            ("kernel", s.kernelRelease), ("bpftrace", s.bpftraceVersion.isEmpty ? "not found" : s.bpftraceVersion),
+            ("extensions", "\(s.extensionsTotal) (\(s.extensionsAttached) attached, \(s.extensionsFailed) failed)"),
+            ("you", "uid \(s.peerUid) gid \(s.peerGid) pid \(s.peerPid)"),
+        ]
+        return lines.map { key, value in (key + ":").padding(toLength: 12, withPad: " ", startingAt: 0) + value }
+            .joined(separator: "\n") + "\n"
+    }
+
+    static func iso8601(_ ms: Int64) -> String {
+        guard ms > 0 else { return "-" }
+        let formatter = ISO8601DateFormatter()
+        return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}

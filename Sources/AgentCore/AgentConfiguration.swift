@@ -1,0 +1,36 @@
+import Foundation
+
+/// Everything ken-agent is started with.
+public struct AgentConfiguration: Sendable {
+    public static let defaultSocketPath = "/run/ken/agent.sock"
+    public static let version = "0.1.0"
+
+    /// Registry, scripts and logs live here (`registry.db`, `extensions/<id>/`).
+    public var stateDirectory: String
+    public var policy: AgentPolicy
+    /// The bpftrace binary ("bpftrace": looked up on PATH).
+    public var bpftracePath: String
+    /// Directory under bpffs where object extensions pin their links.
+    public var pinRoot: String
+    /// How long to wait for bpftrace to confirm its probes are attached.
+    public var attachTimeoutSeconds: Double
+
+    public init(stateDirectory: String = "/var/lib/ken", policy: AgentPolicy = AgentPolicy(),
+                bpftracePath: String = "bpftrace", pinRoot: String = "/sys/fs/bpf/ken",
+                attachTimeoutSeconds: Double = 30) {
+        self.stateDirectory = stateDirectory
+        self.policy = policy
+        self.bpftracePath = bpftracePath
+        self.pinRoot = pinRoot
+        self.attachTimeoutSeconds = attachTimeoutSeconds
+    }
+
+    /// Per-extension working directory: the script, bpftrace's output logs.
+    public func extensionDirectory(id: String) -> String {
+        (stateDirectory as NSString).appendingPathComponent("extensions/\(id)")
+    }
+
+    public func pinDirectory(id: String) -> String {
+        (pinRoot as NSString).appendingPathComponent(id)
+    }
+}

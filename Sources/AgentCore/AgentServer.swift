@@ -1,0 +1,46 @@
+import Foundation
+import KenProto
+import KenRPC
+import Logging
+import Registry
+
+/// A running ken-agent: the registry opened, extensions reconciled, the socket served.
+/// `ken-agent` and the tests both start the agent through this type.
+public final class AgentServer: Sendable {
+    public let service: AgentService
+    public let outcomes: [ReconcileOutcome]
+    let server: RPCServer<AgentRPCHandler>
+
+    private init(service: AgentService, outcomes: [ReconcileOutcome], server: RPCServer<AgentRPCHandler>) {
+        self.service = service
+        self.outcomes = outcomes
+        self.server = server
+    }
+
+    /// Opens the registry in the configured state directory, reconciles, then serves `endpoint`.
+    /// Reconciliation runs before the socket accepts calls, so no client sees a half-restored state.
+    public static func start(
+        configuration: AgentConfiguration, endpoint: RPCEndpoint,
+        rpcConfiguration: RPCServerConfiguration = RPCServerConfiguration(),
+        logger: Logger = Logger(label: "ken-agent")
+    ) async throws -> AgentServer {
+        let registry = try Registry(stateDirectory: configuration.stateDirectory)
+        let service = AgentService(configuration: configuration, registry: registry, logger: logger)
+        let outcomes = await service.supervisor.reconcile()
+        let server = try await RPCServer.start(endpoint: endpoint, handler: AgentRPCHandler(service: service),
+                                               configuration: rpcConfiguration, logger: logger)
+        return AgentServer(service: service, outcomes: outcomes, server: server)
+    }
+
+    public var socketPath: String { server.path }
+
+    /// Stops serving. Extensions stay attached (and are adopted by the next agent) unless the
+    /// policy says detach_on_stop.
+    public func shutdown() async {
+        await server.shutdown()
+        await service.supervisor.shutdown(detachAll: service.configuration.policy.detachOnStop)
+        service.registry.close()
+    }
+
+    public func waitUntilClosed() async { await server.waitUntilClosed() }
+}

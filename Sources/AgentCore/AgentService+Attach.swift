@@ -1,0 +1,113 @@
+import BpftraceSyntax
+import Foundation
+import KenProto
+import KenRPC
+import Registry
+
+extension AgentService {
+    /// The bpftrace dialect the agent lowers to: the installed bpftrace's version.
+    var dialect: BpftraceDialect {
+        supervisor.bpftraceVersion.flatMap(BpftraceDialect.init(versionOutput:)) ?? .v0_17
+    }
+
+    func checker() -> ProgramChecker { ProgramChecker(policy: configuration.policy, dialect: dialect) }
+
+    /// Re-checks a script as the agent's own gate. Policy refusals are PERMISSION_DENIED (the
+    /// policy forbids the call), syntax errors INVALID_ARGUMENT, size RESOURCE_EXHAUSTED.
+    func checkScript(_ text: String) throws(RPCStatusError) -> CheckedProgram {
+        do {
+            return try checker().check(text)
+        } catch {
+            let code: Ken_V1_Code
+            switch error.reason {
+            case .syntax: code = .invalidArgument
+            case .unsafeBuiltin, .probeKind: code = .permissionDenied
+            case .tooLarge: code = .resourceExhausted
+            }
+            throw RPCStatusError(code, error.message, detail: error.detail, hint: error.hint)
+        }
+    }
+
+    func checkObject(_ bytes: Data) throws(RPCStatusError) {
+        guard !bytes.isEmpty else { throw RPCStatusError(.invalidArgument, "the object is empty") }
+        guard bytes.count <= configuration.policy.maxProgramBytes else {
+            throw RPCStatusError(.resourceExhausted, "the object is \(bytes.count) bytes; the limit is \(configuration.policy.maxProgramBytes)",
+                                 hint: "raise programs.max_program_bytes in the agent's policy file")
+        }
+        guard bytes.prefix(4) == Data([0x7F, 0x45, 0x4C, 0x46]) else {
+            throw RPCStatusError(.invalidArgument, "the object is not an ELF file", hint: "compile it with clang -target bpf -O2 -g -c")
+        }
+    }
+
+    func attach(_ request: Ken_V1_AttachRequest, peer: Peer) async throws -> Ken_V1_AttachReply {
+        guard let kind = ExtensionKind(proto: request.kind) else {
+            throw RPCStatusError(.invalidArgument, "the attach request names no program kind (bpftrace or object)")
+        }
+        let policyText = request.restartPolicy.isEmpty ? configuration.policy.defaultRestartPolicy : request.restartPolicy
+        guard let restartPolicy = RestartPolicy(wire: policyText) else {
+            throw RPCStatusError(.invalidArgument, "unknown restart policy \"\(request.restartPolicy.prefix(32))\"",
+                                 hint: "use no, on-failure or always")
+        }
+        if !request.name.isEmpty { try AgentService.validateName(request.name) }
+        var checked: CheckedProgram?
+        switch kind {
+        case .bpftrace:
+            guard request.object.isEmpty else { throw RPCStatusError(.invalidArgument, "a bpftrace attach carries no object bytes") }
+            checked = try checkScript(request.programText)
+        case .bpfObject:
+            guard request.programText.isEmpty else { throw RPCStatusError(.invalidArgument, "an object attach carries no script text") }
+            try checkObject(request.object)
+        }
+        let policy = configuration.policy
+        let registry = self.registry
+        let program = checked
+        // Limits and the `attaching` record are decided under one gate so racing attaches
+        // cannot overrun a limit; the kernel work happens outside it.
+        let record: ExtensionRecord = try await attachGate.run { () throws -> ExtensionRecord in
+            let mine = try registry.liveCount(ownerUID: peer.uid)
+            guard mine < policy.maxExtensionsPerUID else {
+                throw RPCStatusError(.resourceExhausted, "uid \(peer.uid) already has \(mine) extensions (limit \(policy.maxExtensionsPerUID))",
+                                     hint: "detach one (kenc list, kenc detach ID)")
+            }
+            let total = try registry.liveCount()
+            guard total < policy.maxExtensionsTotal else {
+                throw RPCStatusError(.resourceExhausted, "the agent already runs \(total) extensions (limit \(policy.maxExtensionsTotal))",
+                                     hint: "detach some, or raise limits.extensions_total")
+            }
+            let id = try registry.newID()
+            let record = ExtensionRecord(
+                id: id, name: request.name.isEmpty ? id : request.name, ownerUID: peer.uid, kind: kind,
+                programText: program?.text ?? "", object: [UInt8](request.object), prompt: request.prompt,
+                annotatedProgram: request.annotatedProgram, probes: program?.probes ?? [],
+                state: .attaching, restartPolicy: restartPolicy)
+            do {
+                try registry.insert(record)
+            } catch RegistryError.nameInUse(let name) {
+                throw RPCStatusError(.invalidArgument, "an extension named \"\(name)\" already exists",
+                                     hint: "detach it first (kenc detach --name \(name)) or choose another --name")
+            }
+            return record
+        }
+        logger.info("attaching", metadata: ["id": "\(record.id)", "name": "\(record.name)", "uid": "\(peer.uid)", "kind": "\(kind.rawValue)"])
+        let attached = try await supervisor.start(record, unsafe: !(checked?.unsafeBuiltins.isEmpty ?? true))
+        return Ken_V1_AttachReply.with { $0.extension = proto(attached) }
+    }
+
+    func verify(_ request: Ken_V1_VerifyOnlyRequest) async throws -> Ken_V1_VerifyOnlyReply {
+        switch request.kind {
+        case .bpftrace:
+            let checked = try checkScript(request.programText)
+            return try await supervisor.verifyScript(checked.text, unsafe: !checked.unsafeBuiltins.isEmpty)
+        case .bpfObject:
+            try checkObject(request.object)
+            return try await supervisor.verifyObject([UInt8](request.object))
+        default:
+            throw RPCStatusError(.invalidArgument, "the verify request names no program kind (bpftrace or object)")
+        }
+    }
+
+    func detach(_ record: ExtensionRecord, by peer: Peer) async throws -> ExtensionRecord {
+        logger.info("detaching", metadata: ["id": "\(record.id)", "uid": "\(peer.uid)"])
+        return try await supervisor.detach(id: record.id, reason: "detached by uid \(peer.uid)")
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import KernelLoader
+import Registry
+
+/// What reconciliation did with one record, for logs and tests.
+public struct ReconcileOutcome: Sendable, Equatable {
+    public enum Action: String, Sendable {
+        /// A still-running bpftrace child was taken over.
+        case adopted
+        /// Pinned links were found and taken over.
+        case adoptedPins
+        /// Started again (bpftrace gone, or pins gone after a reboot).
+        case restarted
+        /// Could not be restored; the record is failed with the reason.
+        case failed
+    }
+
+    public var id: String
+    public var action: Action
+    public var reason: String
+}
+
+extension ExtensionSupervisor {
+    /// Brings the kernel and the registry back into agreement at agent start: every record that
+    /// should be attached is adopted, started again, or marked failed with the reason.
+    func reconcile() async -> [ReconcileOutcome] {
+        let records: [ExtensionRecord]
+        do {
+            records = try registry.list(states: [.attaching, .attached])
+        } catch {
+            logger.error("reconciliation cannot read the registry", metadata: ["error": "\(error)"])
+            return []
+        }
+        var outcomes: [ReconcileOutcome] = []
+        for record in records {
+            let outcome: ReconcileOutcome
+            switch record.kind {
+            case .bpftrace: outcome = await reconcileScript(record)
+            case .bpfObject: outcome = await reconcileObject(record)
+            }
+            logger.info("reconciled", metadata: ["id": "\(record.id)", "action": "\(outcome.action.rawValue)", "reason": "\(outcome.reason)"])
+            outcomes.append(outcome)
+        }
+        return outcomes
+    }
+
+    private func reconcileScript(_ record: ExtensionRecord) async -> ReconcileOutcome {
+        let directory = configuration.extensionDirectory(id: record.id)
+        // The pid in the record, or — when the agent died between spawning bpftrace and recording
+        // it — whatever process runs this extension's script.
+        let candidates = ([record.pid] + Self.processes(runningScript: directory + "/script.bt")).filter { $0 > 0 }
+        var why = record.pid > 0 ? "bpftrace pid \(record.pid) is gone" : "no bpftrace process was recorded"
+        for pid in Set(candidates).sorted() {
+            do {
+                let process = try runner(unsafe: false).adopt(pid: pid, directory: directory)
+                running.withLock { $0[record.id] = Running(process: process) }
+                _ = try registry.modify(id: record.id) {
+                    $0.state = .attached
+                    $0.pid = process.pid
+                    $0.progIDs = process.attachedProgramIDs
+                }
+                notes(record.id).append("adopted by a new agent: bpftrace pid \(pid)")
+                watch(id: record.id, process: process)
+                return ReconcileOutcome(id: record.id, action: .adopted, reason: "bpftrace pid \(pid) still runs")
+            } catch {
+                why = "\(error)"
+            }
+        }
+        notes(record.id).append("not running after agent restart (\(why)); starting again")
+        do {
+            _ = try await startScript(record, unsafe: needsUnsafe(record), restarts: record.restarts + 1)
+            return ReconcileOutcome(id: record.id, action: .restarted, reason: why)
+        } catch {
+            return ReconcileOutcome(id: record.id, action: .failed, reason: "\(why); starting again failed: \(error)")
+        }
+    }
+
+    private func reconcileObject(_ record: ExtensionRecord) async -> ReconcileOutcome {
+        do {
+            let loaded = try objectLoader.adoptPinned(extensionID: record.id)
+            _ = try recordLoaded(record.id, loaded, note: "adopted pinned links")
+            return ReconcileOutcome(id: record.id, action: .adoptedPins, reason: "links pinned in \(loaded.pinDirectory)")
+        } catch ObjectLoaderError.notPinned(let directory) {
+            // bpffs was emptied (reboot) or the attach never finished: load from the stored bytes.
+            notes(record.id).append("no pins in \(directory); loading the stored object again")
+            do {
+                _ = try await startObject(record)
+                return ReconcileOutcome(id: record.id, action: .restarted, reason: "no pins in \(directory)")
+            } catch {
+                return ReconcileOutcome(id: record.id, action: .failed, reason: "no pins, and loading again failed: \(error)")
+            }
+        } catch {
+            let reason = "pinned links cannot be adopted: \(error)"
+            _ = try? registry.modify(id: record.id) { $0.state = .failed; $0.lastError = reason }
+            notes(record.id).append(reason)
+            return ReconcileOutcome(id: record.id, action: .failed, reason: reason)
+        }
+    }
+
+    /// Pids whose command line names `scriptPath` (read from /proc).
+    static func processes(runningScript scriptPath: String) -> [Int32] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap { entry in
+            guard let pid = Int32(entry),
+                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let argv = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return argv.contains(scriptPath) ? pid : nil
+        }
+    }
+}
