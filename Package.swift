@@ -80,6 +80,8 @@ let package = Package(
             "KenRPC", "KenProto", "Registry", "KernelLoader", "BpftraceSyntax", "Systemd",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // kenc's agent subcommands' logic (tables, JSON, exit codes, calls): no kernel code.
+        .target(name: "AgentCLI", dependencies: ["KenRPC", "KenProto"]),
 
         // MARK: kend side.
         .target(name: "LLM", dependencies: ["HTTP"]),
@@ -111,7 +113,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "kenc", dependencies: [
-            "KenRPC", "KenProto", "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "KendCore",
+            "KenRPC", "KenProto", "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "KendCore", "AgentCLI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -122,7 +124,7 @@ let package = Package(
         .testTarget(name: "BpftraceSemanticsTests", dependencies: ["BpftraceSemantics", "BpftraceSyntax", "KernelInfo"]),
         .testTarget(name: "SymbolicVerifierTests", dependencies: ["SymbolicVerifier", "BpftraceSyntax", "BpftraceSemantics", "Z3"]),
         .testTarget(name: "KernelLoaderTests", dependencies: ["KernelLoader", "BPF"]),
-        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Registry", "KenRPC", "KenProto"]),
+        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "AgentCLI", "Registry", "KenRPC", "KenProto", "KernelLoader"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "SQLite", "KenProto"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "HTTP", "TestSupport"]),
         .testTarget(name: "ExampleStoreTests", dependencies: ["ExampleStore", "BpftraceSyntax", "LLM", "TestSupport"]),
