@@ -189,4 +189,33 @@ final class BpftraceRunnerTests: XCTestCase {
         let gone = await KernelTestSupport.waitUntil { ids.allSatisfy { !ProgramTable.exists(id: $0) } }
         XCTAssertNotNil(gone)
     }
+
+    func testScriptThatEndsByItselfIsNotAFailure() async throws {
+        let runner = try prerequisites()
+        let process = try await runner.start(script: "BEGIN { printf(\"hello\\n\"); exit(); }", directory: try directory())
+        let status = await process.waitForExit()
+        XCTAssertEqual(status, .exited(code: 0))
+        XCTAssertTrue(process.recentOutput().stdout.contains("hello"))
+    }
+
+    func testAttachTimeoutStopsTheChildAndReportsOutput() async throws {
+        _ = try prerequisites()
+        let runner = BpftraceRunner(configuration: BpftraceConfiguration(attachTimeout: .milliseconds(1)))
+        let dir = try directory()
+        do {
+            let process = try await runner.start(script: "tracepoint:syscalls:sys_enter_getpid { @n = count(); }",
+                                                 directory: dir)
+            await process.stop()
+            XCTFail("1 ms is too short to attach")
+        } catch BpftraceError.attachTimedOut(let seconds, _) {
+            XCTAssertEqual(seconds, 0.001, accuracy: 1e-9)
+        }
+        // The child was stopped: nothing of it runs any more.
+        let others = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap(Int32.init)
+            .filter { pid in
+                let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+                return cmdline.contains(dir + "/script.bt")
+            }
+        XCTAssertEqual(others, [])
+    }
 }
