@@ -20,8 +20,13 @@ extension ParserCore {
                 return Block(statements, range: range(from: start))
             }
             if at(.semicolon) { advance(); continue }
+            let before = token.start
             if let s = parseStatement() {
                 statements.append(s)
+            }
+            // Guarantee progress whatever the recovery did, so no input can loop forever.
+            if token.start == before && token.kind != .endOfFile && !at(.rbrace) {
+                advance()
             }
         }
         let end = token.end
@@ -75,6 +80,7 @@ extension ParserCore {
 
     mutating func parseStatement() -> Statement? {
         nodeBudget = Parser.maximumExpressionNodes
+        panicking = false
         let start = token.start
         let errorsBefore = diagnostics.count
         guard let kind = parseStatementKind(start: start) else {
@@ -91,7 +97,13 @@ extension ParserCore {
         if !accept(.semicolon) {
             error("expected ';' after statement, found \(describe(token))", range: source.range(previousEnd, previousEnd),
                   hint: "statements are separated by ';'")
-            synchronize()
+            // A statement that simply lacks its ';' at the end of a line: carry on with the
+            // next line instead of skipping it, so its own errors are reported too.
+            if source.location(token.start).line > source.location(previousEnd).line {
+                panicking = false
+            } else {
+                synchronize()
+            }
         }
         return statement
     }

@@ -39,7 +39,12 @@ extension ParserCore {
             let start = lexer.pos
             guard start < bytes.count else { break }
             if bytes[start] == UInt8(ascii: "#") {
-                program.preamble.append(parsePreprocessorLine())
+                let item = parsePreprocessorLine()
+                if item.text.hasPrefix("#!") {
+                    error("'#!' is only allowed at the very start of the file", range: item.range)
+                    continue
+                }
+                program.preamble.append(item)
                 continue
             }
             if let (w, wordEnd) = word(at: start) {
