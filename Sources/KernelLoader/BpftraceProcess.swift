@@ -16,8 +16,8 @@ public final class BpftraceProcess: Sendable {
     public let directory: String
     /// True when this process was taken over from an earlier agent (exit status unknowable).
     public let isAdopted: Bool
-    /// The kernel program ids the process held once attached (empty for adopted processes until
-    /// asked: use `currentProgramIDs()`).
+    /// The kernel program ids the process held once attached (for an adopted process: when it
+    /// was adopted). Read from /proc/<pid>/fdinfo; `currentProgramIDs()` reads them again.
     public let attachedProgramIDs: [UInt32]
 
     let watcher: ExitWatcher

@@ -73,15 +73,16 @@ enum ChildSpawn {
         return pid
     }
 
-    /// Calls `body` with a NULL-terminated C string array that lives for the call.
-    private static func withCStringArray<R>(_ strings: [String],
-                                            _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    /// Calls `body` with a NULL-terminated C string array that lives for the call; returns
+    /// `body`'s errno-style result (EINVAL if the array could not be built).
+    private static func withCStringArray(_ strings: [String],
+                                         _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Int32) -> Int32 {
         var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
         pointers.append(nil)
         defer { for pointer in pointers { free(pointer) } }
         return pointers.withUnsafeBufferPointer { buffer in
-            // The buffer is never empty: it holds at least the terminating NULL.
-            body(buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+            guard let base = buffer.baseAddress else { return EINVAL }
+            return body(base)
         }
     }
 }
