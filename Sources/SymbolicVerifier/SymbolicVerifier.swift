@@ -1,1 +1,139 @@
-// SymbolicVerifier: placeholder until its module lands.
+import BpftraceSyntax
+import Z3
+
+/// Proves a program's `assert`s by symbolic execution of each probe body over Z3 bit-vectors.
+///
+/// Each probe is run on its own, from an unknown world: builtins, fields, and map contents are
+/// symbols constrained only by their types, the probe's predicate and the `assume`s. Every path
+/// to every assert is checked; a verdict of VERIFIED means the solver proved it on all of them,
+/// and anything the verifier cannot model on such a path makes it UNKNOWN instead.
+public struct SymbolicVerifier: Sendable {
+    public var options: VerificationOptions
+
+    public init(options: VerificationOptions = VerificationOptions()) {
+        self.options = options
+    }
+
+    /// Verifies a parsed (and ideally resolved) program. Synchronous and CPU-bound; it checks
+    /// task cancellation between solver queries.
+    public func verify(_ program: Program, prompt: String? = nil) -> VerificationResult {
+        let context: Z3Context
+        do {
+            context = try Z3Context()
+        } catch {
+            return VerificationResult(verdict: .unknown, asserts: [],
+                                      warnings: [VerificationWarning(position: nil, message: "\(error)")],
+                                      notes: [], timings: VerificationTimings(totalMilliseconds: 0,
+                                                                              solverMilliseconds: 0, queries: 0),
+                                      prompt: prompt)
+        }
+        let session = Session(context: context, options: options)
+        let types = StaticTypes(program: program)
+        var results: [AssertResult] = []
+
+        for (index, probe) in program.probes.enumerated() {
+            let probeName = probe.attachPoints.map(\.text).joined(separator: ",")
+            let run = ProbeRun(context: context, probeIndex: index, probeName: probeName, options: options,
+                               mapShapes: types.maps, staticTypes: types, session: session)
+            var start = PathState()
+            if let predicate = probe.predicate {
+                let holds = run.truth(predicate, &start)
+                start.conditions.append(holds)
+                start.decisions.append(BranchDecision(location: predicate.range.start,
+                                                      condition: ExpressionText.render(predicate), taken: true,
+                                                      construct: "predicate"))
+            }
+            _ = run.execute(probe.body, [start])
+            for (statement, expression, message) in Self.asserts(in: probe.body) {
+                results.append(finish(statement, expression, message, run: run, session: session))
+            }
+        }
+
+        let verdict = overallVerdict(results, session: session)
+        return VerificationResult(
+            verdict: verdict, asserts: results, warnings: session.warnings, notes: session.notes,
+            timings: VerificationTimings(totalMilliseconds: session.totalMilliseconds,
+                                         solverMilliseconds: session.solverMilliseconds,
+                                         queries: session.queries),
+            prompt: prompt)
+    }
+
+    private func finish(_ statement: Statement, _ expression: Expression, _ message: String?,
+                        run: ProbeRun, session: Session) -> AssertResult {
+        let location = statement.range.start
+        let position = ProbeRun.position(location)
+        var text = "assert(" + ExpressionText.render(expression)
+        if let message { text += ", \"" + ExpressionText.escape(message) + "\"" }
+        text += ")"
+        var result = AssertResult(position: position, probe: run.probeName, text: text, message: message,
+                                  verdict: .unknown, reason: nil, counterexample: nil, vacuous: false,
+                                  pathsChecked: 0)
+        let outcome = run.decide(location)
+        result.pathsChecked = outcome.pathsReached
+        if let violation = outcome.violation {
+            result.verdict = .violated
+            result.counterexample = violation
+            return result
+        }
+        if let reason = outcome.unknownReason ?? run.incompleteAsserts[location] ?? run.truncation {
+            result.reason = reason
+            return result
+        }
+        guard let representative = outcome.representative else {
+            if outcome.excludedByAssumes {
+                result.reason = "vacuous: the assumes make every path to this assert impossible"
+                session.warn("the assumes contradict the paths to \(text): it holds only vacuously", at: position)
+            } else if outcome.pathsReached == 0 {
+                result.reason = "no path reaches this assert"
+                session.warn("\(text) is unreachable", at: position)
+            } else {
+                result.reason = "no feasible path reaches this assert"
+                session.warn("\(text) is reached by no feasible path (predicate and branches exclude it)",
+                             at: position)
+            }
+            return result
+        }
+        result.verdict = .verified
+        if let reason = run.vacuity(of: expression, representative: representative) {
+            result.vacuous = true
+            result.reason = reason
+            session.warn("\(text): \(reason); it proves nothing about the program", at: position)
+        }
+        return result
+    }
+
+    /// VIOLATED if any assert is; else UNKNOWN if any is, if there is no assert, or if every
+    /// assert is vacuous (so empty annotations cannot make a program pass); else VERIFIED.
+    private func overallVerdict(_ results: [AssertResult], session: Session) -> Verdict {
+        if results.contains(where: { $0.verdict == .violated }) { return .violated }
+        if results.contains(where: { $0.verdict == .unknown }) { return .unknown }
+        if results.isEmpty {
+            session.warn("the program has no assert: nothing was verified", at: nil)
+            return .unknown
+        }
+        if results.allSatisfy(\.vacuous) {
+            session.warn("every assert is vacuous: nothing about the program was proven", at: nil)
+            return .unknown
+        }
+        return .verified
+    }
+
+    static func asserts(in block: Block) -> [(Statement, Expression, String?)] {
+        var found: [(Statement, Expression, String?)] = []
+        for statement in block.statements {
+            switch statement.kind {
+            case let .assert(expression, message):
+                found.append((statement, expression, message))
+            case let .ifStatement(_, then, otherwise):
+                found += asserts(in: then)
+                if let otherwise { found += asserts(in: otherwise) }
+            case let .unroll(_, body), let .whileLoop(_, body), let .forMap(_, _, body),
+                 let .forRange(_, _, _, body), let .block(body):
+                found += asserts(in: body)
+            default:
+                break
+            }
+        }
+        return found
+    }
+}

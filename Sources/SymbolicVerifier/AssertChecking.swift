@@ -1,0 +1,168 @@
+import BpftraceSyntax
+import Z3
+
+/// One path arriving at an assert: its state and the assert's condition evaluated there.
+struct AssertReach {
+    var state: PathState
+    var holds: Z3Bool
+    /// The first construct on the path (or in the assert) the verifier does not model.
+    var unsupported: Unsupported?
+}
+
+/// What the paths reaching one assert showed, once decided.
+struct AssertOutcome {
+    var violation: Counterexample?
+    var unknownReason: String?
+    var pathsReached = 0
+    var feasiblePaths = 0
+    /// Set when paths reach the assert but none is possible together with the assumes, while
+    /// some is possible without them.
+    var excludedByAssumes = false
+    /// A feasible path's state, for the vacuity check.
+    var representative: PathState?
+}
+
+extension ProbeRun {
+    /// Records one path reaching an assert; all paths are decided together afterwards (one
+    /// disjunctive query instead of one per path).
+    func checkAssert(_ expression: Expression, message: String?, at statement: Statement, _ state: PathState) {
+        var scratch = state
+        let holds = truth(expression, &scratch)
+        session.reaches[statement.range.start, default: []].append(
+            AssertReach(state: state, holds: holds, unsupported: scratch.unsupported.first))
+    }
+
+    /// Decides an assert from all the paths that reached it: VIOLATED if some path ∧ its
+    /// assumes ∧ ¬E is satisfiable; otherwise UNKNOWN if any path was not fully modelled.
+    func decide(_ location: SourceLocation) -> AssertOutcome {
+        var outcome = AssertOutcome()
+        let reaches = session.reaches[location] ?? []
+        outcome.pathsReached = reaches.count
+        let clean = reaches.filter { $0.unsupported == nil }
+        if let first = reaches.compactMap(\.unsupported).first {
+            outcome.unknownReason = "unsupported on a path to this assert: \(first.what) at \(first.location)"
+        }
+        guard !clean.isEmpty else { return outcome }
+
+        let failing = clean.map { reach in
+            context.and(reach.state.conditions + reach.state.assumptions + [reach.holds.not])
+        }
+        switch session.solve(axioms + [context.or(failing)]) {
+        case let .satisfiable(model):
+            let index = failing.firstIndex { model.evaluate($0) == true } ?? 0
+            outcome.violation = counterexample(model, clean[index].state)
+            return outcome
+        case let .unknown(reason):
+            outcome.unknownReason = reason
+            return outcome
+        case .unsatisfiable:
+            break
+        }
+        // Holds on every clean path; is any of them possible at all?
+        let possible = clean.map { context.and($0.state.conditions + $0.state.assumptions) }
+        switch session.solve(axioms + [context.or(possible)]) {
+        case let .satisfiable(model):
+            let index = possible.firstIndex { model.evaluate($0) == true } ?? 0
+            outcome.representative = clean[index].state
+            outcome.feasiblePaths = possible.filter { model.evaluate($0) == true }.count
+        case .unsatisfiable:
+            if clean.contains(where: { !$0.state.assumptions.isEmpty }) {
+                let withoutAssumes = clean.map { context.and($0.state.conditions) }
+                if case .satisfiable = session.solve(axioms + [context.or(withoutAssumes)]) {
+                    outcome.excludedByAssumes = true
+                }
+            }
+        case let .unknown(reason):
+            if outcome.unknownReason == nil { outcome.unknownReason = reason }
+        }
+        return outcome
+    }
+
+    /// Whether the assert holds whatever the program computes: its variables and maps replaced
+    /// by unconstrained values. Returns the reason when it does (a vacuous assert).
+    func vacuity(of expression: Expression, representative: PathState) -> String? {
+        var havoc = representative
+        for (name, value) in representative.variables {
+            if let shape = value.shape, case .record = shape { continue }
+            if let shape = value.shape {
+                havoc.variables[name] = freshValue(named: "p\(probeIndex)|havoc$\(name)", shape: shape, valueBits: nil)
+            }
+        }
+        for name in representative.maps.keys {
+            let shape = mapShapes[name] ?? MapShape.defaultShape
+            havoc.maps[name] = context.arrayConstant("p\(probeIndex)|havoc@\(name)", indexWidth: shape.keyBits,
+                                                     valueWidth: shape.valueBits)
+        }
+        let holds = truth(expression, &havoc)
+        guard havoc.unsupported.count == representative.unsupported.count else { return nil }
+        if case .unsatisfiable = session.solve(axioms + [holds.not]) {
+            return "the assert holds whatever the program does (a tautology)"
+        }
+        guard !representative.assumeExpressions.isEmpty else { return nil }
+        var assumed: [Z3Bool] = []
+        for assumption in representative.assumeExpressions {
+            assumed.append(truth(assumption, &havoc))
+        }
+        if case .unsatisfiable = session.solve(axioms + assumed + [holds.not]) {
+            return "the assert follows from the assumes alone, whatever the program does"
+        }
+        return nil
+    }
+
+    // MARK: Counterexamples
+
+    private func counterexample(_ model: Z3Model, _ state: PathState) -> Counterexample {
+        let path = state.decisions.map { decision in
+            PathStep(position: Self.position(decision.location), construct: decision.construct,
+                     condition: decision.condition, taken: decision.taken)
+        }
+        var values: [ModelValue] = []
+        var shown: Set<String> = []
+        for item in modelItems where !shown.contains(item.name) {
+            shown.insert(item.name)
+            values.append(ModelValue(name: item.name, value: Self.format(item, model)))
+        }
+        for name in state.variables.keys.sorted() {
+            guard let value = state.variables[name] else { continue }
+            for item in Self.items(named: "$" + name, value) where !shown.contains(item.name) {
+                shown.insert(item.name)
+                values.append(ModelValue(name: item.name, value: Self.format(item, model)))
+            }
+        }
+        return Counterexample(path: path, values: values)
+    }
+
+    private static func items(named name: String, _ value: SymbolicValue) -> [ModelItem] {
+        switch value {
+        case let .integer(bits, signed): return [ModelItem(name: name, term: bits, kind: .integer(signed: signed))]
+        case let .string(bytes): return [ModelItem(name: name, term: bytes, kind: .string)]
+        case let .pointer(address, _): return [ModelItem(name: name, term: address, kind: .pointer)]
+        case let .tuple(elements):
+            return elements.enumerated().flatMap { items(named: "\(name).\($0.offset)", $0.element) }
+        case .boolean, .object, .args:
+            return []
+        }
+    }
+
+    static func format(_ item: ModelItem, _ model: Z3Model) -> String {
+        switch item.kind {
+        case let .integer(signed):
+            if signed, let value = model.evaluateSigned(item.term) {
+                return value < 0 || value < 10 ? String(value) : "\(value) (0x\(String(value, radix: 16)))"
+            }
+            guard let value = model.evaluate(item.term) else { return "?" }
+            return value < 10 ? String(value) : "\(value) (0x\(String(value, radix: 16)))"
+        case .pointer:
+            guard let value = model.evaluate(item.term) else { return "?" }
+            return "0x" + String(value, radix: 16)
+        case .string:
+            guard let bytes = model.evaluateBytes(item.term) else { return "?" }
+            let content = bytes.prefix { $0 != 0 }
+            return "\"" + ExpressionText.escape(String(decoding: content, as: UTF8.self)) + "\""
+        }
+    }
+
+    static func position(_ location: SourceLocation) -> SourcePosition {
+        SourcePosition(file: location.file, line: location.line, column: location.column)
+    }
+}

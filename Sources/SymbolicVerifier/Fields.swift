@@ -1,0 +1,74 @@
+import BpftraceSyntax
+import Z3
+
+/// Field reads: `args->x`, `$sk->__sk_common.skc_dport`, tuple elements.
+extension ProbeRun {
+    func fieldAccess(_ base: Expression, field: String, arrow: Bool, _ expression: Expression,
+                     asObject: Bool, _ state: inout PathState) -> SymbolicValue {
+        let text = ExpressionText.render(expression)
+        let baseValue = evaluate(base, &state, asObject: true)
+        let typed = expression.type.flatMap(ValueShape.init)
+        switch baseValue {
+        case .args:
+            // Tracepoint fields and function arguments are fixed inputs of the run.
+            let shape = typed ?? (asObject ? .record(name: nil) : defaultFieldShape(text))
+            let name = "args" + (arrow ? "->" : ".") + field
+            return environmentValue(name, shape: shape)
+        case let .pointer(address, pointee):
+            let reference = ObjectReference(address: address, record: pointee, path: [field], text: text)
+            return materialize(reference, typed: typed, asObject: asObject, expression, &state)
+        case var .object(reference):
+            reference.path.append(field)
+            reference.text = text
+            return materialize(reference, typed: typed, asObject: asObject, expression, &state)
+        case let .tuple(elements):
+            guard let index = Int(field), elements.indices.contains(index) else {
+                return unsupported("tuple element .\(field)", expression, &state)
+            }
+            return elements[index]
+        case .integer:
+            // `arg0->x` without a cast: bpftrace needs a type, so only a typed tree gets here.
+            guard let (address, _) = baseValue.widened(context) else { break }
+            let reference = ObjectReference(address: address, record: nil, path: [field], text: text)
+            return materialize(reference, typed: typed, asObject: asObject, expression, &state)
+        default:
+            break
+        }
+        return unsupported("field access \(text) on \(describe(baseValue))", expression, &state)
+    }
+
+    private func defaultFieldShape(_ text: String) -> ValueShape {
+        note("type of \(text) unknown (not resolved); assumed uint64")
+        return .u64
+    }
+
+    /// Turns a field path into a value: a nested record stays a reference (nothing is read until
+    /// a scalar is reached); a scalar is read from kernel memory, keyed by address and path.
+    private func materialize(_ reference: ObjectReference, typed: ValueShape?, asObject: Bool,
+                             _ expression: Expression, _ state: inout PathState) -> SymbolicValue {
+        let shape = typed ?? (asObject ? .record(name: nil) : defaultFieldShape(reference.text))
+        let key = (reference.record ?? "?") + "->" + reference.path.joined(separator: ".")
+        switch shape {
+        case .record:
+            return .object(reference)
+        case let .integer(bits, signed):
+            let value = SymbolicValue.integer(memoryRead(key: key, address: reference.address, bits: bits),
+                                              signed: signed)
+            remember(reference.text, value)
+            return value
+        case let .pointer(pointee):
+            let value = SymbolicValue.pointer(memoryRead(key: key, address: reference.address, bits: 64),
+                                              pointee: pointee)
+            remember(reference.text, value)
+            return value
+        case let .string(size):
+            let bytes = memoryRead(key: key, address: reference.address, bits: size * 8)
+            addStringAxiom(bytes)
+            let value = SymbolicValue.string(bytes)
+            remember(reference.text, value)
+            return value
+        case .tuple:
+            return unsupported("field \(reference.text) of tuple type", expression, &state)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import BpftraceSyntax
+import Z3
+
+/// The state of one verification shared by all probes: the solver budget, statistics, notes.
+/// Confined to the task running `SymbolicVerifier.verify` (not Sendable, holds the Z3 context).
+final class Session {
+    let context: Z3Context
+    let options: VerificationOptions
+    private let clock = ContinuousClock()
+    private let start: ContinuousClock.Instant
+    private(set) var solverTime: Duration = .zero
+    private(set) var queries = 0
+    private(set) var notes: [String] = []
+    private var noteSet: Set<String> = []
+    var warnings: [VerificationWarning] = []
+    /// The paths that reached each assert, keyed by the assert statement's location.
+    var reaches: [SourceLocation: [AssertReach]] = [:]
+
+    init(context: Z3Context, options: VerificationOptions) {
+        self.context = context
+        self.options = options
+        start = clock.now
+    }
+
+    func note(_ text: String) {
+        if noteSet.insert(text).inserted { notes.append(text) }
+    }
+
+    func warn(_ message: String, at position: SourcePosition?) {
+        let warning = VerificationWarning(position: position, message: message)
+        if !warnings.contains(warning) { warnings.append(warning) }
+    }
+
+    var elapsed: Duration { clock.now - start }
+
+    enum Answer {
+        case satisfiable(Z3Model)
+        case unsatisfiable
+        case unknown(String)
+    }
+
+    /// Decides whether `constraints` can all hold, within the per-query timeout and what is left
+    /// of the total budget.
+    func solve(_ constraints: [Z3Bool]) -> Answer {
+        if Task.isCancelled { return .unknown("verification cancelled") }
+        let remaining = options.totalBudget - elapsed
+        guard remaining > .zero else {
+            return .unknown("total verification budget of \(Self.describe(options.totalBudget)) exhausted")
+        }
+        let limit = min(options.queryTimeout, remaining)
+        let milliseconds = UInt32(clamping: max(1, Self.milliseconds(limit)))
+        let began = clock.now
+        defer {
+            solverTime += clock.now - began
+            queries += 1
+        }
+        do {
+            let solver = try Z3Solver(context: context, timeoutMilliseconds: milliseconds)
+            for constraint in constraints { solver.add(constraint) }
+            switch try solver.check() {
+            case let .satisfiable(model): return .satisfiable(model)
+            case .unsatisfiable: return .unsatisfiable
+            case let .unknown(reason):
+                if reason.contains("timeout") || reason.contains("canceled") {
+                    return .unknown("solver timeout after \(Self.describe(limit))")
+                }
+                return .unknown("solver gave up: \(reason)")
+            }
+        } catch {
+            return .unknown("solver error: \(error)")
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        let parts = duration.components
+        return parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000
+    }
+
+    static func describe(_ duration: Duration) -> String {
+        let ms = milliseconds(duration)
+        return ms % 1000 == 0 ? "\(ms / 1000) s" : "\(ms) ms"
+    }
+
+    var totalMilliseconds: Double { Double(Self.milliseconds(elapsed)) + Double(elapsed.components.attoseconds % 1_000_000_000_000_000) / 1e15 }
+    var solverMilliseconds: Double {
+        Double(Self.milliseconds(solverTime)) + Double(solverTime.components.attoseconds % 1_000_000_000_000_000) / 1e15
+    }
+}

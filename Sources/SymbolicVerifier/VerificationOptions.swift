@@ -1,0 +1,20 @@
+/// Limits of one verification. Defaults follow the issue: 10 s per solver query.
+public struct VerificationOptions: Sendable, Hashable {
+    /// Wall-clock limit of one solver query; a query that hits it makes its assert UNKNOWN.
+    public var queryTimeout: Duration
+    /// Wall-clock limit of the whole verification; asserts not decided by then are UNKNOWN.
+    public var totalBudget: Duration
+    /// How many iterations of a `while` (or symbolic-range `for`) loop are explored. A loop that
+    /// may run longer makes every assert it can reach UNKNOWN, never VERIFIED.
+    public var loopBound: Int
+    /// Paths explored per probe before giving up on that probe (its asserts become UNKNOWN).
+    public var maxPaths: Int
+
+    public init(queryTimeout: Duration = .seconds(10), totalBudget: Duration = .seconds(60),
+                loopBound: Int = 16, maxPaths: Int = 512) {
+        self.queryTimeout = queryTimeout
+        self.totalBudget = totalBudget
+        self.loopBound = max(0, loopBound)
+        self.maxPaths = max(1, maxPaths)
+    }
+}
