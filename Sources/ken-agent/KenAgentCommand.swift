@@ -1,0 +1,131 @@
+import AgentCore
+import ArgumentParser
+import Dispatch
+import Foundation
+import KenRPC
+import Logging
+import Systemd
+
+/// ken-agent: the privileged daemon that loads, attaches, tracks and detaches Ken's eBPF
+/// extensions. Argument parsing and wiring only; the behaviour lives in AgentCore.
+@main
+struct KenAgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ken-agent",
+        abstract: "Load, attach, track and detach Ken's eBPF extensions (runs as root, in the foreground).",
+        discussion: """
+            Serves ken-agent's protocol on a Unix socket: the one passed by systemd (socket \
+            activation, LISTEN_FDS) if any, otherwise --socket. Every extension is recorded in \
+            <state-dir>/registry.db before the client is answered. On start, extensions that \
+            should be attached are adopted or attached again. On SIGTERM/SIGINT the agent stops \
+            serving; extensions stay attached unless the policy sets lifecycle.detach_on_stop.
+            """,
+        version: AgentConfiguration.version)
+
+    @Option(name: .long, help: ArgumentHelp("Unix socket to listen on when not socket-activated.", valueName: "path"))
+    var socket: String = AgentConfiguration.defaultSocketPath
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("Directory for the registry, scripts and extension logs.", valueName: "dir"))
+    var stateDirectory: String = "/var/lib/ken"
+
+    @Option(name: .long, help: ArgumentHelp("Policy file (TOML); a missing file means the built-in defaults.", valueName: "file"))
+    var config: String = AgentPolicy.defaultPath
+
+    @Option(name: .long, help: ArgumentHelp("bpftrace binary (default: the first on PATH, /usr/bin, /usr/sbin).", valueName: "path"))
+    var bpftrace: String?
+
+    @Option(name: .customLong("pin-root"), help: ArgumentHelp("bpffs directory where object extensions pin their links.", valueName: "dir"))
+    var pinRoot: String = "/sys/fs/bpf/ken"
+
+    @Flag(name: .long, help: "Log debug messages.")
+    var verbose = false
+
+    func run() async throws {
+        let journal = Journal.isStderrConnected
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = journal ? JournalLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = verbose ? .debug : .info
+            return handler
+        }
+        let logger = Logger(label: "ken-agent")
+
+        let policy: AgentPolicy
+        do {
+            policy = try AgentPolicy.load(path: config)
+        } catch {
+            logger.critical("cannot use the policy file; fix it or move it away to use the defaults", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+        let configuration = AgentConfiguration(stateDirectory: stateDirectory, policy: policy,
+                                               bpftracePath: bpftrace ?? "bpftrace", pinRoot: pinRoot)
+
+        // Take SIGTERM/SIGINT over before anything else so a stop during start-up is orderly.
+        let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
+
+        let endpoint: RPCEndpoint
+        do {
+            endpoint = try RPCEndpoint.activatedOr(path: socket)
+        } catch {
+            logger.critical("cannot use the activated socket", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+        if case .path(let path) = endpoint {
+            try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                     withIntermediateDirectories: true)
+        }
+        _ = try? ServiceNotifier.notify(.status("reconciling extensions"))
+        let server: AgentServer
+        do {
+            server = try await AgentServer.start(configuration: configuration, endpoint: endpoint, logger: logger)
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            _ = try? ServiceNotifier.notify(.status("failed: \(error)"))
+            throw ExitCode.failure
+        }
+        let restored = server.outcomes.filter { $0.action != .failed }.count
+        let failed = server.outcomes.count - restored
+        let summary = "serving \(server.socketPath); \(restored) extensions restored, \(failed) failed"
+        logger.info("ready", metadata: ["socket": "\(server.socketPath)", "restored": "\(restored)", "failed": "\(failed)"])
+        _ = try? ServiceNotifier.notify([.ready, .status(summary)])
+
+        let watchdog = Task {
+            guard let interval = try? ServiceNotifier.watchdogInterval() else { return }
+            while !Task.isCancelled {
+                _ = try? ServiceNotifier.notify(.watchdog)
+                try? await Task.sleep(for: interval / 2)
+            }
+        }
+
+        let signal = await signals.next()
+        logger.info("stopping", metadata: ["signal": "\(signal)", "detach_on_stop": "\(policy.detachOnStop)"])
+        _ = try? ServiceNotifier.notify([.stopping, .status("stopping")])
+        watchdog.cancel()
+        await server.shutdown()
+        logger.info("stopped")
+    }
+}
+
+/// Turns the given signals into an async event (DispatchSource), after ignoring their default
+/// action so the process is not killed before it can shut down in order.
+final class SignalWaiter: @unchecked Sendable {
+    /// Kept alive for the life of the process; never mutated after init.
+    private let sources: [any DispatchSourceSignal]
+    private let stream: AsyncStream<Int32>
+
+    init(signals: [Int32]) {
+        let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
+        self.stream = stream
+        sources = signals.map { number in
+            Foundation.signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(number) }
+            source.resume()
+            return source
+        }
+    }
+
+    func next() async -> Int32 {
+        for await number in stream { return number }
+        return SIGTERM
+    }
+}
