@@ -105,6 +105,20 @@ struct Lexer: Sendable {
         pos += 1
         while pos < source.bytes.count, source.bytes[pos] & 0xC0 == 0x80 { pos += 1 }
         let text = source.text(start, pos)
+        if b == UInt8(ascii: "'") {
+            // Swallow a whole C character literal ('a', '\n') so it yields one diagnostic.
+            var end = pos
+            var steps = 0
+            while end < source.bytes.count, steps < 6, source.bytes[end] != 0x0A {
+                if source.bytes[end] == UInt8(ascii: "'") { pos = end + 1; break }
+                if source.bytes[end] == UInt8(ascii: "\\") { end += 1 }
+                end += 1
+                steps += 1
+            }
+            return Token(kind: .invalid, start: start, end: pos,
+                         error: "character literals are not supported",
+                         hint: "use the ASCII code instead, e.g. 65 for 'A', or a \"string\"")
+        }
         return Token(kind: .invalid, start: start, end: pos, error: "unexpected character '\(text)'")
     }
 

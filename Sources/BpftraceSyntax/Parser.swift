@@ -42,6 +42,8 @@ struct ParserCore {
     var depth = 0
     var nodeBudget = Parser.maximumExpressionNodes
     var inPredicate = false
+    /// Lexer errors before this offset were already reported.
+    var lexErrorsReportedUpTo = 0
 
     init(source: SourceText) {
         self.source = source
@@ -54,16 +56,24 @@ struct ParserCore {
     mutating func advance() {
         previousEnd = token.end
         token = lexer.next()
-        if let message = token.error {
-            lexError(message, at: token)
+        if let message = token.error, token.start >= lexErrorsReportedUpTo {
+            lexError(message, at: token, hint: token.hint)
+            lexErrorsReportedUpTo = token.end
         }
+    }
+
+    /// Moves back to the token starting at `offset` (used by recovery); lexer errors in the
+    /// re-scanned text are not reported twice.
+    mutating func rewind(to offset: Int) {
+        lexer.pos = offset
+        token = lexer.next()
     }
 
     /// Lexer errors are reported even while panicking: they are at distinct places and say
     /// exactly what is wrong with the characters.
-    mutating func lexError(_ message: String, at token: Token) {
+    mutating func lexError(_ message: String, at token: Token, hint: String? = nil) {
         panicking = false
-        error(message, at: token)
+        error(message, at: token, hint: hint)
     }
 
     func peek() -> Token {

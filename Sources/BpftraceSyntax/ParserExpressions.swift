@@ -109,6 +109,11 @@ extension ParserCore {
         var e = base
         while nodeBudget > 0 {
             if at(.dot) || at(.arrow) {
+                if case .integer = e.kind, at(.dot), peek().kind == .integer {
+                    error("floating-point literals are not supported", range: source.range(start, peek().end),
+                          hint: "bpftrace only has integers; scale the value (e.g. use 15 and divide by 10)")
+                    return errorNode(at: start)
+                }
                 let arrow = at(.arrow)
                 advance()
                 guard token.kind == .identifier || (!arrow && token.kind == .integer) else {

@@ -78,13 +78,46 @@ extension ParserCore {
         panicking = false
     }
 
+    /// Recovery for a broken `if`/`for`/`while`/`unroll` header: skip the rest of the header
+    /// (whose `;`s, as in a C-style `for (;;)`, do not end the statement) and its body block.
+    mutating func synchronizeCompound() {
+        var parens = 0
+        while token.kind != .endOfFile {
+            if at(.lparen) { parens += 1 }
+            if at(.rparen) { parens -= 1 }
+            if at(.rbrace) { break }
+            if at(.semicolon) && parens <= 0 {
+                advance()
+                break
+            }
+            if at(.lbrace) {
+                var level = 0
+                repeat {
+                    if at(.lbrace) { level += 1 }
+                    if at(.rbrace) { level -= 1 }
+                    advance()
+                } while level > 0 && token.kind != .endOfFile
+                break
+            }
+            advance()
+        }
+        panicking = false
+    }
+
     mutating func parseStatement() -> Statement? {
         nodeBudget = Parser.maximumExpressionNodes
         panicking = false
         let start = token.start
         let errorsBefore = diagnostics.count
+        let compound = isWord("if") || isWord("for") || isWord("while") || isWord("unroll")
         guard let kind = parseStatementKind(start: start) else {
-            synchronize()
+            if compound {
+                // Re-scan from the keyword so parentheses of the header are counted.
+                rewind(to: start)
+                synchronizeCompound()
+            } else {
+                synchronize()
+            }
             return nil
         }
         let statement = Statement(kind, range: range(from: start))

@@ -44,4 +44,6 @@ struct Token: Sendable {
     /// Set when the token is malformed (bad escape, unterminated string, bad integer…);
     /// the parser reports it when it consumes the token, so lookahead never reports twice.
     var error: String? = nil
+    /// Optional fix suggestion for `error`.
+    var hint: String? = nil
 }

@@ -59,6 +59,25 @@ final class DiagnosticTests: XCTestCase {
         """)
     }
 
+    func testHintsForCommonMistakes() {
+        XCTAssertEqual(rendered("BEGIN { $x = 1.5; $c = 'a'; }"), """
+        prog.bt:1:14: error: floating-point literals are not supported
+        BEGIN { $x = 1.5; $c = 'a'; }
+                     ^~~
+        hint: bpftrace only has integers; scale the value (e.g. use 15 and divide by 10)
+        prog.bt:1:24: error: character literals are not supported
+        BEGIN { $x = 1.5; $c = 'a'; }
+                               ^~~
+        hint: use the ASCII code instead, e.g. 65 for 'A', or a "string"
+        """)
+        XCTAssertEqual(rendered("BEGIN { for (i = 0; i < 3; i++) { } }"), """
+        prog.bt:1:14: error: expected a $variable after 'for', found 'i'
+        BEGIN { for (i = 0; i < 3; i++) { } }
+                     ^
+        hint: write 'for ($kv : @map) { … }' or 'for ($i : 0..10) { … }'
+        """)
+    }
+
     func testUnclosedBlockAndString() {
         XCTAssertEqual(rendered("BEGIN {\n  printf(\"hi\n}\n"), """
         prog.bt:2:10: error: unterminated string literal
