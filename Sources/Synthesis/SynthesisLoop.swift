@@ -166,6 +166,7 @@ public struct SynthesisLoop: Sendable {
             }
 
             // Symbolic verification.
+            var proofWarnings: [String] = []
             if let prover {
                 await emit(number, .symbolicVerify, "proving the annotations")
                 let proof = await timed(.symbolicVerify) { await prover.prove(annotated: annotated, file: "attempt-\(number).bt") }
@@ -174,6 +175,7 @@ public struct SynthesisLoop: Sendable {
                     await fail(StageFailure(stage: .symbolicVerify, feedback: proof.feedback))
                     continue
                 }
+                proofWarnings = proof.warnings
             }
             if furthest.rank < 2 { furthest = (2, checked.program, annotated.text) }
 
@@ -206,6 +208,10 @@ public struct SynthesisLoop: Sendable {
 
             report.attempts.append(attempt)
             report.verified = true
+            if !proofWarnings.isEmpty {
+                let text = "verifier: " + proofWarnings.joined(separator: "; ")
+                report.note = report.note.isEmpty ? text : report.note + "; " + text
+            }
             report.program = checked.program
             report.annotatedProgram = annotated.text
             await emit(number, .done, request.attach ? "verified and attached" : "verified")

@@ -1,0 +1,123 @@
+import BpftraceSemantics
+import BpftraceSyntax
+import KenProto
+import KernelInfo
+import Synthesis
+import SymbolicVerifier
+
+/// The front-end stage: parse, resolve against this kernel, print in the installed dialect.
+///
+/// What the dialect can't express (a feature newer than the installed bpftrace) is an error
+/// with the version it needs, fed back like any other; what can be lowered is lowered here so
+/// the model is never asked to fix a spelling Ken can fix itself.
+public struct FrontEndChecker: ProgramChecker {
+    public let kernel: KernelInfo?
+    public let dialect: BpftraceDialect
+
+    public init(kernel: KernelInfo?, dialect: BpftraceDialect) {
+        self.kernel = kernel
+        self.dialect = dialect
+    }
+
+    public func check(program: String, file: String) async -> Result<CheckedProgram, StageFailure> {
+        let result = Checker.check(source: program, file: file, kernel: kernel)
+        let errors = result.diagnostics.filter { $0.severity == .error }
+        if !errors.isEmpty {
+            let stage: Ken_V1_Stage = result.resolved == nil ? .parse : .resolve
+            return .failure(Self.failure(stage: stage, errors, source: program))
+        }
+        guard let tree = result.resolved?.program ?? Parser.parse(source: program, file: file).program else {
+            return .failure(StageFailure(stage: .parse, feedback: "\(file): the program could not be parsed"))
+        }
+        let printed = Printer.print(tree, dialect: dialect)
+        let lowering = printed.diagnostics.filter { $0.severity == .error }
+        if !lowering.isEmpty {
+            return .failure(Self.failure(stage: .resolve, lowering, source: program))
+        }
+        let probes = tree.probes.flatMap { $0.attachPoints.map(\.text) }
+        let warnings = (result.diagnostics + printed.diagnostics).filter { $0.severity != .error }
+            .map { Self.proto($0, source: program) }
+        return .success(CheckedProgram(program: printed.text, probes: probes, warnings: warnings))
+    }
+
+    static func failure(stage: Ken_V1_Stage, _ diagnostics: [Diagnostic], source: String) -> StageFailure {
+        let rendered = diagnostics.map { $0.render(source: source) }.joined(separator: "\n")
+        return StageFailure(stage: stage, feedback: rendered, diagnostics: diagnostics.map { proto($0, source: source) })
+    }
+
+    /// A front-end diagnostic on the wire.
+    public static func proto(_ diagnostic: Diagnostic, source: String?) -> Ken_V1_Diagnostic {
+        var out = Ken_V1_Diagnostic()
+        switch diagnostic.severity {
+        case .error: out.severity = .error
+        case .warning: out.severity = .warning
+        case .note: out.severity = .note
+        }
+        out.file = diagnostic.range.start.file
+        out.line = UInt32(clamping: diagnostic.range.start.line)
+        out.column = UInt32(clamping: diagnostic.range.start.column)
+        out.message = diagnostic.message
+        out.hint = diagnostic.hint ?? ""
+        out.rendered = diagnostic.render(source: source)
+        return out
+    }
+}
+
+/// The Symbolic Verifier stage: resolve the annotated program for its types, then prove.
+public struct VerifierProver: ProgramProver {
+    public let kernel: KernelInfo?
+    public let options: VerificationOptions
+
+    public init(kernel: KernelInfo?, options: VerificationOptions = VerificationOptions()) {
+        self.kernel = kernel
+        self.options = options
+    }
+
+    public func prove(annotated: AnnotatedProgram, file: String) async -> ProofOutcome {
+        let checked = Checker.check(source: annotated.text, file: file, kernel: kernel)
+        let errors = checked.diagnostics.filter { $0.severity == .error }
+        guard errors.isEmpty, let program = checked.resolved?.program ?? Parser.parse(source: annotated.text, file: file).program else {
+            let text = errors.map { $0.render(source: annotated.text) }.joined(separator: "\n")
+            return ProofOutcome(verdict: .unknown, asserts: [], warnings: [],
+                                feedback: "the annotated program does not parse or resolve:\n\(text)")
+        }
+        let result = SymbolicVerifier(options: options).verify(program)
+        return Self.outcome(result)
+    }
+
+    static func outcome(_ result: VerificationResult) -> ProofOutcome {
+        let asserts = result.asserts.map { item -> Ken_V1_AssertVerdict in
+            var verdict = Ken_V1_AssertVerdict()
+            verdict.file = item.position.file
+            verdict.line = UInt32(clamping: item.position.line)
+            verdict.column = UInt32(clamping: item.position.column)
+            verdict.text = item.text
+            verdict.verdict = proto(item.verdict)
+            verdict.message = item.reason ?? item.message ?? ""
+            if let counterexample = item.counterexample {
+                verdict.path = counterexample.path.map { "\($0.position) \($0.construct) \($0.condition) \($0.taken ? "taken" : "not taken")" }
+                    .joined(separator: "; ")
+                verdict.model = counterexample.values.map { value in
+                    Ken_V1_ModelValue.with { $0.name = value.name; $0.value = value.value }
+                }
+            }
+            return verdict
+        }
+        var warnings = result.warnings.map { warning in
+            warning.position.map { "\($0): \(warning.message)" } ?? warning.message
+        }
+        if result.asserts.isEmpty {
+            warnings.append("no assert annotations: nothing about the program's behaviour was proven")
+        }
+        return ProofOutcome(verdict: proto(result.verdict), asserts: asserts, warnings: warnings,
+                            feedback: result.renderText())
+    }
+
+    static func proto(_ verdict: Verdict) -> Ken_V1_Verdict {
+        switch verdict {
+        case .verified: .verified
+        case .violated: .violated
+        case .unknown: .unknown
+        }
+    }
+}

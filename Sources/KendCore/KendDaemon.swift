@@ -1,0 +1,163 @@
+import BpftraceSyntax
+import Digest
+import ExampleStore
+import Foundation
+import KenProto
+import KenRPC
+import KernelInfo
+import LLM
+import Logging
+import Synthesis
+import Systemd
+
+/// kend's settings, from its command line (and the environment for the LLM).
+public struct KendSettings: Sendable {
+    public var stateDirectory: String
+    public var agentSocket: String
+    public var configFile: String
+    public var corpusDirectory: String
+    public var bpftrace: String
+    public var maxAttempts: Int
+    /// The offline library's "close enough" similarity (0...1).
+    public var libraryThreshold: Double
+
+    public init(stateDirectory: String, agentSocket: String, configFile: String, corpusDirectory: String,
+                bpftrace: String, maxAttempts: Int, libraryThreshold: Double = 0.25) {
+        self.stateDirectory = stateDirectory
+        self.agentSocket = agentSocket
+        self.configFile = configFile
+        self.corpusDirectory = corpusDirectory
+        self.bpftrace = bpftrace
+        self.maxAttempts = maxAttempts
+        self.libraryThreshold = libraryThreshold
+    }
+}
+
+/// A running kend: the pipeline wired from the settings, served on a socket.
+public final class KendDaemon: Sendable {
+    public let server: RPCServer<KendService>
+    public let engine: SynthesisEngine
+    private let logger: Logger
+
+    private init(server: RPCServer<KendService>, engine: SynthesisEngine, logger: Logger) {
+        self.server = server
+        self.engine = engine
+        self.logger = logger
+    }
+
+    /// Wires the pipeline and starts serving. Tells systemd READY=1 once the socket accepts.
+    public static func start(settings: KendSettings, endpoint: RPCEndpoint, logger: Logger) async throws -> KendDaemon {
+        let started = Date()
+        let state = URL(fileURLWithPath: settings.stateDirectory)
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+
+        let kernel = KernelInfo.load()
+        let versionText = BpftraceProbe.versionOutput(of: settings.bpftrace)
+        let dialect = versionText.flatMap(BpftraceDialect.init(versionOutput:)) ?? .v0_17
+        logger.info("kernel \(kernel.release), bpftrace \(dialect), kernel facts loaded in \(kernel.timings)")
+
+        let llmConfiguration = try LLMConfiguration.fromEnvironment()
+        let client = try llmConfiguration.map { try LLMClient(configuration: $0) }
+        let embedder = client.flatMap { LLMEmbedder(client: $0) }
+        let store = try ExampleStore(ExampleStore.Configuration(
+            corpusDirectory: corpusExamples(settings.corpusDirectory),
+            stateDirectory: state.appendingPathComponent("examples"), embedder: embedder))
+        let corpusVersion = SHA256.hex(await store.all().filter { $0.origin != .learned }
+            .map { "\($0.id)\u{0}\($0.program)" }.joined(separator: "\u{1}"))
+
+        let source: any CandidateSource = client.map { LLMCandidateSource(client: $0) }
+            ?? LibrarySource(store: store, threshold: settings.libraryThreshold)
+        if client == nil {
+            logger.notice("no LLM is configured (KEN_LLM_URL unset): answering from the example library")
+        }
+        let stages = PipelineStages(
+            checker: FrontEndChecker(kernel: kernel, dialect: dialect),
+            annotator: nil,
+            prover: VerifierProver(kernel: kernel),
+            kernel: AgentGate(socketPath: settings.agentSocket),
+            examples: StoreRetriever(store: store),
+            probes: CatalogueProbes(kernel: kernel),
+            bpftraceVersion: dialect.version.description)
+        let engine = SynthesisEngine(
+            stages: stages, source: source, model: llmConfiguration?.model ?? "",
+            cache: SynthesisCache(directory: state.appendingPathComponent("cache")),
+            tasks: TaskStore(directory: state.appendingPathComponent("tasks")),
+            kernelRelease: kernel.release, corpusVersion: corpusVersion, defaultAttempts: settings.maxAttempts,
+            learn: { prompt, program in
+                _ = try? await store.addLearned(prompt: prompt, program: program, tags: ["learned"])
+            })
+
+        let agentSocket = settings.agentSocket
+        let endpointText = llmConfiguration?.baseURL ?? ""
+        let model = llmConfiguration?.model ?? ""
+        let release = kernel.release
+        let status: @Sendable () async -> Ken_V1_KendStatusReply = {
+            var reply = Ken_V1_KendStatusReply()
+            reply.version = KenVersion.current
+            reply.kernelRelease = release
+            reply.llmEndpoint = endpointText
+            reply.llmModel = model
+            reply.examples = UInt32(clamping: await store.all().count)
+            reply.uptimeSeconds = Date().timeIntervalSince(started)
+            if let client = try? await AgentClient.connect(path: agentSocket, timeout: .seconds(1)) {
+                var request = Ken_V1_AgentRequest()
+                request.status = Ken_V1_AgentStatusRequest()
+                if let answer = try? await client.call(request, timeout: .seconds(2)) {
+                    reply.agentVersion = answer.statusReply.version
+                }
+                await client.close()
+            }
+            return reply
+        }
+        let server = try await RPCServer.start(endpoint: endpoint, handler: KendService(engine: engine, status: status),
+                                               logger: logger)
+        _ = try? ServiceNotifier.notify([.ready, .status("serving \(server.path); \(client == nil ? "offline library" : "LLM \(model)")")])
+        logger.info("kend serving \(server.path)")
+        return KendDaemon(server: server, engine: engine, logger: logger)
+    }
+
+    public func stop() async {
+        _ = try? ServiceNotifier.notify(.stopping)
+        await server.shutdown(gracePeriod: .seconds(5))
+    }
+
+    /// `corpus/` (with `examples/` inside) or the examples folder itself.
+    static func corpusExamples(_ path: String) -> URL? {
+        let base = URL(fileURLWithPath: path)
+        var isDirectory: ObjCBool = false
+        let nested = base.appendingPathComponent("examples")
+        if FileManager.default.fileExists(atPath: nested.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return nested
+        }
+        if FileManager.default.fileExists(atPath: base.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return base
+        }
+        return ExampleStore.locateCorpus()
+    }
+}
+
+/// Ken's version, shown by every program and reported over the protocol.
+public enum KenVersion {
+    public static let current = "0.1.0"
+}
+
+/// Asks the installed bpftrace for its version.
+enum BpftraceProbe {
+    static func versionOutput(of executable: String) -> String? {
+        let process = Process()
+        if executable.contains("/") {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = ["--version"]
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [executable, "--version"]
+        }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
+    }
+}
