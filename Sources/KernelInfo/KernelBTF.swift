@@ -1,4 +1,5 @@
 import BPF
+import Foundation
 
 /// A kernel function or raw tracepoint signature from BTF.
 public struct KernelFunction: Sendable, Hashable {
@@ -29,6 +30,7 @@ public final class KernelBTF: Sendable {
     private let rawTracepointIDs: [String: BTFTypeID]
     /// Enumerator name → value, for identifiers such as `TCP_ESTABLISHED`.
     private let enumerators: [String: Int64]
+    private let recordIndexes = KindSuggestionCache()
 
     /// Every function name, sorted (kfunc/fentry targets).
     public let functionNames: [String]
@@ -92,6 +94,13 @@ public final class KernelBTF: Sendable {
     }
 
     // MARK: Names
+
+    /// Struct (or union) names closest to `name`, nearest first, for "did you mean".
+    public func suggestRecords(for name: String, union: Bool, limit: Int = 3) -> [String] {
+        recordIndexes.index(for: union ? .union : .structure) {
+            SuggestionIndex((union ? unions : structs).keys)
+        }.suggestions(for: name, limit: limit)
+    }
 
     /// Every struct (or union) name, for suggestions.
     public func recordNames(union: Bool) -> [String] {
@@ -243,5 +252,20 @@ public final class KernelBTF: Sendable {
         return KernelFunction(name: name,
                               parameters: list.map { .init(name: $0.name, type: cType($0.type)) },
                               returnType: cType(returnType), isVariadic: variadic)
+    }
+}
+
+/// Suggestion indexes over record names, built on first "did you mean" (10k+ names).
+final class KindSuggestionCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [BTFKind: SuggestionIndex] = [:]
+
+    func index(for kind: BTFKind, build: () -> SuggestionIndex) -> SuggestionIndex {
+        lock.lock()
+        defer { lock.unlock() }
+        if let hit = storage[kind] { return hit }
+        let index = build()
+        storage[kind] = index
+        return index
     }
 }

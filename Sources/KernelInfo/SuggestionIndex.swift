@@ -16,11 +16,11 @@ public struct SuggestionIndex: Sendable {
         self.buckets = buckets
     }
 
-    /// Up to `limit` names closest to `query`, nearest first (ties alphabetical), the query
-    /// itself excluded. The default bound grows with the query: 1 for short names, up to 4.
+    /// Up to `limit` names at the smallest distance from `query` (alphabetical), the query
+    /// itself excluded. The default bound grows with the query: 2 for short names, up to 4.
     public func suggestions(for query: String, limit: Int = 3, maxDistance: Int? = nil) -> [String] {
         let q = Array(query.utf8)
-        let bound = maxDistance ?? max(1, min(4, q.count / 3))
+        let bound = maxDistance ?? max(2, min(4, q.count / 3))
         var found: [(Int, [UInt8])] = []
         var rows = [Int](repeating: 0, count: 2 * (q.count + bound + 2))
         rows.withUnsafeMutableBufferPointer { rowBuffer in
@@ -36,7 +36,10 @@ public struct SuggestionIndex: Sendable {
                 }
             }
         }
-        found.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1.lexicographicallyPrecedes($1.1) }
+        // Only the nearest ones: a distance-1 typo fix should not be diluted by distance-3 names.
+        guard let best = found.map(\.0).min() else { return [] }
+        found = found.filter { $0.0 == best }
+        found.sort { $0.1.lexicographicallyPrecedes($1.1) }
         return found.prefix(limit).map { String(decoding: $0.1, as: UTF8.self) }
     }
 

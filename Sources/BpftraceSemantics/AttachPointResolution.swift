@@ -1,0 +1,99 @@
+import BpftraceSyntax
+import KernelInfo
+
+extension ResolutionPass {
+    /// Checks one attach point against the kernel catalogue, adds what it means for `args`
+    /// to the probe context, and returns its concrete targets.
+    func resolveAttachPoint(_ ap: AttachPoint) -> [String] {
+        context.kinds.insert(ap.kind)
+        let kind: KernelProbeKind
+        let pattern: String
+        let parts = ap.target.map(Self.unquoted)
+        switch ap.kind {
+        case .tracepoint:
+            guard parts.count == 2 else {
+                error("tracepoint '\(ap.text)' must be written as tracepoint:CATEGORY:NAME", at: ap.range)
+                context.hasUnresolvedTargets = true
+                return []
+            }
+            kind = .tracepoint
+            pattern = parts.joined(separator: ":")
+        case .rawtracepoint:
+            kind = .rawTracepoint
+            pattern = parts.last ?? ""
+        case .kprobe, .kretprobe:
+            kind = .kprobe
+            // `kprobe:func+0x10` attaches inside func; `kprobe:module:func` names a module.
+            let last = parts.last ?? ""
+            pattern = last.split(separator: "+", maxSplits: 1).first.map(String.init) ?? last
+        case .fentry, .fexit:
+            kind = .kfunc
+            pattern = parts.last ?? ""
+        default:
+            return []
+        }
+        guard !pattern.isEmpty else {
+            error("'\(ap.text)' names no target", at: ap.range)
+            context.hasUnresolvedTargets = true
+            return []
+        }
+        let catalogue = kernel.catalogue
+        if let reason = catalogue.unavailableReason(kind) {
+            var hint: String?
+            if kind == .kprobe, !Glob.hasWildcard(pattern), kernel.btf?.hasFunction(pattern) == true {
+                hint = "kfunc:\(pattern) attaches to the same function through BTF"
+            }
+            error("cannot attach '\(ap.text)': \(reason)", at: ap.range, hint: hint)
+            context.hasUnresolvedTargets = true
+            return []
+        }
+        let targets = catalogue.expand(kind, pattern)
+        guard !targets.isEmpty else {
+            context.hasUnresolvedTargets = true
+            let noun = Self.noun(kind)
+            if Glob.hasWildcard(pattern) {
+                error("no \(noun) matches '\(pattern)'", at: ap.range)
+            } else {
+                let close = catalogue.suggestions(kind, for: pattern)
+                let hint = close.isEmpty ? nil
+                    : "did you mean " + close.map { "'\(ap.provider):\($0)'" }.joined(separator: " or ") + "?"
+                error("unknown \(noun) '\(pattern)'", at: ap.range, hint: hint)
+            }
+            return []
+        }
+        switch kind {
+        case .tracepoint:
+            for target in targets {
+                let pieces = target.split(separator: ":", maxSplits: 1).map(String.init)
+                guard pieces.count == 2, let tracefs = kernel.tracefs else { continue }
+                do {
+                    context.tracepoints.append(try tracefs.format(category: pieces[0], name: pieces[1]))
+                } catch {
+                    self.error("cannot read the format of tracepoint '\(target)': \(error)", at: ap.range)
+                    context.hasUnresolvedTargets = true
+                }
+            }
+        case .rawTracepoint:
+            context.functions += targets.compactMap { kernel.btf?.rawTracepoint(named: $0) }
+        case .kfunc:
+            context.functions += targets.compactMap { kernel.btf?.function(named: $0) }
+        case .kprobe:
+            break
+        }
+        return targets
+    }
+
+    static func noun(_ kind: KernelProbeKind) -> String {
+        switch kind {
+        case .tracepoint: return "tracepoint"
+        case .rawTracepoint: return "raw tracepoint"
+        case .kprobe: return "kprobe target"
+        case .kfunc: return "kernel function"
+        }
+    }
+
+    static func unquoted(_ s: String) -> String {
+        if s.count >= 2, s.hasPrefix("\""), s.hasSuffix("\"") { return String(s.dropFirst().dropLast()) }
+        return s
+    }
+}

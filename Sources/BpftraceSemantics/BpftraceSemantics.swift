@@ -1,1 +1,0 @@
-// BpftraceSemantics: placeholder until its module lands.
