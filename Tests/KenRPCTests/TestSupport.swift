@@ -165,7 +165,7 @@ func findExecutable(_ name: String) -> String? {
 }
 
 /// Runs a program to completion, feeding `input`; returns exit status, stdout and stderr.
-func run(_ executable: String, _ arguments: [String], input: Data? = nil, currentDirectory: String? = nil) throws -> (status: Int32, stdout: Data, stderr: String) {
+func runProgram(_ executable: String, _ arguments: [String], input: Data? = nil, currentDirectory: String? = nil) throws -> (status: Int32, stdout: Data, stderr: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments

@@ -1,0 +1,150 @@
+import Foundation
+import KenProto
+import KenRPC
+import XCTest
+
+final class EndpointAndClientErrorTests: XCTestCase {
+    func testMissingSocketSaysWhichDaemonAndPath() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("absent.sock")
+        do {
+            _ = try await AgentClient.connect(path: path)
+            XCTFail("connect to a missing socket succeeded")
+        } catch {
+            XCTAssertEqual(error, .socketNotFound(path: path, service: "ken-agent"))
+            XCTAssertTrue(error.description.contains("is ken-agent running? socket \(path) does not exist"), error.description)
+        }
+        do {
+            _ = try await KendClient.connect(path: path)
+            XCTFail("connect to a missing socket succeeded")
+        } catch {
+            XCTAssertTrue(error.description.contains("is kend running?"), error.description)
+        }
+    }
+
+    func testStaleSocketFileIsRefusedByClientAndReplacedByServer() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("stale.sock")
+        // A socket file with nobody listening, as a crashed daemon leaves behind.
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        XCTAssertEqual(bound, 0)
+        close(fd)
+        do {
+            _ = try await AgentClient.connect(path: path)
+            XCTFail("connected to a stale socket")
+        } catch {
+            XCTAssertEqual(error, .connectionRefused(path: path, service: "ken-agent"))
+        }
+        let server = try await RPCServer.start(endpoint: .path(path), handler: TestAgentHandler())
+        let client = try await AgentClient.connect(path: path)
+        var request = Ken_V1_AgentRequest()
+        request.status = Ken_V1_AgentStatusRequest()
+        let reply = try await client.call(request)
+        XCTAssertEqual(reply.statusReply.peerUid, getuid())
+        await client.close()
+
+        // A second server on the same, live path is refused rather than stealing it.
+        do {
+            _ = try await RPCServer.start(endpoint: .path(path), handler: TestAgentHandler())
+            XCTFail("second server bound a live socket")
+        } catch {
+            XCTAssertEqual(error, .addressInUse(path: path))
+        }
+        await server.shutdown()
+    }
+
+    func testServerRefusesToReplaceARegularFile() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("not-a-socket")
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data("keep me".utf8)))
+        do {
+            _ = try await RPCServer.start(endpoint: .path(path), handler: TestAgentHandler())
+            XCTFail("server replaced a regular file")
+        } catch {
+            guard case .bindFailed(let failedPath, let reason) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(failedPath, path)
+            XCTAssertTrue(reason.contains("not a socket"), reason)
+        }
+        XCTAssertEqual(FileManager.default.contents(atPath: path), Data("keep me".utf8))
+    }
+
+    func testCallTimeoutCancelsTheServerSide() async throws {
+        let directory = try TemporaryDirectory()
+        let handler = TestAgentHandler(verifyDelay: .seconds(5))
+        let server = try await RPCServer.start(endpoint: .path(directory.file("a.sock")), handler: handler)
+        let client = try await AgentClient.connect(path: directory.file("a.sock"))
+        var request = Ken_V1_AgentRequest()
+        request.verifyOnly = Ken_V1_VerifyOnlyRequest.with { $0.programText = "BEGIN {}" }
+        let start = ContinuousClock.now
+        do {
+            _ = try await client.call(request, timeout: .milliseconds(200))
+            XCTFail("call did not time out")
+        } catch {
+            guard case .timedOut(_, let operation, _) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(operation.contains("verify_only"), operation)
+        }
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(2))
+        let recorder = handler.recorder
+        let cancelled = await eventually { recorder.requests.first.map { recorder.wasCancelled($0.id) } ?? false }
+        XCTAssertTrue(cancelled, "the timed-out call was cancelled on the server")
+        await client.close()
+        await server.shutdown()
+    }
+
+    func testCallsFailWhenTheServerGoesAway() async throws {
+        let directory = try TemporaryDirectory()
+        let server = try await RPCServer.start(endpoint: .path(directory.file("a.sock")), handler: TestAgentHandler(verifyDelay: .seconds(10)))
+        let client = try await AgentClient.connect(path: directory.file("a.sock"))
+        var request = Ken_V1_AgentRequest()
+        request.verifyOnly = Ken_V1_VerifyOnlyRequest()
+        async let pending = client.call(request)
+        try await Task.sleep(for: .milliseconds(100))
+        await server.shutdown(gracePeriod: .milliseconds(100))
+        do {
+            let response = try await pending
+            // Shutdown may answer the cancelled call before closing.
+            XCTAssertEqual(response.status.code, .cancelled)
+        } catch {
+            XCTAssertEqual(error as? RPCError, .connectionClosed(path: directory.file("a.sock")))
+        }
+        do {
+            _ = try await client.call(request)
+            XCTFail("call on a closed connection succeeded")
+        } catch {
+            XCTAssertEqual(error, .connectionClosed(path: directory.file("a.sock")))
+        }
+    }
+
+    func testGracefulShutdownFinishesCallsInFlight() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("a.sock")
+        let server = try await RPCServer.start(endpoint: .path(path), handler: TestAgentHandler(verifyDelay: .milliseconds(300)))
+        let client = try await AgentClient.connect(path: path)
+        var request = Ken_V1_AgentRequest()
+        request.verifyOnly = Ken_V1_VerifyOnlyRequest.with { $0.kind = .bpftrace; $0.programText = "BEGIN {}" }
+        async let pending = client.call(request)
+        try await Task.sleep(for: .milliseconds(50))
+        let start = ContinuousClock.now
+        await server.shutdown(gracePeriod: .seconds(5))
+        let took = ContinuousClock.now - start
+        let response = try await pending
+        XCTAssertEqual(response.status.code, .ok)
+        XCTAssertTrue(response.verifyOnly.accepted)
+        XCTAssertLessThan(took, .seconds(2), "shutdown returned once the call finished, not after the grace period")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
+        do {
+            _ = try await AgentClient.connect(path: path)
+            XCTFail("connected after shutdown")
+        } catch {
+            XCTAssertEqual(error, .socketNotFound(path: path, service: "ken-agent"))
+        }
+    }
+}
