@@ -23,6 +23,7 @@ extension AgentService {
             case .syntax: code = .invalidArgument
             case .unsafeBuiltin, .probeKind: code = .permissionDenied
             case .tooLarge: code = .resourceExhausted
+            case .dialect: code = .failedPrecondition
             }
             throw RPCStatusError(code, error.message, detail: error.detail, hint: error.hint)
         }

@@ -7,6 +7,8 @@ public struct ProgramRefusal: Error, Sendable, Equatable, CustomStringConvertibl
         case unsafeBuiltin(String)
         case probeKind(String)
         case tooLarge
+        /// The installed bpftrace cannot express a construct the script uses.
+        case dialect
     }
 
     public var reason: Reason
@@ -75,7 +77,7 @@ public struct ProgramChecker: Sendable {
                 message: "the script calls \(builtin.rawValue)()\(line > 0 ? " on line \(line)" : ""), an unsafe builtin the agent's policy refuses",
                 detail: "", hint: "remove \(builtin.rawValue)(), or an administrator may allow it with programs.unsafe_builtins = [\"\(builtin.rawValue)\"] in /etc/ken/agent.toml")
         }
-        return CheckedProgram(text: prepare(program, source: source), probes: probes,
+        return CheckedProgram(text: try prepare(program, source: source), probes: probes,
                               unsafeBuiltins: Set(used.map(\.0)))
     }
 }
@@ -130,8 +132,19 @@ enum ProgramWalker {
 }
 
 extension ProgramChecker {
-    /// The text bpftrace runs. TEMPORARY until BpftraceSyntax's printer lands: the source as given.
-    func prepare(_ program: Program, source: String) -> String {
-        source
+    /// The text bpftrace runs: Ken's assume/assert annotations removed, the tree lowered to the
+    /// installed bpftrace's dialect and printed. Printing from the agent's own tree (rather than
+    /// passing the client's text through) means bpftrace runs exactly what the agent checked.
+    func prepare(_ program: Program, source: String) throws(ProgramRefusal) -> String {
+        let result = Printer.print(stripAnnotations(program), dialect: dialect)
+        let errors = result.diagnostics.filter { $0.severity == .error }
+        guard errors.isEmpty else {
+            throw ProgramRefusal(
+                reason: .dialect,
+                message: "the script cannot be expressed in \(dialect): \(errors[0].message)",
+                detail: errors.map { $0.render(source: source) }.joined(separator: "\n"),
+                hint: "rewrite it without the construct, or install a newer bpftrace")
+        }
+        return result.text
     }
 }

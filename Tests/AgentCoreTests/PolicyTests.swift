@@ -200,3 +200,52 @@ final class AuthorizationTests: XCTestCase {
         }
     }
 }
+
+import BpftraceSyntax
+
+final class ProgramCheckTests: XCTestCase {
+    func testAnnotationsAreStrippedAndTextReprinted() throws {
+        let checker = ProgramChecker(policy: AgentPolicy(), dialect: .v0_17)
+        let checked = try checker.check("""
+            tracepoint:syscalls:sys_enter_openat {
+              assume(pid > 0);
+              @opens[comm] = count();
+              assert(pid > 0, "positive pid");
+            }
+            """)
+        XCTAssertFalse(checked.text.contains("assume"), checked.text)
+        XCTAssertFalse(checked.text.contains("assert"), checked.text)
+        XCTAssertTrue(checked.text.contains("count()"), checked.text)
+        XCTAssertEqual(checked.probes, ["tracepoint:syscalls:sys_enter_openat"])
+        XCTAssertEqual(checked.unsafeBuiltins, [])
+        // What the agent runs parses again to the same program.
+        XCTAssertNotNil(Parser.parse(source: checked.text, file: "x").program)
+    }
+
+    func testUnsafeBuiltinsFoundAnywhereInTheTree() {
+        let checker = ProgramChecker(policy: AgentPolicy(), dialect: .v0_17)
+        let nested = """
+            BEGIN { if (1) { $x = 1 ? 2 : 3; } }
+            tracepoint:a:b /pid > 1/ { while ($i < 2) { @m[comm] = 1; if (pid == 3) { system("reboot"); } } }
+            """
+        XCTAssertThrowsError(try checker.check(nested)) { error in
+            guard let refusal = error as? ProgramRefusal else { return XCTFail("\(error)") }
+            XCTAssertEqual(refusal.reason, .unsafeBuiltin("system"))
+            XCTAssertTrue(refusal.message.contains("line 2"), refusal.message)
+        }
+        var allowing = AgentPolicy()
+        allowing.allowedUnsafeBuiltins = [.signal]
+        let allowed = try? ProgramChecker(policy: allowing, dialect: .v0_17).check("BEGIN { signal(\"SIGUSR1\"); }")
+        XCTAssertEqual(allowed?.unsafeBuiltins, [.signal])
+        XCTAssertThrowsError(try ProgramChecker(policy: allowing, dialect: .v0_17).check("BEGIN { override(1); }"))
+    }
+
+    func testSyntaxErrorsCarryRenderedDiagnostics() {
+        let checker = ProgramChecker(policy: AgentPolicy(), dialect: .v0_17)
+        XCTAssertThrowsError(try checker.check("BEGIN { printf(\"x\" }", file: "bad.bt")) { error in
+            guard let refusal = error as? ProgramRefusal else { return XCTFail("\(error)") }
+            XCTAssertEqual(refusal.reason, .syntax)
+            XCTAssertTrue(refusal.detail.contains("bad.bt:1:"), refusal.detail)
+        }
+    }
+}
