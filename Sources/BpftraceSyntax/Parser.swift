@@ -44,6 +44,8 @@ struct ParserCore {
     var inPredicate = false
     /// Lexer errors before this offset were already reported.
     var lexErrorsReportedUpTo = 0
+    /// Line index of the last location computed (see `SourceText.location(_:hint:)`).
+    var lineHint = 0
 
     init(source: SourceText) {
         self.source = source
@@ -125,7 +127,7 @@ struct ParserCore {
     // MARK: Diagnostics
 
     mutating func error(_ message: String, at t: Token, hint: String? = nil) {
-        error(message, range: source.range(t.start, t.end), hint: hint)
+        error(message, range: makeRange(t.start, t.end), hint: hint)
     }
 
     mutating func error(_ message: String, range: SourceRange, hint: String? = nil) {
@@ -144,8 +146,12 @@ struct ParserCore {
         diagnostics.append(.warning(message, at: range, hint: hint))
     }
 
-    func range(from start: Int) -> SourceRange {
-        source.range(start, max(start, previousEnd))
+    mutating func makeRange(_ start: Int, _ end: Int) -> SourceRange {
+        source.range(start, end, hint: &lineHint)
+    }
+
+    mutating func range(from start: Int) -> SourceRange {
+        makeRange(start, max(start, previousEnd))
     }
 
     // MARK: Nesting guard

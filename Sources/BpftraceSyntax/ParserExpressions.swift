@@ -11,8 +11,8 @@ extension ParserCore {
         return Expression(kind, range: range(from: start))
     }
 
-    func errorNode(at start: Int) -> Expression {
-        Expression(.error, range: source.range(start, max(start, previousEnd)))
+    mutating func errorNode(at start: Int) -> Expression {
+        Expression(.error, range: makeRange(start, max(start, previousEnd)))
     }
 
     mutating func parseExpression() -> Expression {
@@ -110,7 +110,7 @@ extension ParserCore {
         while nodeBudget > 0 {
             if at(.dot) || at(.arrow) {
                 if case .integer = e.kind, at(.dot), peek().kind == .integer {
-                    error("floating-point literals are not supported", range: source.range(start, peek().end),
+                    error("floating-point literals are not supported", range: makeRange(start, peek().end),
                           hint: "bpftrace only has integers; scale the value (e.g. use 15 and divide by 10)")
                     return errorNode(at: start)
                 }

@@ -36,7 +36,7 @@ extension ParserCore {
         } else {
             advance()
         }
-        return Block(statements, range: source.range(start, end))
+        return Block(statements, range: makeRange(start, end))
     }
 
     /// Skips a balanced `{ … }` starting at the current `{` (used when nesting is too deep).
@@ -128,7 +128,7 @@ extension ParserCore {
         if isCompound(kind) { return statement }
         if at(.rbrace) { return statement }
         if !accept(.semicolon) {
-            error("expected ';' after statement, found \(describe(token))", range: source.range(previousEnd, previousEnd),
+            error("expected ';' after statement, found \(describe(token))", range: makeRange(previousEnd, previousEnd),
                   hint: "statements are separated by ';'")
             // A statement that simply lacks its ';' at the end of a line: carry on with the
             // next line instead of skipping it, so its own errors are reported too.

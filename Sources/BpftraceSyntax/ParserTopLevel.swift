@@ -22,7 +22,7 @@ extension ParserCore {
     }
 
     mutating func parseProgram() -> Program {
-        var program = Program(range: source.range(0, bytes.count))
+        var program = Program(range: makeRange(0, bytes.count))
         if bytes.count >= 2, bytes[0] == UInt8(ascii: "#"), bytes[1] == UInt8(ascii: "!") {
             var end = 0
             while end < bytes.count, bytes[end] != 0x0A { end += 1 }
@@ -32,7 +32,7 @@ extension ParserCore {
         while !abandoned {
             if let commentStart = lexer.skipTrivia() {
                 panicking = false
-                error("unterminated comment", range: source.range(commentStart, commentStart + 2))
+                error("unterminated comment", range: makeRange(commentStart, commentStart + 2))
                 break
             }
             panicking = false
@@ -63,7 +63,7 @@ extension ParserCore {
                     }
                     continue
                 case "import", "macro", "fn":
-                    error("'\(w)' declarations are not supported by Ken", range: source.range(start, wordEnd),
+                    error("'\(w)' declarations are not supported by Ken", range: makeRange(start, wordEnd),
                           hint: "inline the code into the probes")
                     recoverToNextTopLevelItem(from: start)
                     continue
@@ -113,7 +113,7 @@ extension ParserCore {
                 break
             }
         }
-        return PreambleItem(kind: kind, name: name, text: text, range: source.range(start, end))
+        return PreambleItem(kind: kind, name: name, text: text, range: makeRange(start, end))
     }
 
     /// `struct name { … };` and friends, kept verbatim up to the terminating `;`.
@@ -162,12 +162,12 @@ extension ParserCore {
                     // `struct foo;` forward declaration: still valid C, keep it.
                 }
                 return PreambleItem(kind: kind, name: name, text: source.text(start, i),
-                                    range: source.range(start, i))
+                                    range: makeRange(start, i))
             }
             i += 1
         }
         lexer.pos = bytes.count
-        error("expected ';' after \(keyword) definition", range: source.range(start, wordEnd),
+        error("expected ';' after \(keyword) definition", range: makeRange(start, wordEnd),
               hint: "C definitions in the preamble end with '};'")
         return nil
     }
@@ -212,7 +212,7 @@ extension ParserCore {
                 advance()
                 let kind: ExpressionKind = word == "true" ? .boolean(true)
                     : word == "false" ? .boolean(false) : .identifier(word)
-                value = Expression(kind, range: source.range(valueToken.start, valueToken.end))
+                value = Expression(kind, range: makeRange(valueToken.start, valueToken.end))
             default:
                 error("expected a value for config option '\(key)', found \(describe(token))", at: token)
                 recoverToNextTopLevelItem(from: start)
@@ -226,7 +226,7 @@ extension ParserCore {
         }
         let end = token.end
         lexer.pos = end
-        return ConfigBlock(entries: entries, range: source.range(start, end))
+        return ConfigBlock(entries: entries, range: makeRange(start, end))
     }
 
     private mutating func parsePrimaryLiteralForConfig() -> Expression {
@@ -258,7 +258,7 @@ extension ParserCore {
             let predicateStart = token.start
             advance()
             if at(.slash) {
-                error("empty predicate", range: source.range(predicateStart, token.end),
+                error("empty predicate", range: makeRange(predicateStart, token.end),
                       hint: "write a condition between the slashes, e.g. /pid == 1234/")
             } else {
                 inPredicate = true
@@ -276,7 +276,7 @@ extension ParserCore {
         }
         let body = parseBlock(topLevel: true)
         return Probe(attachPoints: attachPoints, predicate: predicate, body: body,
-                     range: source.range(start, body.range.end.offset))
+                     range: makeRange(start, body.range.end.offset))
     }
 
     /// Scans one attach point. Rules: it ends at whitespace, `,`, `{`, `;` or `}`; a `/` ends
@@ -296,7 +296,7 @@ extension ParserCore {
                     i += 1
                 }
                 if i >= bytes.count || bytes[i] != UInt8(ascii: "\"") {
-                    error("unterminated string in attach point", range: source.range(start, i))
+                    error("unterminated string in attach point", range: makeRange(start, i))
                     lexer.pos = i
                     return nil
                 }
@@ -313,12 +313,12 @@ extension ParserCore {
             i += 1
         }
         let end = i
-        let r = source.range(start, end)
+        let r = makeRange(start, end)
         guard end > start else {
             var t = Lexer(source: source, pos: start)
             let found = t.next()
             error("expected an attach point (e.g. 'tracepoint:syscalls:sys_enter_openat'), found \(describe(found))",
-                  range: source.range(found.start, found.end))
+                  range: makeRange(found.start, found.end))
             return nil
         }
         lexer.pos = end
@@ -331,7 +331,7 @@ extension ParserCore {
             partStart = c + 1
         }
         guard let kind = ProbeKind.from(provider: provider) ?? ProbeKind.from(provider: provider.lowercased()) else {
-            error("unknown probe type '\(provider)'", range: source.range(start, providerEnd),
+            error("unknown probe type '\(provider)'", range: makeRange(start, providerEnd),
                   hint: "probe types: BEGIN, END, tracepoint, rawtracepoint, kprobe, kretprobe, fentry, fexit, uprobe, uretprobe, usdt, profile, interval, software, hardware, watchpoint, asyncwatchpoint, iter")
             return nil
         }

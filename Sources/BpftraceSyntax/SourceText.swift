@@ -29,6 +29,35 @@ struct SourceText: Sendable {
         return SourceLocation(file: file, line: lo + 1, column: offset - lineStarts[lo] + 1, offset: offset)
     }
 
+    /// Like `location(_:)`, but first tries the line of the previous lookup (`hint`): the
+    /// parser asks mostly about nearby offsets, so this avoids the binary search.
+    func location(_ offset: Int, hint: inout Int) -> SourceLocation {
+        let offset = max(0, min(offset, bytes.count))
+        var line = min(max(0, hint), lineStarts.count - 1)
+        if lineStarts[line] <= offset {
+            while line + 1 < lineStarts.count, lineStarts[line + 1] <= offset, line - hint < 4 { line += 1 }
+            if line + 1 < lineStarts.count, lineStarts[line + 1] <= offset {
+                return location(offset, updating: &hint)
+            }
+        } else {
+            return location(offset, updating: &hint)
+        }
+        hint = line
+        return SourceLocation(file: file, line: line + 1, column: offset - lineStarts[line] + 1, offset: offset)
+    }
+
+    private func location(_ offset: Int, updating hint: inout Int) -> SourceLocation {
+        let l = location(offset)
+        hint = l.line - 1
+        return l
+    }
+
+    func range(_ start: Int, _ end: Int, hint: inout Int) -> SourceRange {
+        let s = location(start, hint: &hint)
+        let e = location(max(start, end), hint: &hint)
+        return SourceRange(start: s, end: e)
+    }
+
     func range(_ start: Int, _ end: Int) -> SourceRange {
         SourceRange(start: location(start), end: location(max(start, end)))
     }
