@@ -8,14 +8,20 @@ public enum Lowering {
 
     public static func lower(_ program: Program, to dialect: BpftraceDialect) -> LoweringResult {
         let sink = DiagnosticSink(dialect: dialect)
-        let transform = TreeTransform(
-            expression: { lowerExpression($0, dialect: dialect, sink: sink) },
-            statement: { lowerStatement($0, dialect: dialect, sink: sink) })
-        var p = transform.apply(program)
-        p.probes = p.probes.map { probe in
-            var q = probe
+        var p = program
+        p.probes = program.probes.map { probe in
+            // Scratch variables are probe-local, so pointer inference is per probe.
+            let pointers = dialect.supports(.autoDereference) ? [] : PointerInference.pointerVariables(in: probe)
+            let transform = TreeTransform(
+                expression: { lowerExpression($0, dialect: dialect, pointerVariables: pointers, sink: sink) },
+                statement: { lowerStatement($0, dialect: dialect, sink: sink) })
+            var q = transform.apply(probe)
             q.attachPoints = probe.attachPoints.map { lowerAttachPoint($0, dialect: dialect) }
             return q
+        }
+        if let config = p.config {
+            p.config = TreeTransform(expression: { lowerExpression($0, dialect: dialect, pointerVariables: [], sink: sink) })
+                .apply(Program(config: config)).config
         }
         if let config = p.config, !dialect.supports(.configBlock) {
             sink.unsupported("the config block", feature: .configBlock, at: config.range,
@@ -46,7 +52,8 @@ public enum Lowering {
 
     // MARK: Expressions
 
-    static func lowerExpression(_ e: Expression, dialect: BpftraceDialect, sink: DiagnosticSink) -> Expression {
+    static func lowerExpression(_ e: Expression, dialect: BpftraceDialect, pointerVariables: Set<String>,
+                                sink: DiagnosticSink) -> Expression {
         var out = e
         switch e.kind {
         case let .boolean(b) where !dialect.supports(.booleanLiterals):
@@ -65,8 +72,7 @@ public enum Lowering {
             }
         case let .fieldAccess(base, field, false):
             let isArgs = base.kind == .builtin("args")
-            var isPointer = false
-            if case .pointer = base.type { isPointer = true }
+            let isPointer = PointerInference.isPointer(base, variables: pointerVariables)
             if (isArgs && !dialect.supports(.argsStruct)) || (isPointer && !dialect.supports(.autoDereference)) {
                 out.kind = .fieldAccess(base, field: field, arrow: true)
             }
@@ -206,5 +212,51 @@ final class DiagnosticSink {
         diagnostics.append(.error(
             "\(what) requires bpftrace \(feature.introducedIn.major).\(feature.introducedIn.minor) or later, but the target is bpftrace \(dialect.version)",
             at: range, hint: hint))
+    }
+}
+
+/// Decides, without kernel types, which expressions are certainly pointers, so `.` on them
+/// can become `->` for bpftrace releases without auto-dereference. Semantic types win when
+/// present; otherwise only unambiguous syntax counts (pointer casts, `curtask`, `ctx`, `&x`,
+/// and variables every assignment of which is such a pointer).
+enum PointerInference {
+    static func isPointer(_ e: Expression, variables: Set<String>) -> Bool {
+        if let type = e.type {
+            if case .pointer = type { return true }
+            return false
+        }
+        switch e.kind {
+        case let .cast(type, _): return type.pointerDepth > 0
+        case .builtin("curtask"), .builtin("ctx"): return true
+        case .unary(.addressOf, _): return true
+        case let .variable(name): return variables.contains(name)
+        default: return false
+        }
+    }
+
+    static func pointerVariables(in probe: Probe) -> Set<String> {
+        var pointer: Set<String> = []
+        var other: Set<String> = []
+        // Two rounds let `$a = (struct x *)p; $b = $a;` mark both.
+        for _ in 0..<2 {
+            _ = TreeTransform(statement: { s in
+                switch s.kind {
+                case let .assignment(target, .assign, value):
+                    if case let .variable(name) = target.kind {
+                        if isPointer(value, variables: pointer) { pointer.insert(name) } else { other.insert(name) }
+                    }
+                case let .letDeclaration(name, type, value):
+                    if let type {
+                        if type.pointerDepth > 0 { pointer.insert(name) } else { other.insert(name) }
+                    } else if let value {
+                        if isPointer(value, variables: pointer) { pointer.insert(name) } else { other.insert(name) }
+                    }
+                default:
+                    break
+                }
+                return [s]
+            }).apply(probe)
+        }
+        return pointer.subtracting(other)
     }
 }

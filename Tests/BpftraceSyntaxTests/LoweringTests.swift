@@ -59,6 +59,23 @@ final class LoweringTests: XCTestCase {
         XCTAssertTrue(Printer.print(program, dialect: .latest).text.contains("curtask.parent"))
     }
 
+    func testDotOnSyntacticPointersBecomesArrowBefore025() {
+        let r = lower("""
+        kprobe:tcp_connect {
+            $sk = (struct sock *)arg0;
+            $alias = $sk;
+            $n = 1;
+            $n = $sk;
+            printf("%d %d %d %d\\n", $sk.__sk_common.skc_family, $alias.sk_state, curtask.pid, $n.x);
+            $v = ((struct sock *)arg0).sk_state;
+        }
+        """, to: BpftraceDialect(version: BpftraceVersion(0, 24)))
+        XCTAssertEqual(r.diagnostics, [])
+        XCTAssertTrue(r.text.contains("$sk->__sk_common.skc_family, $alias->sk_state, curtask->pid, $n.x"), r.text)
+        XCTAssertTrue(r.text.contains("((struct sock *)arg0)->sk_state"), r.text)
+        XCTAssertTrue(lower("kprobe:f { $t = curtask.pid; }", to: .latest).text.contains("curtask.pid"))
+    }
+
     func testBooleansDurationsBuiltinCallsProviders() {
         let r = lower("begin { $a = true; $b = false; $c = 1s + 100ms; $d = comm(); $e = pid(); } end { exit(); }")
         XCTAssertEqual(r.diagnostics, [])
