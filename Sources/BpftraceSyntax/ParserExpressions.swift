@@ -25,14 +25,33 @@ extension ParserCore {
         guard at(.question) else { return condition }
         advance()
         if at(.colon) {
-            error("the ternary operator needs a middle operand", at: token,
-                  hint: "write 'c ? a : b'")
-            return errorNode(at: start)
+            // `a ?: b` (0.26) means `a ? a : b` with `a` evaluated once; the tree spells it
+            // out, which is exact when `a` has no side effects (the only case accepted).
+            let colon = token
+            advance()
+            let otherwise = parseExpression()
+            guard !hasSideEffects(condition) else {
+                error("'?:' with an operand that has side effects is not supported", at: colon,
+                      hint: "store the value in a variable first: $v = …; $v ? $v : …")
+                return errorNode(at: start)
+            }
+            return node(.ternary(condition: condition, then: condition, else: otherwise), from: start)
         }
         let then = parseExpression()
         guard expect(.colon, "in ternary expression") else { return errorNode(at: start) }
         let otherwise = parseExpression()
         return node(.ternary(condition: condition, then: then, else: otherwise), from: start)
+    }
+
+    private func hasSideEffects(_ e: Expression) -> Bool {
+        var found = false
+        e.forEachNode { node in
+            switch node.kind {
+            case .call, .incrementDecrement: found = true
+            default: break
+            }
+        }
+        return found
     }
 
     private func binaryOperator(_ kind: TokenKind) -> BinaryOperator? {

@@ -62,6 +62,11 @@ extension ParserCore {
                         program.config = block
                     }
                     continue
+                case "let" where byte(skipTrivia(from: wordEnd)) == UInt8(ascii: "@"):
+                    error("map declarations ('let @map = …') are not supported by Ken", range: source.range(start, wordEnd),
+                          hint: "remove the declaration; maps are created on first assignment")
+                    recoverToNextTopLevelStatement(from: start)
+                    continue
                 case "import", "macro", "fn":
                     error("'\(w)' declarations are not supported by Ken", range: makeRange(start, wordEnd),
                           hint: "inline the code into the probes")
@@ -366,6 +371,14 @@ extension ParserCore {
         case .iter: return "iter:task"
         case .begin, .end: return kind.canonicalProvider
         }
+    }
+
+    /// Skips a top-level `…;` statement (map declarations).
+    mutating func recoverToNextTopLevelStatement(from offset: Int) {
+        var l = Lexer(source: source, pos: offset)
+        var t = l.next()
+        while t.kind != .endOfFile && t.kind != .punct(.semicolon) { t = l.next() }
+        lexer.pos = t.kind == .endOfFile ? source.bytes.count : t.end
     }
 
     /// After a broken top-level item: skip to the next `{`, skip its balanced block, and

@@ -213,6 +213,21 @@ final class ParserTests: XCTestCase {
         XCTAssertEqual(Printer.print(expr("&$x->y")), "&$x->y")
     }
 
+    func testElvisTernary() {
+        XCTAssertEqual(expr("$a ?: 5"), e(.ternary(condition: v("a"), then: v("a"), else: int(5))))
+        let bad = Parser.parseExpression(source: "f() ?: 1", file: "x")
+        XCTAssertNil(bad.expression)
+    }
+
+    func testUnsupportedTopLevelDeclarations() {
+        let r = Parser.parse(source: "let @m = hash(10);\nfn f(): int { return 1; }\nBEGIN { exit(); }", file: "t.bt")
+        XCTAssertEqual(r.diagnostics.map(\.message), [
+            "map declarations ('let @map = …') are not supported by Ken",
+            "'fn' declarations are not supported by Ken",
+        ])
+        XCTAssertEqual(r.partialProgram.probes.count, 1)
+    }
+
     func testLiterals() {
         let cases: [(String, UInt64)] = [
             ("0", 0), ("42", 42), ("0x1F", 31), ("0X10", 16), ("017", 15), ("1_000_000", 1_000_000),
