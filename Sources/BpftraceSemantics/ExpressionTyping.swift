@@ -275,12 +275,19 @@ extension ResolutionPass {
             }
         }
         guard let btf = kernel.btf else { return .unknown }
-        // Members of the program's own C definitions are not modelled (no C parser here).
-        if preambleRecords.contains(ref.spelling), ref.btfID == nil { return .unknown }
+        if preambleRecords.contains(ref.spelling), ref.btfID == nil {
+            // The program's own definition; opaque when its text was not understood.
+            guard let members = preambleRecords.members(of: ref.spelling) ?? nil else { return .unknown }
+            return member(field, in: ref, members: members, user: user, access: access)
+        }
         guard let members = btf.members(of: ref) else {
             error("\(ref.spelling) has no definition in the kernel's BTF", at: access.range)
             return .unknown
         }
+        return member(field, in: ref, members: members, user: user, access: access)
+    }
+
+    private func member(_ field: String, in ref: CRecordRef, members: [CMember], user: Bool, access: Expression) -> Typed {
         guard let m = members.first(where: { $0.name == field }) else {
             let close = SuggestionIndex(members.map(\.name)).suggestions(for: field, limit: 2)
             let hint = close.isEmpty ? nil : "did you mean " + close.map { "'\($0)'" }.joined(separator: " or ") + "?"

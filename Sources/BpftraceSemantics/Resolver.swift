@@ -49,8 +49,8 @@ final class ResolutionPass {
     /// `$variables` of the probe being resolved (bpftrace variables are probe-scoped).
     var variables: [String: Typed] = [:]
     var context = ProbeContext()
-    /// C struct/union names defined in the program's preamble (no BTF for them).
-    var preambleRecords: Set<String> = []
+    /// C structs/unions defined in the program's preamble; they shadow BTF's.
+    var preambleRecords = PreambleRecords([], btf: nil)
     /// Macro names `#define`d in the program.
     var preambleMacros: Set<String> = []
     /// Whether the program `#include`s headers (their macros cannot be checked).
@@ -62,12 +62,9 @@ final class ResolutionPass {
     }
 
     func run(_ program: Program) -> ResolvedProgram {
+        preambleRecords = PreambleRecords(program.preamble, btf: kernel.btf)
         for item in program.preamble {
             switch item.kind {
-            case .structDefinition, .unionDefinition:
-                if let name = item.name {
-                    preambleRecords.insert((item.kind == .unionDefinition ? "union " : "struct ") + name)
-                }
             case .define:
                 if let name = item.name { preambleMacros.insert(name) }
             case .include:

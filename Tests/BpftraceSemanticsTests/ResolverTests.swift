@@ -178,3 +178,28 @@ enum TypeMappingProbe {
         return .unknown
     }
 }
+
+/// The program's own C definitions shadow BTF's (as tool scripts such as runqlen.bt rely on).
+final class PreambleRecordTests: XCTestCase {
+    func testPreambleStructMembersAreTyped() throws {
+        let kernel = KernelInfo.shared()
+        guard kernel.btf != nil else { throw XCTSkip("kernel BTF unavailable") }
+        let source = """
+        #include <linux/sched.h>
+        struct cfs_rq {
+        \tstruct load_weight load;
+        \tunsigned long runnable_weight;
+        \tunsigned int nr_running; // comment
+        \tunsigned int h_nr_running;
+        };
+        struct weird { int (*fn)(void); };
+        BEGIN { $q = (struct cfs_rq *)0; @n = $q->nr_running; @m = $q->nr_runing; $w = (struct weird *)0; @o = $w->anything; }
+        """
+        let r = Checker.check(source: source, file: "p.bt", kernel: kernel)
+        let errors = r.diagnostics.filter { $0.severity == .error }
+        XCTAssertEqual(errors.map(\.message), ["struct cfs_rq has no member 'nr_runing'"], Checker.renderText([r]))
+        XCTAssertEqual(errors.first?.hint, "did you mean 'nr_running'?")
+        XCTAssertEqual(r.resolved?.mapTypes["n"], .integer(bits: 32, signed: false))
+        XCTAssertEqual(r.resolved?.mapTypes["o"], .unknown, "opaque definitions accept any member")
+    }
+}

@@ -82,4 +82,23 @@ final class ToolScriptTests: XCTestCase {
         }
         XCTAssertEqual(resolved.mapTypes["filename"], .pointer(to: .integer(bits: 8, signed: true)))
     }
+
+    /// Bad input never crashes: resolve the error-recovered trees of every truncation of a few
+    /// tool scripts (half-typed programs are what an LLM produces mid-repair).
+    func testTruncatedScriptsNeverCrash() throws {
+        let scripts = try Self.toolScripts().filter { ["tcplife.bt", "runqlen.bt", "opensnoop.bt", "biolatency.bt", "tcpdrop.bt"].contains(($0 as NSString).lastPathComponent) }
+        let resolver = Resolver(kernel: Self.kernel)
+        var resolvedCount = 0
+        for path in scripts {
+            let bytes = Array((try String(contentsOfFile: path, encoding: .utf8)).utf8)
+            for cut in stride(from: 0, to: bytes.count, by: 11) {
+                let text = String(decoding: bytes[0..<cut], as: UTF8.self)
+                let parsed = Parser.parse(source: text, file: path)
+                let resolved = resolver.resolve(parsed.partialProgram)
+                XCTAssertEqual(resolved.program.probes.count, parsed.partialProgram.probes.count)
+                resolvedCount += 1
+            }
+        }
+        XCTAssertGreaterThan(resolvedCount, 100)
+    }
 }
