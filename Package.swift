@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "BpftraceSemantics", dependencies: ["BpftraceSyntax", "KernelInfo"]),
 
         // MARK: Kernel contracts and the Comprehension Engine (kend side).
-        .target(name: "Contracts", dependencies: ["KernelInfo", "SQLite", "BpftraceSyntax"]),
+        .target(name: "Contracts", dependencies: ["KernelInfo", "BPF", "SQLite", "BpftraceSyntax"]),
         .target(name: "Comprehension", dependencies: [
             "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "Contracts", "LLM", "SymbolicVerifier",
         ]),
@@ -114,6 +114,7 @@ let package = Package(
         ]),
         .executableTarget(name: "kenc", dependencies: [
             "KenRPC", "KenProto", "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "KendCore", "AgentCLI",
+            "Contracts",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

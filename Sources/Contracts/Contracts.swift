@@ -1,1 +1,0 @@
-// Contracts: placeholder until the module lands.
