@@ -84,24 +84,28 @@ enum DiagnosticRendering {
         return String(decoding: slice, as: UTF8.self)
     }
 
+    /// Spaces (tabs copied) up to the start column, then `^` and `~` for the rest of the
+    /// range on that line. Columns are byte based; the caret line counts characters, so
+    /// non-ASCII text before the range keeps the caret aligned.
     static func caretLine(for range: SourceRange, lineText: String) -> String {
         let bytes = Array(lineText.utf8)
-        let column = max(1, range.start.column)
-        var prefix = ""
-        var i = 0
-        while i < column - 1 {
-            prefix += (i < bytes.count && bytes[i] == 0x09) ? "\t" : " "
-            i += 1
-        }
-        var length: Int
+        let startByte = max(0, range.start.column - 1)
+        var endByte: Int
         if range.end.line == range.start.line, range.end.offset > range.start.offset {
-            length = range.end.column - range.start.column
+            endByte = range.end.column - 1
         } else if range.end.line > range.start.line {
-            length = bytes.count - (column - 1)
+            endByte = bytes.count
         } else {
-            length = 1
+            endByte = startByte + 1
         }
-        length = max(1, length)
-        return prefix + "^" + String(repeating: "~", count: length - 1)
+        endByte = max(endByte, startByte + 1)
+        func isScalarStart(_ i: Int) -> Bool { i >= bytes.count || bytes[i] & 0xC0 != 0x80 }
+        var prefix = ""
+        for i in 0..<startByte where isScalarStart(i) {
+            prefix += (i < bytes.count && bytes[i] == 0x09) ? "\t" : " "
+        }
+        var length = 0
+        for i in startByte..<endByte where isScalarStart(i) { length += 1 }
+        return prefix + "^" + String(repeating: "~", count: max(0, length - 1))
     }
 }

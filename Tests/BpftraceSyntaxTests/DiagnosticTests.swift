@@ -100,6 +100,14 @@ final class DiagnosticTests: XCTestCase {
         XCTAssertEqual(Diagnostic.warning("w", at: .unknown).render(source: "x"), ":0:0: warning: w")
     }
 
+    func testCaretStaysAlignedAfterNonASCIIText() {
+        XCTAssertEqual(rendered("BEGIN { printf(\"héllo ✓\"); $x = ; }"), """
+        prog.bt:1:36: error: expected an expression, found ';'
+        BEGIN { printf("héllo ✓"); $x = ; }
+                                        ^
+        """)
+    }
+
     func testDeepNestingIsADiagnosticNotACrash() {
         let deep = "BEGIN { $x = " + String(repeating: "(", count: 10_000) + "1" + String(repeating: ")", count: 10_000) + "; }"
         let result = Parser.parse(source: deep, file: "deep.bt")
