@@ -82,4 +82,52 @@ final class RealBpftraceAcceptanceTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(checked, 30, "too few tools reached bpftrace's parser")
     }
+
+    /// One program using every construct bpftrace 0.17 has; its canonical print must pass
+    /// bpftrace's parser and semantic analysis.
+    func testCanonicalPrintOfEveryOldConstructIsAcceptedByInstalledBpftrace() throws {
+        _ = try RealBpftrace.requireAvailable()
+        let source = #"""
+BEGIN
+{
+    $a = 0x1F + 017 + 1_000 + 10ul + 2e3;
+    $b = - -$a;
+    $c = (1, "x", $a);
+    $d = $c.1;
+    $e = $a > 1 ? 2 : 3;
+    @m[1, "k"] = count();
+    @n[$a] += 2;
+    @n[$a] <<= 1;
+    $a++;
+    --$a;
+    unroll (3) {
+        $a += 1;
+    }
+    while ($a < 100) {
+        $a++;
+        if ($a == 50) {
+            break;
+        } else if ($a == 40) {
+            continue;
+        } else {
+            $a += 0;
+        }
+    }
+    $s = sizeof(struct task_struct);
+    $p = (uint8)$a;
+    printf("%s \033[0m \t \"q\" \\ %d\n", $c.1, $p);
+    $t = (struct task_struct *)curtask;
+    $u = $t->pid;
+    $x = !($a == 1) && ~$a != 0;
+    $y = (uint64 *)0;
+    print(@m);
+    clear(@n);
+    delete(@m[1, "k"]);
+    exit();
+}
+"""#
+        let printed = assertRoundTrip(source)
+        let output = try RealBpftrace.dryRun(printed)
+        XCTAssertTrue(RealBpftrace.semanticAccepted(output), "\(printed)\n\(output)")
+    }
 }
