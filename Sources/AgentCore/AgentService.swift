@@ -54,6 +54,11 @@ public final class AgentService: Sendable {
             response.get = Ken_V1_GetReply.with { $0.extension = self.proto(record) }
         case let .detach(detach):
             let record = try find(id: detach.id, name: detach.name)
+            if detach.id.isEmpty, record.state == .detached {
+                // By id, detaching twice is harmless; by name, the name no longer names anything live.
+                throw RPCStatusError(.notFound, "no attached extension named \"\(detach.name.prefix(128))\"",
+                                     hint: "kenc list shows the extensions")
+            }
             try authorize(.detach(owner: record.ownerUID), peer)
             response.detach = Ken_V1_DetachReply.with { $0.extension = self.proto(record) }
             let detached = try await self.detach(record, by: peer)

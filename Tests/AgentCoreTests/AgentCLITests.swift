@@ -1,0 +1,159 @@
+import AgentCLI
+import AgentCore
+import Foundation
+import KenProto
+import KenRPC
+import Registry
+import XCTest
+
+/// kenc's agent subcommand logic: formatting, JSON, exit codes, and real calls over a socket.
+final class AgentCLITests: XCTestCase {
+    func sampleExtension() -> Ken_V1_Extension {
+        Ken_V1_Extension.with {
+            $0.id = "a1b2c3d4e5f6"
+            $0.name = "opens"
+            $0.ownerUid = 1000
+            $0.kind = .bpftrace
+            $0.state = .attached
+            $0.progIds = [41, 42]
+            $0.memlockBytes = 8192
+            $0.createdUnixMs = 1_000_000
+            $0.changedUnixMs = 1_000_000
+            $0.pid = 4242
+            $0.probes = ["tracepoint:syscalls:sys_enter_openat"]
+            $0.programText = "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }"
+            $0.lastError = ""
+        }
+    }
+
+    func testListTableIsAlignedLikeBpftool() {
+        var reply = Ken_V1_ListReply()
+        reply.extensions = [sampleExtension()]
+        var other = sampleExtension()
+        other.id = "ffffffffffff"
+        other.name = "a-much-longer-name"
+        other.state = .failed
+        other.progIds = []
+        other.memlockBytes = 0
+        reply.extensions.append(other)
+        let text = AgentFormatting.list(reply, all: false, now: 1_000_000 + 125_000, userName: { $0 == 1000 ? "alice" : nil })
+        XCTAssertEqual(text, """
+            ID            NAME                OWNER  KIND      STATE     PROGS  MEMLOCK  AGE
+            a1b2c3d4e5f6  opens               alice  bpftrace  attached  41,42  8K       2m
+            ffffffffffff  a-much-longer-name  alice  bpftrace  failed    -      0B       2m
+
+            """)
+        XCTAssertEqual(AgentFormatting.list(Ken_V1_ListReply(), all: false, now: 0), "no extensions\n")
+        reply.programs = [Ken_V1_KernelProgram.with { $0.id = 41; $0.type = "tracepoint"; $0.name = "sys_enter"; $0.memlockBytes = 4096; $0.extensionID = "a1b2c3d4e5f6" }]
+        let all = AgentFormatting.list(reply, all: true, now: 1_000_000)
+        XCTAssertTrue(all.contains("PROG  TYPE        NAME       TAG  MEMLOCK  UID  MAPS  EXTENSION"), all)
+        XCTAssertTrue(all.contains("41    tracepoint  sys_enter  -    4K       0    -     a1b2c3d4e5f6"), all)
+    }
+
+    func testByteAndAgeAbbreviations() {
+        XCTAssertEqual(AgentFormatting.bytes(0), "0B")
+        XCTAssertEqual(AgentFormatting.bytes(4096), "4K")
+        XCTAssertEqual(AgentFormatting.bytes(1536), "1.5K")
+        XCTAssertEqual(AgentFormatting.bytes(3 << 20), "3M")
+        XCTAssertEqual(AgentFormatting.age(milliseconds: 0, now: 59_000), "59s")
+        XCTAssertEqual(AgentFormatting.age(milliseconds: 0, now: 7_200_000), "2h")
+        XCTAssertEqual(AgentFormatting.age(milliseconds: 0, now: 3 * 86_400_000), "3d")
+        XCTAssertEqual(AgentFormatting.age(milliseconds: 5_000, now: 0), "0s")
+    }
+
+    func testJSONHasStableSnakeCaseKeysAndNumbers() throws {
+        var reply = Ken_V1_ListReply()
+        reply.extensions = [sampleExtension()]
+        let text = AgentJSON.list(reply, all: false)
+        let parsed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
+        XCTAssertEqual(parsed.count, 1)
+        XCTAssertEqual(parsed[0]["id"] as? String, "a1b2c3d4e5f6")
+        XCTAssertEqual(parsed[0]["state"] as? String, "attached")
+        XCTAssertEqual(parsed[0]["prog_ids"] as? [Int], [41, 42])
+        XCTAssertEqual(parsed[0]["memlock_bytes"] as? Int, 8192)
+        XCTAssertEqual(parsed[0]["restart_policy"] as? String, "no")
+        let withAll = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(AgentJSON.list(reply, all: true).utf8)) as? [String: Any])
+        XCTAssertNotNil(withAll["extensions"])
+        XCTAssertNotNil(withAll["programs"])
+    }
+
+    func testShowListsEveryFieldAndTheProgram() {
+        var e = sampleExtension()
+        e.lastError = "bpftrace killed by signal 9\nlast line"
+        let text = AgentFormatting.show(e, now: 1_060_000)
+        XCTAssertTrue(text.contains("id:         a1b2c3d4e5f6\n"), text)
+        XCTAssertTrue(text.contains("prog ids:   41,42\n"), text)
+        XCTAssertTrue(text.contains("last error: bpftrace killed by signal 9\n            last line\n"), text)
+        XCTAssertTrue(text.hasSuffix(e.programText + "\n"), text)
+    }
+
+    func testExitCodesAndErrorRendering() {
+        XCTAssertEqual(AgentExitCode(code: .ok), .ok)
+        XCTAssertEqual(AgentExitCode(code: .notFound).rawValue, 3)
+        XCTAssertEqual(AgentExitCode(code: .permissionDenied).rawValue, 4)
+        XCTAssertEqual(AgentExitCode(code: .invalidArgument).rawValue, 2)
+        XCTAssertEqual(AgentExitCode(code: .failedPrecondition).rawValue, 1)
+        let unreachable = AgentCLIError(rpc: .socketNotFound(path: "/x.sock", service: "ken-agent"), socket: "/x.sock")
+        XCTAssertEqual(unreachable.exitCode.rawValue, 5)
+        XCTAssertTrue(unreachable.hint.contains("KEN_AGENT_SOCKET"))
+        let rejected = AgentCLIError(status: Ken_V1_Status.with {
+            $0.code = .failedPrecondition
+            $0.message = "the kernel refused the object"
+            $0.detail = "0: R0=ctx\ninvalid mem access"
+            $0.hint = "read the verifier log"
+        })
+        XCTAssertEqual(rejected.rendered, """
+            kenc: error: the kernel refused the object
+              0: R0=ctx
+              invalid mem access
+            hint: read the verifier log
+
+            """)
+    }
+
+    func testSocketPathPrecedence() {
+        XCTAssertEqual(AgentCalls.socketPath(option: "/a.sock", environment: ["KEN_AGENT_SOCKET": "/b.sock"]), "/a.sock")
+        XCTAssertEqual(AgentCalls.socketPath(option: nil, environment: ["KEN_AGENT_SOCKET": "/b.sock"]), "/b.sock")
+        XCTAssertEqual(AgentCalls.socketPath(option: nil, environment: [:]), "/run/ken/agent.sock")
+    }
+
+    func testAttachRequestFromFiles() throws {
+        let dir = NSTemporaryDirectory() + "ken-cli-\(Registry.randomID())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "BEGIN { exit(); }".write(toFile: dir + "/x.bt", atomically: true, encoding: .utf8)
+        try Data([0x7F, 0x45, 0x4C, 0x46, 2, 1]).write(to: URL(fileURLWithPath: dir + "/x.o"))
+        let script = try AgentCalls.attachRequest(path: dir + "/x.bt", name: "n", restart: "always")
+        XCTAssertEqual(script.kind, .bpftrace)
+        XCTAssertEqual(script.programText, "BEGIN { exit(); }")
+        XCTAssertEqual(script.name, "n")
+        XCTAssertEqual(script.restartPolicy, "always")
+        let object = try AgentCalls.attachRequest(path: dir + "/x.o", name: nil, restart: nil)
+        XCTAssertEqual(object.kind, .bpfObject)
+        XCTAssertEqual(object.object.count, 6)
+        XCTAssertThrowsError(try AgentCalls.attachRequest(path: dir + "/missing.bt", name: nil, restart: nil)) {
+            XCTAssertEqual(($0 as? AgentCLIError)?.exitCode, .usage)
+        }
+    }
+
+    func testCallsOverARealSocket() async throws {
+        let agent = try TestAgent()
+        try await agent.start()
+        addTeardownBlock { await agent.cleanUp() }
+        let calls = AgentCalls(socket: agent.socketPath)
+        let status = try await calls.call { $0.status = Ken_V1_AgentStatusRequest() }
+        XCTAssertEqual(status.statusReply.peerUid, geteuid())
+        do {
+            _ = try await calls.call { $0.get = Ken_V1_GetRequest.with { $0.id = "000000000000" } }
+            XCTFail("unknown id must fail")
+        } catch {
+            XCTAssertEqual(error.exitCode, .notFound)
+        }
+        do {
+            _ = try await AgentCalls(socket: agent.stateDirectory + "/none.sock").call { $0.status = Ken_V1_AgentStatusRequest() }
+            XCTFail("a missing socket must fail")
+        } catch {
+            XCTAssertEqual(error.exitCode, .agentUnreachable)
+        }
+    }
+}
