@@ -68,7 +68,7 @@ let package = Package(
         ]),
 
         // MARK: Verification (kend side: links Z3).
-        .target(name: "SymbolicVerifier", dependencies: ["BpftraceSyntax", "BpftraceSemantics", "Z3"]),
+        .target(name: "SymbolicVerifier", dependencies: ["BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "Z3"]),
 
         // MARK: Agent side.
         .target(name: "KernelLoader", dependencies: [
@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(name: "BpftraceSyntaxTests", dependencies: ["BpftraceSyntax"]),
         .testTarget(name: "KernelInfoTests", dependencies: ["KernelInfo", "BPF"]),
         .testTarget(name: "BpftraceSemanticsTests", dependencies: ["BpftraceSemantics", "BpftraceSyntax", "KernelInfo"]),
-        .testTarget(name: "SymbolicVerifierTests", dependencies: ["SymbolicVerifier", "BpftraceSyntax", "BpftraceSemantics", "Z3"]),
+        .testTarget(name: "SymbolicVerifierTests", dependencies: ["SymbolicVerifier", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "Z3"]),
         .testTarget(name: "KernelLoaderTests", dependencies: ["KernelLoader", "BPF"]),
         .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "AgentCLI", "Registry", "KenRPC", "KenProto", "KernelLoader"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "SQLite", "KenProto"]),

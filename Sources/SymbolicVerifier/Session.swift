@@ -39,8 +39,15 @@ final class Session {
         case unknown(String)
     }
 
+    /// How long the cheap solver gets before the query goes to Z3's general solver.
+    static let quickAttempt: Duration = .milliseconds(40)
+
     /// Decides whether `constraints` can all hold, within the per-query timeout and what is left
     /// of the total budget.
+    ///
+    /// Two stages: Z3's plain SMT core starts in well under a millisecond and settles most of
+    /// the verifier's small queries; the general solver (bit-blasting tactics, slow to start but
+    /// strong on multiplication and division) gets whatever the first stage could not decide.
     func solve(_ constraints: [Z3Bool]) -> Answer {
         if Task.isCancelled { return .unknown("verification cancelled") }
         let remaining = options.totalBudget - elapsed
@@ -48,22 +55,37 @@ final class Session {
             return .unknown("total verification budget of \(Self.describe(options.totalBudget)) exhausted")
         }
         let limit = min(options.queryTimeout, remaining)
-        let milliseconds = UInt32(clamping: max(1, Self.milliseconds(limit)))
         let began = clock.now
         defer {
             solverTime += clock.now - began
             queries += 1
         }
+        let quick = min(limit, Self.quickAttempt)
+        var answer = attempt(constraints, kind: .simple, limit: quick)
+        if case .unknown(Self.timeoutMarker) = answer {
+            let rest = limit - (clock.now - began)
+            if rest > .zero {
+                answer = attempt(constraints, kind: .general, limit: rest)
+            }
+        }
+        if case .unknown(Self.timeoutMarker) = answer {
+            return .unknown("solver timeout after \(Self.describe(limit))")
+        }
+        return answer
+    }
+
+    private static let timeoutMarker = "timeout"
+
+    private func attempt(_ constraints: [Z3Bool], kind: Z3Solver.Kind, limit: Duration) -> Answer {
+        let milliseconds = UInt32(clamping: max(1, Self.milliseconds(limit)))
         do {
-            let solver = try Z3Solver(context: context, timeoutMilliseconds: milliseconds)
+            let solver = try Z3Solver(context: context, timeoutMilliseconds: milliseconds, kind: kind)
             for constraint in constraints { solver.add(constraint) }
             switch try solver.check() {
             case let .satisfiable(model): return .satisfiable(model)
             case .unsatisfiable: return .unsatisfiable
             case let .unknown(reason):
-                if reason.contains("timeout") || reason.contains("canceled") {
-                    return .unknown("solver timeout after \(Self.describe(limit))")
-                }
+                if reason.contains("timeout") || reason.contains("canceled") { return .unknown(Self.timeoutMarker) }
                 return .unknown("solver gave up: \(reason)")
             }
         } catch {

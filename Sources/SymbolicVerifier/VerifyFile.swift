@@ -1,4 +1,5 @@
 import BpftraceSyntax
+import KernelInfo
 
 /// The `kenc verify` behaviour as a library call, so it is testable without a terminal:
 /// parse, verify, render, and choose the exit status.
@@ -15,27 +16,27 @@ public enum VerifyFile {
     /// Front-end failure exit status.
     public static let frontEndFailure: Int32 = 3
 
-    /// Verifies `source`. `resolve` fills in types (BpftraceSemantics' resolver); it returns the
-    /// typed program or the diagnostics that stop verification. Without it, bpftrace's default
-    /// types are used and the result says so in its notes.
-    public static func run(source: String, file: String, prompt: String? = nil,
-                           options: VerificationOptions = VerificationOptions(), json: Bool = false,
-                           resolve: ((Program) -> Result<Program, ResolveFailure>)? = nil) -> Outcome {
-        let parsed = Parser.parse(source: source, file: file)
-        guard let program = parsed.program else {
-            let errors = parsed.diagnostics.filter { $0.severity == .error }
-            return Outcome(output: Diagnostic.render(errors, source: source), exitCode: frontEndFailure, result: nil)
+    /// Verifies `source`, resolving types against the running kernel when `useKernel` (the
+    /// process-wide `KernelInfo.shared()`), else with bpftrace's default types.
+    public static func run(source: String, file: String, useKernel: Bool, prompt: String? = nil,
+                           options: VerificationOptions = VerificationOptions(), json: Bool = false) -> Outcome {
+        run(source: source, file: file, kernel: useKernel ? KernelInfo.shared() : nil, prompt: prompt,
+            options: options, json: json)
+    }
+
+    /// Verifies `source`, resolving its types against `kernel` (tracefs formats, BTF). With no
+    /// kernel, bpftrace's default types are used and the result's notes say where.
+    public static func run(source: String, file: String, kernel: KernelInfo?, prompt: String? = nil,
+                           options: VerificationOptions = VerificationOptions(), json: Bool = false) -> Outcome {
+        let program: Program
+        switch VerificationFrontEnd.prepare(source: source, file: file, kernel: kernel) {
+        case let .success(prepared):
+            program = prepared
+        case let .failure(failure):
+            return Outcome(output: Diagnostic.render(failure.diagnostics, source: source),
+                           exitCode: frontEndFailure, result: nil)
         }
-        var typed = program
-        if let resolve {
-            switch resolve(program) {
-            case let .success(resolved): typed = resolved
-            case let .failure(failure):
-                return Outcome(output: Diagnostic.render(failure.diagnostics, source: source),
-                               exitCode: frontEndFailure, result: nil)
-            }
-        }
-        let result = SymbolicVerifier(options: options).verify(typed, prompt: prompt)
+        let result = SymbolicVerifier(options: options).verify(program, prompt: prompt)
         var output = result.renderText()
         if json {
             do {

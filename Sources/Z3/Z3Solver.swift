@@ -10,13 +10,30 @@ public enum Z3CheckResult {
 
 /// A Z3 solver with its own timeout. Not `Sendable` (see `Z3Context`).
 public final class Z3Solver {
+    /// Which of Z3's solvers to use.
+    public enum Kind: Sendable {
+        /// Z3's default: picks a tactic from the formula (strong on hard bit-vector queries, but
+        /// with a noticeable start-up cost per query).
+        case general
+        /// The plain incremental SMT core: cheapest to start, good for many small queries.
+        case simple
+        /// A solver specialised for an SMT-LIB logic such as "QF_BV" or "QF_ABV".
+        case logic(String)
+    }
+
     let context: Z3Context
     let raw: Z3_solver
 
     /// - Parameter timeoutMilliseconds: per-`check` limit; `nil` means no limit.
-    public init(context: Z3Context, timeoutMilliseconds: UInt32? = nil) throws(Z3Error) {
+    public init(context: Z3Context, timeoutMilliseconds: UInt32? = nil, kind: Kind = .general) throws(Z3Error) {
         self.context = context
-        guard let solver = Z3_mk_solver(context.raw) else {
+        let made: Z3_solver?
+        switch kind {
+        case .general: made = Z3_mk_solver(context.raw)
+        case .simple: made = Z3_mk_simple_solver(context.raw)
+        case let .logic(name): made = Z3_mk_solver_for_logic(context.raw, context.symbol(name))
+        }
+        guard let solver = made else {
             context.noteError("mk_solver")
             throw context.error ?? .api(operation: "mk_solver", message: "no solver")
         }

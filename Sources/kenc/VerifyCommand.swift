@@ -21,6 +21,9 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the result as JSON.")
     var json = false
 
+    @Flag(name: .long, help: "Do not resolve types against the running kernel; use bpftrace's defaults.")
+    var noKernel = false
+
     func run() async throws {
         let source: String
         do {
@@ -35,7 +38,8 @@ struct VerifyCommand: AsyncParsableCommand {
         var options = VerificationOptions()
         options.queryTimeout = .milliseconds(Int64(min(timeout, 86_400) * 1000))
         options.totalBudget = max(options.totalBudget, options.queryTimeout * 6)
-        let outcome = VerifyFile.run(source: source, file: file, prompt: prompt, options: options, json: json)
+        let outcome = VerifyFile.run(source: source, file: file, useKernel: !noKernel, prompt: prompt,
+                                     options: options, json: json)
         print(outcome.output)
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
     }
