@@ -77,6 +77,8 @@ public enum BpftraceFeature: String, Sendable, Hashable, CaseIterable {
     case forLoopBreakContinue
     /// `.` auto-dereferences pointers (0.25); earlier versions need `->`.
     case autoDereference
+    /// More than one `BEGIN`/`END` probe in a program (0.25).
+    case multipleBeginEnd
 
     public var introducedIn: BpftraceVersion {
         switch self {
@@ -88,7 +90,7 @@ public enum BpftraceFeature: String, Sendable, Hashable, CaseIterable {
         case .forRangeLoop, .booleanLiterals, .durationLiterals, .builtinCalls,
              .lowercaseProviders, .forLoopBreakContinue:
             return BpftraceVersion(0, 24)
-        case .autoDereference: return BpftraceVersion(0, 25)
+        case .autoDereference, .multipleBeginEnd: return BpftraceVersion(0, 25)
         }
     }
 }

@@ -23,6 +23,15 @@ public enum Lowering {
             p.config = TreeTransform(expression: { lowerExpression($0, dialect: dialect, pointerVariables: [], sink: sink) })
                 .apply(Program(config: config)).config
         }
+        if !dialect.supports(.multipleBeginEnd) {
+            for kind in [ProbeKind.begin, .end] {
+                let points = p.probes.flatMap(\.attachPoints).filter { $0.kind == kind }
+                if points.count > 1 {
+                    sink.unsupported("more than one \(kind.canonicalProvider) probe", feature: .multipleBeginEnd,
+                                     at: points[1].range, hint: "merge them into a single \(kind.canonicalProvider) probe")
+                }
+            }
+        }
         if let config = p.config, !dialect.supports(.configBlock) {
             sink.unsupported("the config block", feature: .configBlock, at: config.range,
                              hint: "set the options through BPFTRACE_* environment variables instead")
@@ -43,11 +52,26 @@ public enum Lowering {
             } else if ProbeKind.from(provider: ap.provider) == nil {
                 a.provider = ap.kind.rawValue
             }
+        case .interval, .profile:
+            // `interval:1s` (duration literal, 0.24) → `interval:s:1`.
+            if !dialect.supports(.durationLiterals), ap.target.count == 1,
+               let split = splitDuration(ap.target[0]) {
+                a.target = [split.unit, split.count]
+            }
+            if ProbeKind.from(provider: ap.provider) == nil { a.provider = ap.kind.canonicalProvider }
         default:
             // A provider spelled in another case (accepted from 0.24) becomes canonical.
             if ProbeKind.from(provider: ap.provider) == nil { a.provider = ap.kind.canonicalProvider }
         }
         return a
+    }
+
+    /// `"100ms"` → ("ms", "100") for the units interval/profile probes name.
+    static func splitDuration(_ part: String) -> (unit: String, count: String)? {
+        let digits = part.prefix { $0.isASCII && $0.isNumber }
+        let unit = String(part.dropFirst(digits.count))
+        guard !digits.isEmpty, ["s", "ms", "us", "hz"].contains(unit) else { return nil }
+        return (unit, String(digits))
     }
 
     // MARK: Expressions

@@ -137,6 +137,16 @@ final class LoweringTests: XCTestCase {
         ])
     }
 
+    func testDurationAttachPointsAndRepeatedBeginBefore025() {
+        XCTAssertTrue(lower("interval:100ms { exit(); }").text.hasPrefix("interval:ms:100\n"))
+        XCTAssertTrue(lower("interval:1s { exit(); }", to: .latest).text.hasPrefix("interval:1s\n"))
+        let twice = lower("BEGIN { @a = 1; }\nbegin { @b = 1; }", to: BpftraceDialect(version: BpftraceVersion(0, 24)))
+        XCTAssertEqual(twice.diagnostics.map(\.message), [
+            "more than one BEGIN probe requires bpftrace 0.25 or later, but the target is bpftrace 0.24.0",
+        ])
+        XCTAssertEqual(lower("BEGIN { @a = 1; }\nbegin { @b = 1; }", to: .latest).diagnostics, [])
+    }
+
     func testBareBlocksAreInlinedBefore022() {
         XCTAssertEqual(bodyLines(lower("BEGIN { { $x = 1; } $y = 2; }").text), ["BEGIN", "$x = 1;", "$y = 2;"])
     }
