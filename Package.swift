@@ -132,7 +132,9 @@ let package = Package(
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts", "KernelInfo"]),
         .testTarget(name: "ComprehensionTests", dependencies: ["Comprehension", "Contracts", "BpftraceSyntax", "SymbolicVerifier", "TestSupport"]),
-        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "KendCore", "KenProto"]),
+        .testTarget(name: "SynthesisTests", dependencies: [
+            "Synthesis", "KendCore", "KenProto", "KenRPC", "LLM", "ExampleStore", "KernelInfo", "TestSupport",
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,12 +1,14 @@
+import Foundation
 import KernelInfo
 import Synthesis
 
 /// Probes on this kernel that share words with the prompt, with their fields: what the Prompter
 /// lists so the model names probes and fields this kernel really has.
 ///
-/// Scoring is word overlap between the prompt and the tracepoint's category and name parts
-/// (`syscalls:sys_enter_openat` → syscalls, sys, enter, openat, open), favouring syscall entry
-/// points, which most requests are about.
+/// Scoring: the prompt's words (plus everyday synonyms: "opened" → openat, "executed" → execve)
+/// matched against the parts of each tracepoint's name (`syscalls:sys_enter_openat` → syscalls,
+/// enter, openat), each match weighted by how rare that part is, favouring syscall entry points,
+/// which most requests are about.
 public struct CatalogueProbes: ProbeSuggester {
     public let kernel: KernelInfo
 
@@ -16,18 +18,24 @@ public struct CatalogueProbes: ProbeSuggester {
 
     public func probes(for prompt: String, limit: Int) async -> [ProbeHint] {
         guard let tracefs = kernel.tracefs, limit > 0 else { return [] }
-        let words = Set(Self.words(prompt))
+        var words = Set(Self.words(prompt))
+        for word in Array(words) { words.formUnion(Self.concepts[word] ?? []) }
         guard !words.isEmpty else { return [] }
+        let names = tracefs.allTracepoints
+        // Rare name parts say more than common ones: weight a match by its inverse frequency.
+        var frequency: [String: Int] = [:]
+        let parts = names.map { Self.words($0) }
+        for nameParts in parts { for part in Set(nameParts) { frequency[part, default: 0] += 1 } }
+        let total = Double(max(1, names.count))
         var scored: [(name: String, score: Double)] = []
-        for name in tracefs.allTracepoints {
-            let parts = Self.words(name)
+        for (name, nameParts) in zip(names, parts) {
             var score = 0.0
-            for part in parts where words.contains(part) { score += part.count >= 4 ? 2 : 1 }
-            for word in words where word.count >= 4 && parts.contains(where: { $0.hasPrefix(word) && $0 != word }) {
-                score += 0.5
+            for part in Set(nameParts) where words.contains(part) {
+                score += log(total / Double(frequency[part] ?? 1))
             }
             guard score > 0 else { continue }
-            if name.hasPrefix("syscalls:sys_enter_") { score += 0.25 }
+            if name.hasPrefix("syscalls:sys_enter_") { score *= 1.2 }
+            if name.hasPrefix("syscalls:sys_exit_") { score *= 1.05 }
             scored.append((name, score))
         }
         scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.name < $1.name }
@@ -40,6 +48,30 @@ public struct CatalogueProbes: ProbeSuggester {
             return ProbeHint(probe: "tracepoint:\(entry.name)", fields: fields)
         }
     }
+
+    /// Everyday words for what a tracepoint's name calls something else.
+    static let concepts: [String: [String]] = [
+        "open": ["openat", "openat2"], "opens": ["openat", "openat2"],
+        "file": ["openat"], "files": ["openat"],
+        "exec": ["execve", "process_exec"], "executed": ["execve", "process_exec"], "run": ["execve", "process_exec"],
+        "runs": ["execve", "process_exec"], "started": ["execve", "process_exec", "process_fork"],
+        "launch": ["execve"], "command": ["execve", "process_exec"], "commands": ["execve", "process_exec"],
+        "program": ["execve", "process_exec"], "programs": ["execve", "process_exec"],
+        "fork": ["process_fork", "clone"], "spawn": ["process_fork", "clone"], "thread": ["clone", "process_fork"],
+        "exits": ["process_exit"], "terminate": ["process_exit"], "dies": ["process_exit"],
+        "kill": ["kill", "signal_generate"], "killed": ["kill", "signal_deliver"], "signal": ["signal_generate", "kill"],
+        "connect": ["connect", "inet_sock_set_state"], "connection": ["connect", "inet_sock_set_state"],
+        "connections": ["connect", "inet_sock_set_state"], "tcp": ["inet_sock_set_state", "tcp_retransmit_skb"],
+        "port": ["inet_sock_set_state", "connect", "bind"], "listen": ["listen"], "accept": ["accept", "accept4"],
+        "packet": ["net_dev_xmit", "netif_receive_skb"], "packets": ["net_dev_xmit", "netif_receive_skb"],
+        "disk": ["block_rq_issue", "block_rq_complete"], "block": ["block_rq_issue", "block_rq_complete"],
+        "delete": ["unlinkat", "unlink"], "deleted": ["unlinkat", "unlink"], "remove": ["unlinkat", "rmdir"],
+        "rename": ["renameat", "renameat2"], "renamed": ["renameat", "renameat2"],
+        "context": ["sched_switch"], "switch": ["sched_switch"], "scheduled": ["sched_switch", "sched_wakeup"],
+        "wakeup": ["sched_wakeup"], "page": ["page_fault_user"], "fault": ["page_fault_user", "page_fault_kernel"],
+        "memory": ["mmap", "brk", "kmalloc"], "allocation": ["kmalloc", "mm_page_alloc"],
+        "ptrace": ["ptrace"], "mount": ["mount"], "setuid": ["setuid"], "read": ["read"], "write": ["write"],
+    ]
 
     static func words(_ text: String) -> [String] {
         var out: [String] = []
@@ -55,6 +87,6 @@ public struct CatalogueProbes: ProbeSuggester {
 
     static let stopWords: Set<String> = [
         "the", "and", "for", "every", "each", "print", "show", "when", "with", "that", "its", "their",
-        "process", "all", "any", "from", "into", "per", "log", "count", "trace", "sys", "enter", "exit",
+        "all", "any", "from", "into", "per", "log", "count", "trace", "sys", "enter",
     ]
 }

@@ -171,7 +171,9 @@ public struct SynthesisLoop: Sendable {
                 await emit(number, .symbolicVerify, "proving the annotations")
                 let proof = await timed(.symbolicVerify) { await prover.prove(annotated: annotated, file: "attempt-\(number).bt") }
                 report.verdicts = proof.asserts
-                guard proof.verdict == .verified else {
+                // No asserts means no claim to prove or refute: the stage passes, and the report
+                // says that nothing about the program's behaviour was proven.
+                guard proof.verdict == .verified || proof.asserts.isEmpty else {
                     await fail(StageFailure(stage: .symbolicVerify, feedback: proof.feedback))
                     continue
                 }

@@ -1,0 +1,61 @@
+import ExampleStore
+import Foundation
+import KendCore
+import KenProto
+import Synthesis
+import XCTest
+
+/// The offline default: no LLM configured, answers come from the verified example library.
+final class OfflineLibraryTests: XCTestCase {
+    func testAPromptCloseToAnExampleIsAnsweredFromTheLibraryAndSaysSo() async throws {
+        let kernel = try Fixtures.requireTracefs()
+        let state = try Fixtures.temporaryDirectory("library")
+        let store = try Fixtures.store(state: state)
+        guard let sample = await store.all().first(where: { $0.origin == .corpus && $0.probes.allSatisfy { $0.hasPrefix("tracepoint:") } }) else {
+            throw XCTSkip("the corpus has no tracepoint example")
+        }
+        let engine = Fixtures.engine(source: LibrarySource(store: store), kernel: kernel, state: state, store: store, model: "")
+        let report = try await engine.synthesize(Ken_V1_SynthesizeRequest.with { $0.prompt = sample.prompt }) { _ in }
+        XCTAssertTrue(report.verified, "\(report.note)\n\(ReportFormatting.text(report))")
+        XCTAssertEqual(report.source, "library")
+        XCTAssertGreaterThan(report.similarity, 0.5)
+        XCTAssertTrue(report.note.contains("no LLM is configured"), report.note)
+        XCTAssertFalse(report.program.isEmpty)
+    }
+
+    func testAnUnrelatedPromptIsDeclinedHonestly() async throws {
+        let kernel = try Fixtures.requireTracefs()
+        let state = try Fixtures.temporaryDirectory("declined")
+        let store = try Fixtures.store(state: state)
+        let engine = Fixtures.engine(source: LibrarySource(store: store, threshold: 0.6), kernel: kernel, state: state,
+                                     store: store, model: "")
+        let report = try await engine.synthesize(Ken_V1_SynthesizeRequest.with { $0.prompt = "bake a chocolate cake for the kernel team" }) { _ in }
+        XCTAssertFalse(report.verified)
+        XCTAssertFalse(report.needsHint)
+        XCTAssertTrue(report.note.contains("no LLM is configured") && report.note.contains("KEN_LLM_URL"), report.note)
+    }
+}
+
+/// Kernel verifier logs are summarised into a cause and a hint.
+final class KernelRejectionTests: XCTestCase {
+    func testVerifierMessagesAreClassified() {
+        let loop = KernelRejection.summarise("""
+            0: R1=ctx() R10=fp0
+            ; for (;;) @ x.bpf.c:5
+            5: (05) goto pc-1
+            infinite loop detected at insn 5
+            processed 6 insns (limit 1000000)
+            """)
+        XCTAssertEqual(loop.cause, .unboundedLoop)
+        XCTAssertEqual(loop.evidence, "infinite loop detected at insn 5")
+        XCTAssertEqual(KernelRejection.summarise("R0 invalid mem access 'scalar'").cause, .invalidMemoryAccess)
+        XCTAssertEqual(KernelRejection.summarise("invalid access to map value, value_size=8 off=8 size=8").cause, .invalidMemoryAccess)
+        XCTAssertEqual(KernelRejection.summarise("program of this type cannot use helper bpf_probe_write_user#36").cause, .helperNotAllowed)
+        XCTAssertEqual(KernelRejection.summarise("BPF program is too large. Processed 1000001 insn").cause, .programTooComplex)
+        XCTAssertEqual(KernelRejection.summarise("R2 !read_ok").cause, .uninitializedRegister)
+        XCTAssertEqual(KernelRejection.summarise("stdin:1:1-30: ERROR: tracepoint not found: syscalls:sys_enter_nosuch").cause, .missingProbe)
+        let other = KernelRejection.summarise("something nobody has seen")
+        XCTAssertEqual(other.cause, .other)
+        XCTAssertTrue(other.rendered.hasPrefix("kernel verifier: rejected by the kernel verifier"))
+    }
+}
