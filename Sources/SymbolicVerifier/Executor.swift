@@ -15,7 +15,7 @@ extension ProbeRun {
                     next += execute(statement, path)
                 }
             }
-            current = limitPaths(next, at: statement)
+            current = limitPaths(mergeIfTooMany(next), at: statement)
         }
         return current
     }
@@ -200,6 +200,7 @@ extension ProbeRun {
             }
             if active.isEmpty { return finished }
         }
+        finished = mergeIfTooMany(finished)
         for path in active {
             var copy = path
             let test = truth(condition, &copy)

@@ -9,12 +9,16 @@ public struct VerificationOptions: Sendable, Hashable {
     public var loopBound: Int
     /// Paths explored per probe before giving up on that probe (its asserts become UNKNOWN).
     public var maxPaths: Int
+    /// Above this many paths after a statement, paths are merged into one state (exact, but the
+    /// counterexample then lists only the branches the merged paths share).
+    public var mergeThreshold: Int
 
     public init(queryTimeout: Duration = .seconds(10), totalBudget: Duration = .seconds(60),
-                loopBound: Int = 16, maxPaths: Int = 512) {
+                loopBound: Int = 16, maxPaths: Int = 512, mergeThreshold: Int = 32) {
         self.queryTimeout = queryTimeout
         self.totalBudget = totalBudget
         self.loopBound = max(0, loopBound)
         self.maxPaths = max(1, maxPaths)
+        self.mergeThreshold = max(1, mergeThreshold)
     }
 }

@@ -96,8 +96,13 @@ final class UnknownTests: XCTestCase {
         unroll(12) { if (nsecs % 2 == 0) { $n++; } }
         assert($n <= 12);
         """
-        let result = try verify(probe(body), options: VerificationOptions(maxPaths: 64))
+        let result = try verify(probe(body), options: VerificationOptions(maxPaths: 64, mergeThreshold: 100_000))
         expect(result, .unknown)
         XCTAssertTrue(result.asserts[0].reason?.contains("paths") ?? false, result.renderText())
+        // With merging (the default) the 4096 paths become one state and the assert is proven.
+        let merged = try verify(probe(body))
+        expect(merged, .verified)
+        let wrong = try verify(probe(body.replacingOccurrences(of: "$n <= 12", with: "$n < 12")))
+        expect(wrong, .violated)
     }
 }
