@@ -114,6 +114,7 @@ let package = Package(
         ]),
         .executableTarget(name: "kenc", dependencies: [
             "KenRPC", "KenProto", "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "KendCore", "AgentCLI",
+            "Contracts", "KernelInfo",
             "Contracts",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -1,0 +1,34 @@
+import ArgumentParser
+
+/// kenc: Ken's command line for people, admins and fleet tooling.
+///
+/// Every subcommand is thin: what it shows is computed in a library module (BpftraceSemantics,
+/// SymbolicVerifier, AgentCore, KendCore, Contracts) that tests reach without a terminal.
+@main
+struct Kenc: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kenc",
+        abstract: "Kernel extensions written in plain English.",
+        discussion: """
+            kenc synth turns a prompt into a verified eBPF program (through kend); check, fmt and \
+            verify work on bpftrace files locally; attach, list, show, logs and detach talk to \
+            ken-agent. Sockets: --kend-socket (env KEN_SOCKET, default /run/ken/kend.sock) and \
+            --agent-socket (env KEN_AGENT_SOCKET, default /run/ken/agent.sock).
+            Exit status: 0 success; 1 failure (not verified, diagnostics, rejected); 2 usage; \
+            3 not found; 4 permission denied; 5 daemon unreachable.
+            """,
+        version: "0.1.0",
+        subcommands: [
+            SynthCommand.self,
+            CheckCommand.self,
+            FmtCommand.self,
+            VerifyCommand.self,
+            ContractsCommand.self,
+            AttachCommand.self,
+            ListCommand.self,
+            ShowCommand.self,
+            LogsCommand.self,
+            DetachCommand.self,
+            AgentStatusCommand.self,
+        ])
+}
