@@ -115,7 +115,6 @@ let package = Package(
         .executableTarget(name: "kenc", dependencies: [
             "KenRPC", "KenProto", "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "KendCore", "AgentCLI",
             "Contracts", "KernelInfo",
-            "Contracts",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
