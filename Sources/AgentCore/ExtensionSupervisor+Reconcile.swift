@@ -18,6 +18,12 @@ public struct ReconcileOutcome: Sendable, Equatable {
     public var id: String
     public var action: Action
     public var reason: String
+
+    public init(id: String, action: Action, reason: String) {
+        self.id = id
+        self.action = action
+        self.reason = reason
+    }
 }
 
 extension ExtensionSupervisor {

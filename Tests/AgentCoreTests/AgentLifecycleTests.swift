@@ -1,0 +1,81 @@
+import AgentCore
+import Foundation
+import KenProto
+import KenRPC
+import KernelLoader
+import Registry
+import XCTest
+
+/// Agent restarts and stops: detach-on-stop, adopting a child the previous agent never recorded,
+/// the always policy, and the end of a follow stream when the extension dies.
+final class AgentLifecycleTests: XCTestCase {
+    func testDetachOnStopRemovesExtensions() async throws {
+        try TestAgent.requireKernel()
+        var policy = AgentPolicy()
+        policy.detachOnStop = true
+        let agent = try TestAgent(policy: policy)
+        try await agent.start()
+        addTeardownBlock { await agent.cleanUp() }
+        let ext = try await agent.attach("tracepoint:syscalls:sys_enter_getppid { @n = count(); }").attach.extension
+        XCTAssertEqual(ext.state, .attached)
+        await agent.stop()
+        XCTAssertNotEqual(kill(ext.pid, 0), 0, "detach_on_stop must stop the bpftrace child")
+        let registry = try Registry(stateDirectory: agent.stateDirectory)
+        XCTAssertEqual(try registry.get(id: ext.id)?.state, .detached)
+        registry.close()
+        let gone = await eventually { ext.progIds.allSatisfy { !ProgramTable.exists(id: $0) } }
+        XCTAssertTrue(gone)
+    }
+
+    /// The agent died after spawning bpftrace but before recording its pid: the record says
+    /// `attaching` with no pid. The next agent finds the child by its script path and adopts it.
+    func testUnrecordedChildIsFoundAndAdopted() async throws {
+        try TestAgent.requireKernel()
+        let agent = try TestAgent()
+        addTeardownBlock { await agent.cleanUp() }
+        let registry = try Registry(stateDirectory: agent.stateDirectory)
+        let id = try registry.newID()
+        let script = "tracepoint:syscalls:sys_enter_getppid { @n = count(); }\n"
+        try registry.insert(ExtensionRecord(id: id, name: "orphan", ownerUID: 0, kind: .bpftrace, programText: script, state: .attaching))
+        registry.close()
+        let orphan = try await BpftraceRunner().start(script: script, directory: agent.configuration.extensionDirectory(id: id))
+        let server = try await agent.start()
+        XCTAssertEqual(server.outcomes, [ReconcileOutcome(id: id, action: .adopted, reason: "bpftrace pid \(orphan.pid) still runs")])
+        let record = try await agent.get(id).get.extension
+        XCTAssertEqual(record.state, .attached)
+        XCTAssertEqual(record.pid, orphan.pid)
+        XCTAssertEqual(Set(record.progIds), Set(orphan.attachedProgramIDs))
+        let detached = try await agent.detach(id)
+        XCTAssertEqual(detached.status.code, .ok)
+        let stopped = await eventually { kill(orphan.pid, 0) != 0 }
+        XCTAssertTrue(stopped)
+    }
+
+    func testAlwaysRestartsEvenACleanExitAndFollowEndsWhenTheChildDies() async throws {
+        try TestAgent.requireKernel()
+        let agent = try TestAgent()
+        try await agent.start()
+        addTeardownBlock { await agent.cleanUp() }
+        let ext = try await agent.attach("tracepoint:syscalls:sys_enter_getppid { @n = count(); }", restart: "always").attach.extension
+        guard let client = try? await AgentClient.connect(path: agent.socketPath) else { return XCTFail("no client") }
+        let follow = Task { () -> [Ken_V1_AgentResponse] in
+            var request = Ken_V1_AgentRequest()
+            request.logs = Ken_V1_LogsRequest.with { $0.id = ext.id; $0.follow = true; $0.tail = 1 }
+            var all: [Ken_V1_AgentResponse] = []
+            for try await response in client.stream(request) { all.append(response) }
+            return all
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        kill(ext.pid, SIGTERM)  // bpftrace exits cleanly on SIGTERM
+        let responses = try await follow.value
+        XCTAssertEqual(responses.last?.more, false)
+        XCTAssertEqual(responses.last?.log.stream, "agent")
+        XCTAssertTrue(responses.last?.log.text.contains("bpftrace") ?? false, "\(String(describing: responses.last))")
+        let back = await eventually(timeout: 20) {
+            guard let e = try? await agent.get(ext.id).get.extension else { return false }
+            return e.state == .attached && e.pid != ext.pid && e.restarts == 1
+        }
+        XCTAssertTrue(back, "restart=always must bring it back")
+        await client.close()
+    }
+}
