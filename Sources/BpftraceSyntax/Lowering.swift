@@ -15,7 +15,8 @@ public enum Lowering {
             let transform = TreeTransform(
                 expression: { lowerExpression($0, dialect: dialect, pointerVariables: pointers, sink: sink) },
                 statement: { lowerStatement($0, dialect: dialect, sink: sink) })
-            var q = transform.apply(probe)
+            let scoped = dialect.supports(.letDeclarations) ? probe : LetScoping.renameRedeclarations(in: probe)
+            var q = transform.apply(scoped)
             q.attachPoints = probe.attachPoints.map { lowerAttachPoint($0, dialect: dialect) }
             return q
         }

@@ -105,6 +105,25 @@ final class LoweringTests: XCTestCase {
         XCTAssertTrue(lower("BEGIN { let $a: u16 = 1; }", to: BpftraceDialect(version: BpftraceVersion(0, 22))).text.contains("let $a: u16 = 1;"))
     }
 
+    func testRepeatedLetInSiblingBlocksIsRenamedBefore022() {
+        let r = lower("""
+        BEGIN {
+            if ($1 > 0) { let $v = "text"; print($v); } else { let $v = 1; print($v + 1); }
+            let $v = 2;
+            { let $v = 3; print($v); }
+            print($v);
+        }
+        """)
+        XCTAssertEqual(r.diagnostics, [])
+        XCTAssertEqual(bodyLines(r.text), [
+            "BEGIN", "if ($1 > 0) {", "$v = \"text\";", "print($v);", "} else {", "$v_2 = 1;", "print($v_2 + 1);",
+            "$v_3 = 2;", "$v_4 = 3;", "print($v_4);", "print($v_3);",
+        ])
+        // Programs written for probe-wide scoping (no `let`) are untouched.
+        let old = lower("BEGIN { if ($1) { $a = 1; } else { $a = 2; } print($a); }")
+        XCTAssertTrue(old.text.contains("$a = 2;") && old.text.contains("print($a);"), old.text)
+    }
+
     func testConstantRangeLoopBecomesUnroll() {
         let r = lower("BEGIN { for ($i : 0..3) { @a[$i] = $i * 2; } }")
         XCTAssertEqual(r.diagnostics, [])
