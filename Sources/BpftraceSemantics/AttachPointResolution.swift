@@ -40,8 +40,12 @@ extension ResolutionPass {
         let catalogue = kernel.catalogue
         if let reason = catalogue.unavailableReason(kind) {
             var hint: String?
-            if kind == .kprobe, !Glob.hasWildcard(pattern), kernel.btf?.hasFunction(pattern) == true {
-                hint = "kfunc:\(pattern) attaches to the same function through BTF"
+            if kind == .kprobe, !Glob.hasWildcard(pattern) {
+                var options = catalogue.tracepoints(namedAfter: pattern).map { "tracepoint:\($0) is a tracepoint of the same name" }
+                if kernel.btf?.hasFunction(pattern) == true {
+                    options.append("\(ap.kind == .kretprobe ? "kretfunc" : "kfunc"):\(pattern) attaches to the same function through BTF")
+                }
+                hint = options.isEmpty ? nil : options.joined(separator: "; ")
             }
             error("cannot attach '\(ap.text)': \(reason)", at: ap.range, hint: hint)
             context.hasUnresolvedTargets = true

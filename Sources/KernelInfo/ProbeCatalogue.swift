@@ -95,6 +95,13 @@ public final class ProbeCatalogue: Sendable {
         return Glob.filter(names(kind), pattern)
     }
 
+    /// Tracepoints (`category:name`) whose event name is exactly `function`: the stable
+    /// alternative to a kprobe when one exists (e.g. `tcp:tcp_retransmit_skb`).
+    public func tracepoints(namedAfter function: String) -> [String] {
+        guard let tracefs else { return [] }
+        return tracefs.categories.filter { tracefs.events[$0]?.contains(function) ?? false }.map { $0 + ":" + function }
+    }
+
     /// Closest existing names to `name`, nearest first.
     public func suggestions(_ kind: KernelProbeKind, for name: String, limit: Int = 3) -> [String] {
         let index = indexes.index(for: kind) { SuggestionIndex(names(kind)) }

@@ -108,6 +108,20 @@ final class ResolverTests: XCTestCase {
         XCTAssertEqual(r.resolved?.mapTypes["b"], .integer(bits: 64, signed: false), "size_t")
     }
 
+    func testUnavailableKprobeSuggestsAlternatives() throws {
+        let kernel = try requireKernel()
+        guard kernel.catalogue.unavailableReason(.kprobe) != nil else { throw XCTSkip("this kernel has kprobes") }
+        guard kernel.tracefs?.contains(category: "tcp", name: "tcp_retransmit_skb") == true else {
+            throw XCTSkip("no tcp:tcp_retransmit_skb tracepoint")
+        }
+        let r = try check("kprobe:tcp_retransmit_skb { @n = count(); }")
+        let e = try XCTUnwrap(errors(r).first)
+        XCTAssertEqual(errors(r).count, 1)
+        XCTAssertTrue(e.message.hasPrefix("cannot attach 'kprobe:tcp_retransmit_skb': kprobes are not available on this kernel"))
+        XCTAssertTrue(e.hint?.contains("tracepoint:tcp:tcp_retransmit_skb") ?? false, e.hint ?? "")
+        XCTAssertTrue(e.hint?.contains("kfunc:tcp_retransmit_skb") ?? false, e.hint ?? "")
+    }
+
     func testUndefinedVariableAndMap() throws {
         let r = try check("BEGIN { $a = 1; print($b); print(@never); @later = $a; }")
         XCTAssertEqual(errors(r).map(\.message), ["use of undefined variable '$b'", "map '@never' is read but never assigned"])
