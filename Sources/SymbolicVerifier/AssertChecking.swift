@@ -58,7 +58,13 @@ extension ProbeRun {
         case .unsatisfiable:
             break
         }
-        // Holds on every clean path; is any of them possible at all?
+        // Holds on every clean path; is any of them possible at all? A path with no branch
+        // conditions and no assumes is: the type axioms alone are always satisfiable.
+        if let free = clean.first(where: { $0.state.conditions.isEmpty && $0.state.assumptions.isEmpty }) {
+            outcome.representative = free.state
+            outcome.feasiblePaths = 1
+            return outcome
+        }
         let possible = clean.map { context.and($0.state.conditions + $0.state.assumptions) }
         switch session.solve(axioms + [context.or(possible)]) {
         case let .satisfiable(model):

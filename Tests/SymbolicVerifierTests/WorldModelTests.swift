@@ -78,3 +78,16 @@ final class WorldModelTests: XCTestCase {
         expect(try verify(probe("$x = $limit; assert($x < 10);")), .violated)
     }
 }
+
+extension WorldModelTests {
+    func testMultiKeyMapsAndArgsDotSyntax() throws {
+        expect(try verify(probe("@m[pid, comm] = 3; assert(@m[pid, comm] == 3);")), .verified)
+        expect(try verify(probe("@m[pid, comm] = 3; @m[tid, comm] = 4; assert(@m[pid, comm] == 3);")), .violated)
+        expect(try verify(probe("$a = args.count; assert($a == args.count);")), .verified)
+    }
+
+    func testTupleElements() throws {
+        expect(try verify(probe("$t = (pid, 5); assert($t.1 == 5);")), .verified)
+        expect(try verify(probe("$t = (pid, 5); assert($t.0 == 5);")), .violated)
+    }
+}
