@@ -27,6 +27,12 @@ public final class RPCClient<Request: RPCRequestEnvelope, Response: RPCResponseE
         self.maxFrameSize = maxFrameSize
     }
 
+    /// A client dropped without `close()` still releases its socket.
+    deinit {
+        calls.closeLocally()
+        channel.close(promise: nil)
+    }
+
     /// Connects to the daemon's socket.
     ///
     /// - Throws: `RPCError.socketNotFound` (ENOENT), `.permissionDenied` (EACCES),

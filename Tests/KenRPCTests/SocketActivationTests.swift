@@ -88,10 +88,23 @@ final class SocketActivationTests: XCTestCase {
         try process.run()
         defer { if process.isRunning { process.terminate() } }
 
-        // systemd-socket-activate binds PATH, then execs the child on the first connection.
-        let appeared = await eventually(timeout: .seconds(10)) { FileManager.default.fileExists(atPath: path) }
-        XCTAssertTrue(appeared, "systemd-socket-activate created \(path)")
-        let client = try await AgentClient.connect(path: path)
+        // systemd-socket-activate binds PATH, listens, then execs the child on the first
+        // connection. Between its bind and listen a connect is refused: retry briefly.
+        var connected: AgentClient?
+        let deadline = ContinuousClock.now + .seconds(10)
+        while connected == nil {
+            do {
+                connected = try await AgentClient.connect(path: path)
+            } catch {
+                switch error {
+                case .socketNotFound where ContinuousClock.now < deadline, .connectionRefused where ContinuousClock.now < deadline:
+                    try await Task.sleep(for: .milliseconds(20))
+                default:
+                    throw error
+                }
+            }
+        }
+        let client = try XCTUnwrap(connected)
         var request = Ken_V1_AgentRequest()
         request.status = Ken_V1_AgentStatusRequest()
         let reply = try await client.call(request, timeout: .seconds(60))
