@@ -201,11 +201,9 @@ extension ParserCore {
         }
         let target = parseExpression()
         if let op = assignmentOperator(token.kind) {
-            let opToken = token
             if !isAssignable(target) {
                 error("cannot assign to this expression", range: target.range,
                       hint: "assign to a $variable, an @map[key], or a field of one")
-                _ = opToken
                 return nil
             }
             advance()

@@ -137,7 +137,6 @@ extension ParserCore {
         var i = wordEnd
         var braceDepth = 0
         var lastIdentifier: String? = nil
-        var sawBrace = false
         while i < bytes.count {
             let next = skipTrivia(from: i)
             i = next
@@ -157,15 +156,13 @@ extension ParserCore {
                 i = w.end
                 continue
             }
-            if b == UInt8(ascii: "{") { braceDepth += 1; sawBrace = true }
+            if b == UInt8(ascii: "{") { braceDepth += 1 }
             if b == UInt8(ascii: "}") { braceDepth -= 1 }
             if b == UInt8(ascii: ";") && braceDepth <= 0 {
                 i += 1
                 lexer.pos = i
+                // Without braces this is a forward declaration (`struct foo;`): valid C, kept.
                 if kind == .typedef { name = lastIdentifier }
-                if !sawBrace && kind != .typedef {
-                    // `struct foo;` forward declaration: still valid C, keep it.
-                }
                 return PreambleItem(kind: kind, name: name, text: source.text(start, i),
                                     range: makeRange(start, i))
             }
@@ -211,7 +208,7 @@ extension ParserCore {
             let value: Expression
             switch token.kind {
             case .integer, .string:
-                value = parsePrimaryLiteralForConfig()
+                value = parsePrimary()
             case .identifier:
                 let word = text(token)
                 advance()
@@ -232,10 +229,6 @@ extension ParserCore {
         let end = token.end
         lexer.pos = end
         return ConfigBlock(entries: entries, range: makeRange(start, end))
-    }
-
-    private mutating func parsePrimaryLiteralForConfig() -> Expression {
-        parsePrimary()
     }
 
     // MARK: Probes
