@@ -25,12 +25,6 @@ public struct Z3Array {
 }
 
 extension Z3Context {
-    func arraySort(indexWidth: Int, valueWidth: Int) -> Z3_sort? {
-        let sort = Z3_mk_array_sort(raw, bvSort(indexWidth), bvSort(valueWidth))
-        noteError("mk_array_sort")
-        return sort
-    }
-
     public func arrayConstant(_ name: String, indexWidth: Int, valueWidth: Int) -> Z3Array {
         Z3Array(node(Z3_mk_const(raw, symbol(name), arraySort(indexWidth: indexWidth, valueWidth: valueWidth)),
                      "mk_const"),

@@ -12,6 +12,15 @@ public final class Z3Context {
     let raw: Z3_context
     /// The first error Z3 reported; sticky, so a query built from a broken term is never solved.
     private(set) var firstError: Z3Error?
+    /// Sorts made so far, each holding one reference. In a reference-counted context an AST with
+    /// no reference may be reclaimed at the next API call, so a sort must be held between being
+    /// made and being used (e.g. two sorts made for one array sort).
+    private var sorts: [SortKey: Z3_sort] = [:]
+
+    private enum SortKey: Hashable {
+        case bitVector(Int)
+        case array(index: Int, value: Int)
+    }
 
     public init() throws(Z3Error) {
         guard let config = Z3_mk_config() else { throw .contextCreationFailed }
@@ -24,6 +33,7 @@ public final class Z3Context {
     }
 
     deinit {
+        // Deleting the context frees every AST it owns, including the cached sorts.
         Z3_del_context(raw)
     }
 
@@ -57,8 +67,10 @@ public final class Z3Context {
     /// Wraps a freshly made AST; a nil AST (Z3 failed) becomes a placeholder `false`/zero-width
     /// node whose use is harmless because the context error is already recorded.
     func node(_ ast: Z3_ast?, _ operation: String) -> Node {
+        // Take the reference before any other call so the AST cannot be reclaimed.
+        let held = ast.map { Node(context: self, ast: $0) }
         noteError(operation)
-        if let ast { return Node(context: self, ast: ast) }
+        if let held { return held }
         // Z3 only returns nil together with an error code; `true` keeps the node valid.
         return Node(context: self, ast: Z3_mk_true(raw))
     }
@@ -68,8 +80,27 @@ public final class Z3Context {
     }
 
     func bvSort(_ width: Int) -> Z3_sort? {
+        let key = SortKey.bitVector(max(width, 1))
+        if let sort = sorts[key] { return sort }
         let sort = Z3_mk_bv_sort(raw, UInt32(clamping: max(width, 1)))
-        noteError("mk_bv_sort")
+        return hold(sort, key, "mk_bv_sort")
+    }
+
+    func arraySort(indexWidth: Int, valueWidth: Int) -> Z3_sort? {
+        let key = SortKey.array(index: max(indexWidth, 1), value: max(valueWidth, 1))
+        if let sort = sorts[key] { return sort }
+        let index = bvSort(indexWidth), value = bvSort(valueWidth)
+        return hold(Z3_mk_array_sort(raw, index, value), key, "mk_array_sort")
+    }
+
+    private func hold(_ sort: Z3_sort?, _ key: SortKey, _ operation: String) -> Z3_sort? {
+        guard let sort, let ast = Z3_sort_to_ast(raw, sort) else {
+            noteError(operation)
+            return nil
+        }
+        Z3_inc_ref(raw, ast)
+        noteError(operation)
+        sorts[key] = sort
         return sort
     }
 }
