@@ -80,6 +80,11 @@ extension ParserCore {
                 program.probes.append(probe)
             }
         }
+        if program.probes.isEmpty && diagnostics.isEmpty {
+            panicking = false
+            error("the program has no probes", range: makeRange(bytes.count, bytes.count),
+                  hint: "add a probe, e.g. 'BEGIN { printf(\"hello\\n\"); }'")
+        }
         return program
     }
 

@@ -9,6 +9,15 @@ final class DiagnosticTests: XCTestCase {
         return Diagnostic.render(result.diagnostics, source: source)
     }
 
+    func testProgramWithoutProbes() {
+        XCTAssertEqual(rendered("#include <linux/sched.h>\n"), """
+        prog.bt:2:1: error: the program has no probes
+
+        ^
+        hint: add a probe, e.g. 'BEGIN { printf("hello\\n"); }'
+        """)
+    }
+
     func testMissingOperand() {
         XCTAssertEqual(rendered("BEGIN {\n    $x = 1 +;\n}\n"), """
         prog.bt:2:13: error: expected an expression, found ';'
