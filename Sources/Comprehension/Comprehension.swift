@@ -1,1 +1,0 @@
-// Comprehension: placeholder until the module lands.

@@ -1,0 +1,103 @@
+import BpftraceSyntax
+import Contracts
+import KernelInfo
+import LLM
+import SymbolicVerifier
+
+/// The Comprehension Engine: annotates a candidate bpftrace program with `assume`/`assert`
+/// statements, from the kernel contracts (always) and from the user's prompt through an LLM
+/// (when one is configured), and runs Ken's own kernel-value checks.
+///
+/// Annotations are checked before they are kept: LLM ones that do not parse, read what the
+/// probe does not have, or change the program are dropped with a note; ones the symbolic
+/// verifier finds vacuous are sent back to the LLM once with the reason, then dropped.
+public struct ComprehensionEngine: Sendable {
+    public let contracts: ContractStore
+    public let llm: LLMClient?
+    /// Types annotations and programs for the verifier (tracefs formats, BTF). Without it the
+    /// verifier falls back to bpftrace's default types and resolution errors are not caught.
+    public let kernel: KernelInfo?
+    public let verifier: SymbolicVerifier
+    public let log: AnnotationLog?
+
+    public init(contracts: ContractStore, llm: LLMClient?, kernel: KernelInfo? = nil,
+                verifier: SymbolicVerifier = SymbolicVerifier(), log: AnnotationLog? = nil) {
+        self.contracts = contracts
+        self.llm = llm
+        self.kernel = kernel
+        self.verifier = verifier
+        self.log = log
+    }
+
+    /// Annotates a parsed candidate (printed first, so diagnostics point at printed text).
+    public func annotate(program: Program, prompt: String, file: String = "candidate.bt") async -> ComprehensionResult {
+        await annotate(source: Printer.print(program), prompt: prompt, file: file)
+    }
+
+    public func annotate(source: String, prompt: String, file: String = "candidate.bt") async -> ComprehensionResult {
+        let parsed = Parser.parse(source: source, file: file)
+        guard let parsedProgram = parsed.program else {
+            return ComprehensionResult(annotatedProgram: nil, annotatedSource: source, annotations: [],
+                                       notes: ["the candidate does not parse; nothing was annotated"],
+                                       warnings: parsed.diagnostics.filter { $0.severity == .error }, verification: nil)
+        }
+        var session = Session(engine: self, prompt: prompt, file: file)
+        let candidate = stripAnnotations(parsedProgram)
+        if candidate != parsedProgram {
+            session.notes.append("the candidate's own assume/assert statements were replaced by Ken's annotations")
+        }
+        session.resolveContracts(candidate)
+
+        // Ken's own checks run on the candidate as written (its source ranges).
+        var checks = KernelValueChecks(store: contracts)
+        checks.check(parsedProgram, contracts: session.probeContracts)
+
+        var mechanical: [Annotation] = []
+        for (index, probe) in candidate.probes.enumerated() {
+            mechanical += ContractAssumptions.annotations(
+                probeIndex: index, probe: probe, spec: session.specs[index], contract: session.probeContracts[index],
+                builtinFacts: contracts.builtinFacts)
+        }
+
+        var llmAnnotations: [Annotation] = []
+        var conversation: [ChatMessage] = []
+        if let llm {
+            conversation = AnnotationPrompt.request(
+                prompt: prompt, candidate: Printer.print(candidate), contracts: session.contractTexts(candidate),
+                builtinFacts: session.usedBuiltinFacts(candidate), existing: mechanical)
+            if let reply = await session.ask(llm, conversation) {
+                conversation.append(.assistant(reply))
+                llmAnnotations = session.llmAnnotations(from: reply, candidate: candidate)
+            }
+        } else {
+            session.notes.append("no LLM configured: only contract assumes were added")
+        }
+
+        var outcome = session.verify(candidate, mechanical: mechanical, llm: &llmAnnotations, attempt: 1)
+        if !outcome.rejected.isEmpty {
+            let rejectedIDs = Set(outcome.rejected.map(\.annotation))
+            if let llm {
+                conversation.append(AnnotationPrompt.regeneration(rejected: outcome.rejected))
+                session.notes.append("asked the LLM once more: \(outcome.rejected.count) annotation(s) were vacuous")
+                if let reply = await session.ask(llm, conversation) {
+                    llmAnnotations = session.llmAnnotations(from: reply, candidate: candidate)
+                } else {
+                    llmAnnotations.removeAll { rejectedIDs.contains($0) }
+                }
+                outcome = session.verify(candidate, mechanical: mechanical, llm: &llmAnnotations, attempt: 2)
+            }
+            if !outcome.rejected.isEmpty {
+                for item in outcome.rejected {
+                    session.notes.append("dropped vacuous annotation \(item.annotation.text) in \(item.annotation.probe): \(item.reason)")
+                }
+                let still = Set(outcome.rejected.map(\.annotation))
+                llmAnnotations.removeAll { still.contains($0) }
+                outcome = session.verify(candidate, mechanical: mechanical, llm: &llmAnnotations, attempt: 3)
+            }
+        }
+
+        return ComprehensionResult(annotatedProgram: outcome.program, annotatedSource: outcome.source,
+                                   annotations: outcome.kept, notes: session.notes, warnings: checks.warnings,
+                                   verification: outcome.verification)
+    }
+}

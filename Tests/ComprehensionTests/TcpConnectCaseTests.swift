@@ -1,0 +1,96 @@
+import BpftraceSyntax
+import Comprehension
+import Contracts
+import SymbolicVerifier
+import TestSupport
+import XCTest
+
+/// The paper's TCP-connect case: the request asks for the destination port in host byte order;
+/// the candidate prints `skc_dport` (a `__be16`) without a swap. Ken must catch it twice: by its
+/// own byte-order check, and by the verifier on the LLM's annotations.
+final class TcpConnectCaseTests: XCTestCase {
+    static let prompt = "Print the destination port (in host byte order) of every TCP connection the kernel starts."
+
+    static let unswapped = """
+        kfunc:tcp_connect
+        {
+          $sk = args->sk;
+          $dport = $sk->__sk_common.skc_dport;
+          printf("connect to port %d\\n", $dport);
+        }
+        """
+
+    static let swapped = """
+        kfunc:tcp_connect
+        {
+          $sk = args->sk;
+          $dport = bswap($sk->__sk_common.skc_dport);
+          printf("connect to port %d\\n", $dport);
+        }
+        """
+
+    static let annotations = """
+        kfunc:tcp_connect {
+          assert($dport == bswap($sk->__sk_common.skc_dport), "the port is printed in host byte order");
+        }
+        """
+
+    func testByteOrderCheckWarnsWithHint() async throws {
+        let engine = try ComprehensionFixture.engine()
+        let result = await engine.annotate(source: Self.unswapped, prompt: Self.prompt)
+        let warning = try XCTUnwrap(result.warnings.first, "notes: \(result.notes)")
+        XCTAssertEqual(warning.severity, .warning)
+        XCTAssertTrue(warning.message.contains("__be16"), warning.message)
+        XCTAssertEqual(warning.range.start.line, 5, "points at the printf argument")
+        XCTAssertEqual(warning.hint, "skc_dport is __be16 (network byte order): print bswap($dport) for the host-order port")
+        XCTAssertTrue(result.notes.contains { $0.contains("no LLM configured") })
+
+        // The cast form of a kprobe is caught the same way, with the expression in the hint.
+        let kprobe = """
+            kprobe:tcp_connect
+            {
+              printf("%d\\n", ((struct sock *)arg0)->__sk_common.skc_dport);
+            }
+            """
+        let second = await engine.annotate(source: kprobe, prompt: Self.prompt)
+        let hint = try XCTUnwrap(second.warnings.first?.hint)
+        XCTAssertEqual(hint, "skc_dport is __be16 (network byte order): print bswap(((struct sock *)arg0)->__sk_common.skc_dport) for the host-order port")
+
+        let fixed = await engine.annotate(source: Self.swapped, prompt: Self.prompt)
+        XCTAssertEqual(fixed.warnings, [], "bswap gives the host-order value")
+    }
+
+    func testVerifierCatchesTheMissingSwapOnLLMAnnotations() async throws {
+        let server = try ScriptedLLMServer(script: [ComprehensionFixture.reply(Self.annotations),
+                                                    ComprehensionFixture.reply(Self.annotations)])
+        defer { server.stop() }
+        let engine = try ComprehensionFixture.engine(server: server, logName: "tcp-\(UUID().uuidString).jsonl")
+
+        let bad = await engine.annotate(source: Self.unswapped, prompt: Self.prompt)
+        XCTAssertTrue(bad.annotatedSource.contains("assert($dport == bswap($sk->__sk_common.skc_dport)"),
+                      bad.annotatedSource + "\nnotes: \(bad.notes)")
+        let badResult = try XCTUnwrap(bad.verification, "notes: \(bad.notes)")
+        XCTAssertEqual(badResult.verdict, .violated, badResult.renderText())
+        XCTAssertFalse(bad.warnings.isEmpty)
+
+        let good = await engine.annotate(source: Self.swapped, prompt: Self.prompt)
+        let goodResult = try XCTUnwrap(good.verification, "notes: \(good.notes)")
+        XCTAssertEqual(goodResult.verdict, .verified, goodResult.renderText())
+        XCTAssertEqual(good.warnings, [])
+
+        // The request the LLM saw carries the prompt, the candidate and the byte-order contract.
+        let request = try XCTUnwrap(server.requests.first?.jsonObject())
+        let messages = try XCTUnwrap(request["messages"] as? [[String: Any]])
+        let user = try XCTUnwrap(messages.last?["content"] as? String)
+        XCTAssertTrue(user.contains(Self.prompt))
+        XCTAssertTrue(user.contains("skc_dport"))
+        XCTAssertTrue(user.contains("__be16"))
+        XCTAssertTrue(user.contains("kfunc:tcp_connect"))
+
+        // Both annotated programs were logged with their verdicts.
+        let entries = try XCTUnwrap(engine.log).entries()
+        XCTAssertEqual(entries.map(\.verdict), ["VIOLATED", "VERIFIED"])
+        XCTAssertEqual(entries.first?.prompt, Self.prompt)
+        XCTAssertEqual(entries.first?.probes, ["kfunc:tcp_connect"])
+    }
+}
