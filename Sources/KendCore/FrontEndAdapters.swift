@@ -106,7 +106,7 @@ public struct VerifierProver: ProgramProver {
         var warnings = result.warnings.map { warning in
             warning.position.map { "\($0): \(warning.message)" } ?? warning.message
         }
-        if result.asserts.isEmpty {
+        if result.asserts.isEmpty, warnings.isEmpty {
             warnings.append("no assert annotations: nothing about the program's behaviour was proven")
         }
         return ProofOutcome(verdict: proto(result.verdict), asserts: asserts, warnings: warnings,
