@@ -106,14 +106,23 @@ struct Lexer: Sendable {
         while pos < source.bytes.count, source.bytes[pos] & 0xC0 == 0x80 { pos += 1 }
         let text = source.text(start, pos)
         if b == UInt8(ascii: "'") {
-            // Swallow a whole C character literal ('a', '\n') so it yields one diagnostic.
+            // Swallow a whole single-quoted literal so it yields one diagnostic: 'a' is a C
+            // character literal, 'abc' a string written with the wrong quotes.
             var end = pos
-            var steps = 0
-            while end < source.bytes.count, steps < 6, source.bytes[end] != 0x0A {
-                if source.bytes[end] == UInt8(ascii: "'") { pos = end + 1; break }
+            var closed = false
+            while end < source.bytes.count, end - start < 256, source.bytes[end] != 0x0A {
+                if source.bytes[end] == UInt8(ascii: "'") { closed = true; break }
                 if source.bytes[end] == UInt8(ascii: "\\") { end += 1 }
                 end += 1
-                steps += 1
+            }
+            if closed {
+                pos = end + 1
+                let inner = source.text(start + 1, end)
+                if inner.count > 1 && !inner.hasPrefix("\\") {
+                    return Token(kind: .invalid, start: start, end: pos,
+                                 error: "strings must use double quotes",
+                                 hint: "write \"\(inner)\"")
+                }
             }
             return Token(kind: .invalid, start: start, end: pos,
                          error: "character literals are not supported",

@@ -173,6 +173,10 @@ extension ParserCore {
                 if at(.semicolon) || at(.rbrace) { return .returnStatement(nil) }
                 return .returnStatement(parseExpression())
             case "let": return parseLet()
+            case let word where looksLikeCDeclaration(word):
+                error("C-style variable declarations are not supported", at: token,
+                      hint: "use a scratch variable, e.g. '$t = (struct task_struct *)curtask;' or 'let $n: u32 = 0;'")
+                return nil
             case "assume" where peek().kind == .punct(.lparen):
                 advance()
                 advance()
@@ -211,6 +215,18 @@ extension ParserCore {
             return .assignment(target: target, op: op, value: value)
         }
         return .expression(target)
+    }
+
+    /// `struct task_struct *t = …`, `int x = 1`, `u64 n;`: a type word followed by a name or
+    /// a pointer star, which no bpftrace statement starts with.
+    private func looksLikeCDeclaration(_ word: String) -> Bool {
+        let (next, after) = peek2()
+        if word == "struct" || word == "union" || word == "enum" {
+            return next.kind == .identifier && (after.kind == .identifier || after.kind == .punct(.star))
+        }
+        let cTypes: Set<String> = ["int", "long", "short", "char", "unsigned", "signed", "bool", "void"]
+        guard BpftraceNames.scalarTypeNames.contains(word) || cTypes.contains(word) else { return false }
+        return next.kind == .identifier
     }
 
     private mutating func parseBody(_ construct: String) -> Block? {

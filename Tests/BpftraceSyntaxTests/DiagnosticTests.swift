@@ -79,6 +79,20 @@ final class DiagnosticTests: XCTestCase {
                                ^~~
         hint: use the ASCII code instead, e.g. 65 for 'A', or a "string"
         """)
+        XCTAssertEqual(rendered("BEGIN { $s = 'abc'; struct task_struct *t = curtask; int n = 1; }"), """
+        prog.bt:1:14: error: strings must use double quotes
+        BEGIN { $s = 'abc'; struct task_struct *t = curtask; int n = 1; }
+                     ^~~~~
+        hint: write "abc"
+        prog.bt:1:21: error: C-style variable declarations are not supported
+        BEGIN { $s = 'abc'; struct task_struct *t = curtask; int n = 1; }
+                            ^~~~~~
+        hint: use a scratch variable, e.g. '$t = (struct task_struct *)curtask;' or 'let $n: u32 = 0;'
+        prog.bt:1:54: error: C-style variable declarations are not supported
+        BEGIN { $s = 'abc'; struct task_struct *t = curtask; int n = 1; }
+                                                             ^~~
+        hint: use a scratch variable, e.g. '$t = (struct task_struct *)curtask;' or 'let $n: u32 = 0;'
+        """)
         XCTAssertEqual(rendered("BEGIN { for (i = 0; i < 3; i++) { } }"), """
         prog.bt:1:14: error: expected a $variable after 'for', found 'i'
         BEGIN { for (i = 0; i < 3; i++) { } }
