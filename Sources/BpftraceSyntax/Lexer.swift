@@ -128,6 +128,10 @@ struct Lexer: Sendable {
                          error: "character literals are not supported",
                          hint: "use the ASCII code instead, e.g. 65 for 'A', or a \"string\"")
         }
+        if b == UInt8(ascii: "#") {
+            return Token(kind: .invalid, start: start, end: pos, error: "unexpected character '#'",
+                         hint: "comments are written '// …' or '/* … */'; #include and #define go before the probes")
+        }
         return Token(kind: .invalid, start: start, end: pos, error: "unexpected character '\(text)'")
     }
 

@@ -202,7 +202,9 @@ extension ParserCore {
         case .punct(.lparen):
             return parseParenthesized()
         case .invalid:
+            // Already reported by the lexer; just suppress the cascade.
             advance()
+            panicking = true
             return errorNode(at: start)
         default:
             error("expected an expression, found \(describe(t))", at: t)

@@ -108,7 +108,6 @@ extension ParserCore {
         nodeBudget = Parser.maximumExpressionNodes
         panicking = false
         let start = token.start
-        let errorsBefore = diagnostics.count
         let compound = isWord("if") || isWord("for") || isWord("while") || isWord("unroll")
         guard let kind = parseStatementKind(start: start) else {
             if compound {
@@ -121,7 +120,7 @@ extension ParserCore {
             return nil
         }
         let statement = Statement(kind, range: range(from: start))
-        if diagnostics.count > errorsBefore && panicking {
+        if panicking {
             synchronize()
             return statement
         }
@@ -206,8 +205,16 @@ extension ParserCore {
         let target = parseExpression()
         if let op = assignmentOperator(token.kind) {
             if !isAssignable(target) {
-                error("cannot assign to this expression", range: target.range,
-                      hint: "assign to a $variable, an @map[key], or a field of one")
+                if case let .identifier(name) = target.kind {
+                    error("'\(name)' is not a variable", range: target.range,
+                          hint: "scratch variables start with '$' ($\(name)) and maps with '@' (@\(name))")
+                } else if case let .builtin(name) = target.kind {
+                    error("cannot assign to the builtin '\(name)'", range: target.range,
+                          hint: "store it in a variable instead, e.g. '$\(name) = …'")
+                } else {
+                    error("cannot assign to this expression", range: target.range,
+                          hint: "assign to a $variable, an @map[key], or a field of one")
+                }
                 return nil
             }
             advance()

@@ -93,6 +93,20 @@ final class DiagnosticTests: XCTestCase {
                                                              ^~~
         hint: use a scratch variable, e.g. '$t = (struct task_struct *)curtask;' or 'let $n: u32 = 0;'
         """)
+        XCTAssertEqual(rendered("BEGIN {\n  x = 1;\n  pid = 2;\n  # note\n}"), """
+        prog.bt:2:3: error: 'x' is not a variable
+          x = 1;
+          ^
+        hint: scratch variables start with '$' ($x) and maps with '@' (@x)
+        prog.bt:3:3: error: cannot assign to the builtin 'pid'
+          pid = 2;
+          ^~~
+        hint: store it in a variable instead, e.g. '$pid = …'
+        prog.bt:4:3: error: unexpected character '#'
+          # note
+          ^
+        hint: comments are written '// …' or '/* … */'; #include and #define go before the probes
+        """)
         XCTAssertEqual(rendered("BEGIN { for (i = 0; i < 3; i++) { } }"), """
         prog.bt:1:14: error: expected a $variable after 'for', found 'i'
         BEGIN { for (i = 0; i < 3; i++) { } }
