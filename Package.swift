@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "ken-agent", targets: ["ken-agent"]),
         .executable(name: "kend", targets: ["kend"]),
         .executable(name: "kenc", targets: ["kenc"]),
+        .executable(name: "ken-bench", targets: ["ken-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -115,6 +116,12 @@ let package = Package(
         .executableTarget(name: "kenc", dependencies: [
             "KenRPC", "KenProto", "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "KendCore", "AgentCLI",
             "Contracts", "KernelInfo",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .executableTarget(name: "ken-bench", dependencies: [
+            "AgentCore", "Registry", "KendCore", "Synthesis", "ExampleStore", "KernelInfo", "KenProto", "KenRPC",
+            "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

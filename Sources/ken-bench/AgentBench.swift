@@ -1,0 +1,166 @@
+import AgentCore
+import Foundation
+import KenProto
+import KenRPC
+import Registry
+
+/// ken-agent: RPC round trips, List with 1,000 registry entries, attach/detach latency for a
+/// bpftrace script and a libbpf object, and the agent's memory per attached extension.
+///
+/// The agent runs in this process on a temporary socket and state directory, so its resident
+/// memory can be read from /proc/self; bpftrace children have their own.
+enum AgentBench {
+    static let script = """
+        tracepoint:syscalls:sys_enter_getppid
+        {
+          @calls[comm] = count();
+        }
+        """
+
+    static func run(rounds: Int) async -> [Row] {
+        var rows: [Row] = []
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("ken-bench-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let pinRoot = "/sys/fs/bpf/ken-bench-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: pinRoot) }
+        do {
+            try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+            // 1,000 registry entries that List must return (failed: they hold no kernel state).
+            let stateDirectory = base.appendingPathComponent("state").path
+            let registry = try Registry(stateDirectory: stateDirectory)
+            for index in 0..<1000 {
+                try registry.insert(ExtensionRecord(id: try registry.newID(), name: "bench-\(index)", ownerUID: 0,
+                                                    kind: .bpftrace, programText: script, state: .failed,
+                                                    lastError: "benchmark filler"))
+            }
+            registry.close()
+
+            let configuration = AgentConfiguration(stateDirectory: stateDirectory, pinRoot: pinRoot)
+            let socket = base.appendingPathComponent("agent.sock").path
+            let agent = try await AgentServer.start(configuration: configuration, endpoint: .path(socket))
+            defer { Task { await agent.shutdown() } }
+            let client = try await AgentClient.connect(path: socket)
+
+            var status = Samples()
+            for _ in 0..<max(200, rounds * 20) {
+                _ = try await status.time { try await client.call(.with { $0.status = .init() }) }
+            }
+            rows.append(status.row("agent", "Status round trip", target: "p99 < 5 ms"))
+
+            var list = Samples()
+            var listed = 0
+            for _ in 0..<max(20, rounds * 2) {
+                let reply = try await list.time { try await client.call(.with { $0.list = .init() }) }
+                listed = reply.list.extensions.count
+            }
+            rows.append(list.row("agent", "List, 1,000 registry entries", target: "p99 < 100 ms",
+                                 note: "\(listed) extensions returned per call"))
+
+            rows += try await attachDetach(client: client, kind: "bpftrace script", rounds: rounds) {
+                .with { $0.attach = .with { $0.name = "bench-bt"; $0.kind = .bpftrace; $0.programText = script } }
+            }
+            if let object = BPFObjectFixture.compile() {
+                rows += try await attachDetach(client: client, kind: "libbpf object", rounds: rounds) {
+                    .with { $0.attach = .with { $0.name = "bench-obj"; $0.kind = .bpfObject; $0.object = object } }
+                }
+            } else {
+                rows.append(Row(section: "agent", metric: "attach, libbpf object", samples: 0, unit: "ms",
+                                note: "clang with -target bpf is not available: object not built"))
+            }
+            rows.append(try await memoryPerExtension(client: client, count: 8))
+            await client.close()
+        } catch {
+            rows.append(Row(section: "agent", metric: "setup", samples: 0, unit: "-",
+                            note: "agent benchmark failed: \(error)"))
+        }
+        return rows
+    }
+
+    static func attachDetach(client: AgentClient, kind: String, rounds: Int,
+                             request: () -> Ken_V1_AgentRequest) async throws -> [Row] {
+        var attach = Samples()
+        var detach = Samples()
+        for _ in 0..<max(3, rounds) {
+            let reply = try await attach.time { try await client.call(request(), timeout: .seconds(60)) }
+            guard reply.status.code == .ok else {
+                return [Row(section: "agent", metric: "attach, \(kind)", samples: 0, unit: "ms",
+                            note: "refused: \(reply.status.message) \(reply.status.detail.prefix(300))")]
+            }
+            let id = reply.attach.extension.id
+            let detached = try await detach.time { try await client.call(.with { $0.detach = .with { $0.id = id } }) }
+            guard detached.status.code == .ok else {
+                return [Row(section: "agent", metric: "detach, \(kind)", samples: 0, unit: "ms",
+                            note: "refused: \(detached.status.message)")]
+            }
+        }
+        return [attach.row("agent", "attach, \(kind)", note: "through the agent's RPC, until the kernel has it"),
+                detach.row("agent", "detach, \(kind)")]
+    }
+
+    static func memoryPerExtension(client: AgentClient, count: Int) async throws -> Row {
+        let before = residentBytes()
+        var ids: [String] = []
+        var memlock: UInt64 = 0
+        for index in 0..<count {
+            let reply = try await client.call(.with {
+                $0.attach = .with { $0.name = "bench-mem-\(index)"; $0.kind = .bpftrace; $0.programText = script }
+            }, timeout: .seconds(60))
+            if reply.status.code == .ok { ids.append(reply.attach.extension.id) }
+        }
+        let after = residentBytes()
+        let listed = try await client.call(.with { $0.list = .init() })
+        for item in listed.list.extensions where ids.contains(item.id) { memlock += item.memlockBytes }
+        for id in ids { _ = try await client.call(.with { $0.detach = .with { $0.id = id } }) }
+        let perExtension = ids.isEmpty ? nil : Double(after - before) / Double(ids.count) / 1024
+        return Row(section: "agent", metric: "agent RSS per attached extension", samples: ids.count,
+                   value: perExtension, unit: "KiB",
+                   note: "kernel memlock per extension: \(ids.isEmpty ? 0 : memlock / UInt64(ids.count) / 1024) KiB; bpftrace children not counted")
+    }
+}
+
+/// A two-program libbpf object, compiled at run time with clang (`-target bpf`).
+enum BPFObjectFixture {
+    static let source = #"""
+        #include <linux/bpf.h>
+        #include <bpf/bpf_helpers.h>
+
+        struct {
+            __uint(type, BPF_MAP_TYPE_ARRAY);
+            __uint(max_entries, 1);
+            __type(key, __u32);
+            __type(value, __u64);
+        } calls SEC(".maps");
+
+        SEC("tracepoint/syscalls/sys_enter_getppid")
+        int count_getppid(void *ctx)
+        {
+            __u32 key = 0;
+            __u64 *value = bpf_map_lookup_elem(&calls, &key);
+            if (value)
+                __sync_fetch_and_add(value, 1);
+            return 0;
+        }
+
+        char LICENSE[] SEC("license") = "GPL";
+        """#
+
+    static func compile() -> Data? {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ken-bench-obj-\(getpid())")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sourceFile = directory.appendingPathComponent("bench.bpf.c")
+        let objectFile = directory.appendingPathComponent("bench.bpf.o")
+        guard (try? source.write(to: sourceFile, atomically: true, encoding: .utf8)) != nil else { return nil }
+        for clang in ["/usr/bin/clang", "/opt/swift/usr/bin/clang"] where FileManager.default.isExecutableFile(atPath: clang) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: clang)
+            process.arguments = ["-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu",
+                                 "-c", sourceFile.path, "-o", objectFile.path]
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { continue }
+            process.waitUntilExit()
+            if process.terminationStatus == 0, let data = try? Data(contentsOf: objectFile) { return data }
+        }
+        return nil
+    }
+}
