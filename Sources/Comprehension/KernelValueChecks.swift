@@ -114,10 +114,20 @@ struct KernelValueChecks {
                 inspect(condition, contract, env)
                 walk(then, contract, &env)
                 if let otherwise { walk(otherwise, contract, &env) }
-            case let .unroll(_, body), let .whileLoop(_, body), let .forMap(_, _, body),
-                 let .forRange(_, _, _, body), let .block(body):
-                ProgramWalk.expressions(in: statement) { _ in }
-                if case let .whileLoop(condition, _) = statement.kind { inspect(condition, contract, env) }
+            case let .unroll(count, body):
+                inspect(count, contract, env)
+                walk(body, contract, &env)
+            case let .whileLoop(condition, body):
+                inspect(condition, contract, env)
+                walk(body, contract, &env)
+            case let .forMap(_, map, body):
+                inspect(map, contract, env)
+                walk(body, contract, &env)
+            case let .forRange(_, start, end, body):
+                inspect(start, contract, env)
+                inspect(end, contract, env)
+                walk(body, contract, &env)
+            case let .block(body):
                 walk(body, contract, &env)
             default:
                 ProgramWalk.expressions(in: statement) { inspect($0, contract, env) }

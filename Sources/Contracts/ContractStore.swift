@@ -63,7 +63,9 @@ public final class ContractStore: Sendable {
 
     private init(existing path: String, release: String, rebuilt: Bool = false) throws(ContractsError) {
         do {
-            let db = try SQLiteDatabase(path: path)
+            // Read-only: the store never changes after its build, and several kend/kenc processes
+            // may read it at once.
+            let db = try SQLiteDatabase(path: path, readOnly: true)
             var meta: [String: String] = [:]
             for row in try db.query("SELECT key, value FROM meta") {
                 meta[try row.string("key")] = try row.string("value")
@@ -269,6 +271,9 @@ public final class ContractStore: Sendable {
                     try db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [key, value])
                 }
             }
+            // A rollback-journal file needs no -wal/-shm companions, so read-only opens work
+            // from any process and the file can be moved or deleted as one unit.
+            try db.execute("PRAGMA journal_mode=DELETE")
             db.close()
         } catch let error as SQLiteError {
             unlink(temporary)

@@ -56,6 +56,23 @@ final class TcpConnectCaseTests: XCTestCase {
         let hint = try XCTUnwrap(second.warnings.first?.hint)
         XCTAssertEqual(hint, "skc_dport is __be16 (network byte order): print bswap(((struct sock *)arg0)->__sk_common.skc_dport) for the host-order port")
 
+        // Comparing the raw value with a host-order number is the same mistake.
+        let filter = """
+            kfunc:tcp_connect
+            /args->sk->__sk_common.skc_dport == 443/
+            {
+              @https = count();
+            }
+            """
+        let compared = await engine.annotate(source: filter, prompt: "count TCP connections to port 443")
+        let comparison = try XCTUnwrap(compared.warnings.first)
+        XCTAssertTrue(comparison.message.contains("compared as a number"), comparison.message)
+        XCTAssertEqual(comparison.hint, "skc_dport is __be16 (network byte order): compare bswap(args->sk->__sk_common.skc_dport) with the host-order port")
+        let swappedFilter = filter.replacingOccurrences(of: "/args->sk->__sk_common.skc_dport == 443/",
+                                                        with: "/bswap(args->sk->__sk_common.skc_dport) == 443/")
+        let swappedResult = await engine.annotate(source: swappedFilter, prompt: "count TCP connections to port 443")
+        XCTAssertEqual(swappedResult.warnings, [])
+
         let fixed = await engine.annotate(source: Self.swapped, prompt: Self.prompt)
         XCTAssertEqual(fixed.warnings, [], "bswap gives the host-order value")
     }
