@@ -99,9 +99,9 @@ struct SourceWriter {
     mutating func probe(_ probe: Probe) {
         out += probe.attachPoints.map(\.text).joined(separator: ",\n") + "\n"
         if let predicate = probe.predicate {
-            out += "/"
-            expression(predicate, minimumPrecedence: 0)
-            out += "/\n"
+            let text = self.text(predicate)
+            // `/*p/` would open a comment.
+            out += (text.hasPrefix("*") || text.hasPrefix("/") ? "/ " : "/") + text + "/\n"
         }
         out += "{\n"
         indent += 1
@@ -261,7 +261,14 @@ struct SourceWriter {
             expression(base, minimumPrecedence: 12)
             out += (arrow ? "->" : ".") + field
         case let .index(base, index):
-            expression(base, minimumPrecedence: 12)
+            // `@m[k]` is a map lookup; indexing the value of a key-less map needs `(@m)[k]`.
+            if case .map(_, keys: let keys) = base.kind, keys.isEmpty {
+                out += "("
+                expression(base, minimumPrecedence: 0)
+                out += ")"
+            } else {
+                expression(base, minimumPrecedence: 12)
+            }
             out += "["
             expression(index, minimumPrecedence: 0)
             out += "]"
