@@ -30,6 +30,9 @@ extension ProbeRun {
         case let .builtin(name):
             return builtin(name, expression)
         case .identifier(let name):
+            if let value = constants[name] {
+                return .integer(context.bitVector(signed: value, width: 64), signed: true)
+            }
             return unsupported("identifier \(name)", expression, &state)
         case let .call(name, arguments):
             return call(name, arguments, expression, &state)

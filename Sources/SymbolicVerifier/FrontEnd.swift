@@ -24,7 +24,22 @@ public enum VerificationFrontEnd {
             diagnostic.severity == .error && !isGhostReference(diagnostic, in: program)
         }
         guard errors.isEmpty else { return .failure(ResolveFailure(diagnostics: errors)) }
-        return .success(resolved.program)
+        return .success(substitutingEnumerators(in: resolved.program, kernel: kernel))
+    }
+
+    /// Replaces enum constants the kernel's BTF defines (`SKB_DROP_REASON_NOT_SPECIFIED`) by
+    /// their values, so the verifier can reason about them instead of giving up.
+    static func substitutingEnumerators(in program: Program, kernel: KernelInfo) -> Program {
+        guard let btf = kernel.btf else { return program }
+        return TreeTransform(expression: { expression in
+            guard case let .identifier(name) = expression.kind, let value = btf.enumerator(name) else {
+                return expression
+            }
+            let magnitude = IntegerLiteral(value: value.magnitude, text: name)
+            let literal = Expression(.integer(magnitude), range: expression.range, type: expression.type)
+            if value >= 0 { return literal }
+            return Expression(.unary(.negate, literal), range: expression.range, type: expression.type)
+        }).apply(program)
     }
 
     /// Whether `diagnostic` is the resolver's complaint about a ghost variable: an undefined

@@ -23,6 +23,8 @@ final class ProbeRun {
     let mapShapes: [String: MapShape]
     let staticTypes: StaticTypes
     let session: Session
+    /// Named integer constants (`#define`s, ABI constants) usable as identifiers.
+    let constants: [String: Int64]
 
     /// Constraints every value of the run satisfies by its type (string canonical form, …).
     private(set) var axioms: [Z3Bool] = []
@@ -38,7 +40,9 @@ final class ProbeRun {
     var truncation: String?
 
     init(context: Z3Context, probeIndex: Int, probeName: String, options: VerificationOptions,
-         mapShapes: [String: MapShape], staticTypes: StaticTypes, session: Session) {
+         mapShapes: [String: MapShape], staticTypes: StaticTypes, session: Session,
+         constants: [String: Int64]) {
+        self.constants = constants
         self.context = context
         self.probeIndex = probeIndex
         self.probeName = probeName

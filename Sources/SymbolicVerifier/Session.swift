@@ -62,7 +62,7 @@ final class Session {
         }
         let quick = min(limit, Self.quickAttempt)
         var answer = attempt(constraints, kind: .simple, limit: quick)
-        if case .unknown(Self.timeoutMarker) = answer {
+        if case .unknown = answer {
             let rest = limit - (clock.now - began)
             if rest > .zero {
                 answer = attempt(constraints, kind: .general, limit: rest)

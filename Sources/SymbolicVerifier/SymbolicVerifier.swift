@@ -30,11 +30,13 @@ public struct SymbolicVerifier: Sendable {
         let session = Session(context: context, options: options)
         let types = StaticTypes(program: program)
         var results: [AssertResult] = []
+        let constants = NamedConstants.abi.merging(NamedConstants.defines(in: program)) { _, defined in defined }
 
         for (index, probe) in program.probes.enumerated() {
             let probeName = probe.attachPoints.map(\.text).joined(separator: ",")
             let run = ProbeRun(context: context, probeIndex: index, probeName: probeName, options: options,
-                               mapShapes: types.maps, staticTypes: types, session: session)
+                               mapShapes: types.maps, staticTypes: types, session: session,
+                               constants: constants)
             var start = PathState()
             if let predicate = probe.predicate {
                 let holds = run.truth(predicate, &start)

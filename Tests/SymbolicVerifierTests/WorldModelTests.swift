@@ -91,3 +91,13 @@ extension WorldModelTests {
         expect(try verify(probe("$t = (pid, 5); assert($t.0 == 5);")), .violated)
     }
 }
+
+extension WorldModelTests {
+    func testDefinesAndABIConstants() throws {
+        let source = "#define LIMIT 0x10\n" + probe("$x = (uint8)args->a % LIMIT; assert($x < 16); assert(AF_INET6 == 10);")
+        let result = try verify(source)
+        expect(result, .verified, assert: 0)
+        expect(result, .verified, assert: 1)
+        XCTAssertTrue(result.asserts[1].vacuous)
+    }
+}
