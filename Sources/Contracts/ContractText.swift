@@ -96,3 +96,15 @@ public enum ContractText {
         }
     }
 }
+
+extension ContractStore {
+    /// For the Prompter: the probes of this kernel most relevant to `prompt`, one line each
+    /// with their arguments (user pointers and byte order marked), best first. Pass
+    /// `kinds: [.tracepoint]` on kernels where kprobes/fentry cannot attach.
+    public func candidateProbesText(prompt: String, limit: Int = 8,
+                                    kinds: Set<ProbeContract.Kind> = Set(ProbeContract.Kind.allCases)) throws(ContractsError) -> String {
+        try search(prompt: prompt, limit: limit, kinds: kinds)
+            .map { "- " + ContractText.probeLine($0.contract) }
+            .joined(separator: "\n")
+    }
+}

@@ -179,6 +179,31 @@ final class AnnotationPipelineTests: XCTestCase {
         XCTAssertTrue(entries[0].asserts.first?.vacuous ?? false)
     }
 
+    func testContradictoryAssumesAreRejected() async throws {
+        let contradictory = """
+            tracepoint:syscalls:sys_enter_kill {
+              assume(args->sig == 9);
+              assume(args->sig == 15);
+              assert($sig == args->sig, "the counted signal is the sent one");
+            }
+            """
+        let server = try ScriptedLLMServer(script: [
+            ComprehensionFixture.reply(contradictory), ComprehensionFixture.reply(contradictory),
+        ])
+        defer { server.stop() }
+        let engine = try ComprehensionFixture.engine(server: server)
+        let result = await engine.annotate(source: Self.candidate, prompt: "count signals by number")
+        XCTAssertEqual(server.requests.count, 2, "one regeneration")
+        let followUp = try XCTUnwrap((server.requests[1].jsonObject()?["messages"] as? [[String: Any]])?.last?["content"] as? String)
+        XCTAssertTrue(followUp.contains("assume(args->sig == 9);"), followUp)
+        XCTAssertTrue(followUp.contains("contradict"), followUp)
+        // Still contradictory after the second answer: the assumes are dropped, the assert stays.
+        let llm = result.annotations.filter { $0.origin == .llm }.map(\.text)
+        XCTAssertEqual(llm, ["assert($sig == args->sig, \"the counted signal is the sent one\");"], "\(result.notes)")
+        XCTAssertTrue(result.notes.contains { $0.hasPrefix("dropped vacuous annotation assume(args->sig == 9);") }, "\(result.notes)")
+        XCTAssertEqual(result.verification?.verdict, .verified)
+    }
+
     func testLLMFailureFallsBackToContractAnnotations() async throws {
         let server = try ScriptedLLMServer(script: [.error(status: 400, message: "bad request")])
         defer { server.stop() }

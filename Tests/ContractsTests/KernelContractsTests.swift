@@ -200,5 +200,9 @@ final class KernelContractsTests: XCTestCase {
         let tcp = try store.search(prompt: "print the destination port of every tcp connect", limit: 20, kinds: [.function])
         XCTAssertTrue(tcp.contains { $0.contract.name == "tcp_connect" }, "\(tcp.map(\.contract.name))")
         XCTAssertEqual(try store.search(prompt: "the of and", limit: 5), [])
+
+        let text = try store.candidateProbesText(prompt: "files opened (openat)", limit: 3, kinds: [.tracepoint])
+        XCTAssertEqual(text.split(separator: "\n").count, 3)
+        XCTAssertTrue(text.contains("- tracepoint:syscalls:sys_enter_openat(int __syscall_nr, int dfd, const char * filename [user pointer], int flags, umode_t mode)"), text)
     }
 }
