@@ -88,13 +88,15 @@ public final class BTF: @unchecked Sendable {
         return string(t.pointee.name_off)
     }
 
-    /// Calls `body` with the id, kind and name (empty when anonymous) of every entry, in id
-    /// order. Used to build name indexes in one pass without decoding members.
-    public func forEachEntry(_ body: (BTFTypeID, BTFKind, String) -> Void) {
+    /// Calls `body` with the id, kind and name (empty when anonymous) of every entry (of
+    /// `kinds` only, when given: names of other kinds are then never turned into Strings), in
+    /// id order. Used to build name indexes in one pass without decoding members.
+    public func forEachEntry(of kinds: Set<BTFKind>? = nil, _ body: (BTFTypeID, BTFKind, String) -> Void) {
         let count = typeCount
         var id: BTFTypeID = 1
         while id < count {
-            if let t = btf__type_by_id(handle, id), let kind = BTFKind(rawValue: btf_kind(t)) {
+            if let t = btf__type_by_id(handle, id), let kind = BTFKind(rawValue: btf_kind(t)),
+               kinds?.contains(kind) ?? true {
                 var name = ""
                 if t.pointee.name_off != 0, let p = btf__name_by_offset(handle, t.pointee.name_off) {
                     name = String(cString: p)

@@ -28,12 +28,20 @@ public final class KernelBTF: Sendable {
     private let enums: [String: BTFTypeID]
     private let functionIDs: [String: BTFTypeID]
     private let rawTracepointIDs: [String: BTFTypeID]
-    /// Enumerator name → value, for identifiers such as `TCP_ESTABLISHED`.
-    private let enumerators: [String: Int64]
+    /// Every ENUM/ENUM64 id (named or not): enumerators are decoded on first use.
+    private let enumIDs: [BTFTypeID]
+    private let lazyEnumerators = LockedLazy<[String: Int64]>()
+    private let lazyFunctionNames = LockedLazy<[String]>()
     private let recordIndexes = KindSuggestionCache()
 
-    /// Every function name, sorted (kfunc/fentry targets).
-    public let functionNames: [String]
+    /// Every function name, sorted (kfunc/fentry targets). Sorted on first use: most checks
+    /// only ask whether one name exists.
+    public var functionNames: [String] {
+        lazyFunctionNames.get { functionIDs.keys.sorted() }
+    }
+
+    /// Every function name in no particular order (no sorting cost), for indexes.
+    public var unorderedFunctionNames: Dictionary<String, BTFTypeID>.Keys { functionIDs.keys }
     /// Every raw tracepoint name (`btf_trace_<name>` typedefs, prefix removed), sorted.
     public let rawTracepointNames: [String]
 
@@ -49,7 +57,7 @@ public final class KernelBTF: Sendable {
         var functions: [String: BTFTypeID] = [:]
         var rawTPs: [String: BTFTypeID] = [:]
         var enumIDs: [BTFTypeID] = []
-        btf.forEachEntry { id, kind, name in
+        btf.forEachEntry(of: [.structure, .union, .typedef, .enumeration, .enum64, .function]) { id, kind, name in
             if kind == .enumeration || kind == .enum64 { enumIDs.append(id) }
             guard !name.isEmpty else { return }
             switch kind {
@@ -67,20 +75,13 @@ public final class KernelBTF: Sendable {
             default: break
             }
         }
-        var enumerators: [String: Int64] = [:]
-        for id in enumIDs {
-            if case let .enumeration(e)? = btf.type(id) {
-                for v in e.values where enumerators[v.name] == nil { enumerators[v.name] = v.value }
-            }
-        }
         self.structs = structs
         self.unions = unions
         self.typedefs = typedefs
         self.enums = enums
         self.functionIDs = functions
         self.rawTracepointIDs = rawTPs
-        self.enumerators = enumerators
-        self.functionNames = functions.keys.sorted()
+        self.enumIDs = enumIDs
         self.rawTracepointNames = rawTPs.keys.sorted()
     }
 
@@ -113,7 +114,17 @@ public final class KernelBTF: Sendable {
     public func hasRawTracepoint(_ name: String) -> Bool { rawTracepointIDs[name] != nil }
 
     /// The value of an enumerator constant, e.g. `TCP_ESTABLISHED` → 1.
-    public func enumerator(_ name: String) -> Int64? { enumerators[name] }
+    public func enumerator(_ name: String) -> Int64? {
+        lazyEnumerators.get {
+            var table: [String: Int64] = [:]
+            for id in enumIDs {
+                if case let .enumeration(e)? = btf.type(id) {
+                    for v in e.values where table[v.name] == nil { table[v.name] = v.value }
+                }
+            }
+            return table
+        }[name]
+    }
 
     // MARK: Types
 
@@ -267,5 +278,20 @@ final class KindSuggestionCache: @unchecked Sendable {
         let index = build()
         storage[kind] = index
         return index
+    }
+}
+
+/// A value computed once on first use, safely from any thread.
+final class LockedLazy<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value?
+
+    func get(_ make: () -> Value) -> Value {
+        lock.lock()
+        defer { lock.unlock() }
+        if let value { return value }
+        let made = make()
+        value = made
+        return made
     }
 }

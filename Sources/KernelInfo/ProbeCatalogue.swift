@@ -104,7 +104,10 @@ public final class ProbeCatalogue: Sendable {
 
     /// Closest existing names to `name`, nearest first.
     public func suggestions(_ kind: KernelProbeKind, for name: String, limit: Int = 3) -> [String] {
-        let index = indexes.index(for: kind) { SuggestionIndex(names(kind)) }
+        let index = indexes.index(for: kind) {
+            if kind == .kfunc, let btf { return SuggestionIndex(btf.unorderedFunctionNames) }
+            return SuggestionIndex(names(kind))
+        }
         return index.suggestions(for: name, limit: limit)
     }
 }

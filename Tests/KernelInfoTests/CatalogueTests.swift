@@ -1,3 +1,4 @@
+import BPF
 import Foundation
 import XCTest
 @testable import KernelInfo
@@ -41,6 +42,14 @@ final class CatalogueTests: XCTestCase {
     /// Measures catalogue load and the cost of "did you mean" over all kernel functions.
     func testLoadAndSuggestionSpeed() throws {
         _ = try KernelFixtures.requireBTF()
+        // Split BTF cost: libbpf's parse vs Ken's name index.
+        let parseStart = Date()
+        let rawBTF = try BTF.loadVmlinux()
+        let parseTime = Date().timeIntervalSince(parseStart)
+        let indexStart0 = Date()
+        _ = KernelBTF(btf: rawBTF)
+        let btfIndexTime = Date().timeIntervalSince(indexStart0)
+        print(String(format: "BTF: libbpf load %.1f ms, Ken index %.1f ms", parseTime * 1000, btfIndexTime * 1000))
         let start = Date()
         let info = KernelInfo.load()
         let loadTime = Date().timeIntervalSince(start)
