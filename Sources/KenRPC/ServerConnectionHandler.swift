@@ -75,6 +75,14 @@ final class ServerConnectionHandler<Handler: RPCHandler>: ChannelInboundHandler 
         updateReadTimer(context: context)
     }
 
+    /// A client that sends requests but does not read the answers fills our send buffer: stop
+    /// reading its requests until the socket drains, so memory stays bounded.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: context.channel.isWritable)
+        if context.channel.isWritable { context.read() }
+        context.fireChannelWritabilityChanged()
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is DrainConnectionEvent {
             startDraining(context: context)

@@ -198,6 +198,35 @@ final class RobustnessTests: XCTestCase {
         try await assertStillServing()
     }
 
+    func testClientThatNeverReadsIsThrottled() async throws {
+        let raw = try RawSocket(connectTo: socketPath)
+        raw.setSendTimeout(.milliseconds(500))
+        // Small requests with larger answers, never reading the answers. Once the server's
+        // send buffer is full it must stop reading; then our sends block and time out.
+        var batch: [UInt8] = []
+        for id in UInt64(1)...10_000 {
+            var request = Ken_V1_AgentRequest()
+            request.id = id
+            request.list = Ken_V1_ListRequest.with { $0.all = true }
+            batch += try frame(request)
+        }
+        var sent = 0
+        var throttled = false
+        let limit = 64 * 1024 * 1024
+        while sent < limit {
+            do {
+                try raw.send(batch)
+                sent += batch.count
+            } catch {
+                throttled = true
+                break
+            }
+        }
+        XCTAssertTrue(throttled, "the server kept reading \(sent) bytes of requests whose answers nobody read")
+        print("KenRPC: a non-reading client was throttled after \(sent) bytes of requests")
+        try await assertStillServing()
+    }
+
     func testHandlerErrorsBecomeStatusCodes() async throws {
         struct Failing: RPCHandler {
             func handle(_ request: Ken_V1_AgentRequest, context: RPCCallContext<Ken_V1_AgentResponse>) async throws -> Ken_V1_AgentResponse {

@@ -99,6 +99,13 @@ final class RawSocket {
 
     func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 
+    /// Makes `send` give up (EAGAIN) when the peer stops reading for `timeout`.
+    func setSendTimeout(_ timeout: Duration) {
+        let (seconds, attoseconds) = timeout.components
+        var tv = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     /// Reads until `count` bytes arrived, EOF, or the receive timeout.
     func read(atMost count: Int) -> (bytes: [UInt8], eof: Bool) {
         var result: [UInt8] = []
