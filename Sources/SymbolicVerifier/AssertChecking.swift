@@ -48,7 +48,12 @@ extension ProbeRun {
             context.and(reach.state.conditions + reach.state.assumptions + [reach.holds.not])
         }
         switch session.solve(axioms + [context.or(failing)]) {
-        case let .satisfiable(model):
+        case var .satisfiable(model):
+            // Prefer a counterexample whose strings read as words: one more query, same facts.
+            if let readable = readableStrings(), case let .satisfiable(nicer) =
+                session.solve(axioms + [context.or(failing), readable]) {
+                model = nicer
+            }
             let index = failing.firstIndex { model.evaluate($0) == true } ?? 0
             outcome.violation = counterexample(model, clean[index].state)
             return outcome
@@ -117,6 +122,22 @@ extension ProbeRun {
 
     // MARK: Counterexamples
 
+    /// Every string the model shows holds only lowercase letters before its NUL.
+    private func readableStrings() -> Z3Bool? {
+        let zero = context.bitVector(UInt64(0), width: 8)
+        let a = context.bitVector(UInt64(UInt8(ascii: "a")), width: 8)
+        let z = context.bitVector(UInt64(UInt8(ascii: "z")), width: 8)
+        var facts: [Z3Bool] = []
+        for item in modelItems {
+            guard case .string = item.kind else { continue }
+            for index in 0..<(item.term.width / 8) {
+                let byte = item.term.extract(high: index * 8 + 7, low: index * 8)
+                facts.append(byte.eq(zero).or(byte.uge(a).and(byte.ule(z))))
+            }
+        }
+        return facts.isEmpty ? nil : context.and(facts)
+    }
+
     private func counterexample(_ model: Z3Model, _ state: PathState) -> Counterexample {
         let path = state.decisions.map { decision in
             PathStep(position: Self.position(decision.location), construct: decision.construct,
@@ -163,8 +184,16 @@ extension ProbeRun {
             return "0x" + String(value, radix: 16)
         case .string:
             guard let bytes = model.evaluateBytes(item.term) else { return "?" }
-            let content = bytes.prefix { $0 != 0 }
-            return "\"" + ExpressionText.escape(String(decoding: content, as: UTF8.self)) + "\""
+            var text = "\""
+            for byte in bytes.prefix(while: { $0 != 0 }) {
+                switch byte {
+                case UInt8(ascii: "\""): text += "\\\""
+                case UInt8(ascii: "\\"): text += "\\\\"
+                case 0x20...0x7E: text.unicodeScalars.append(Unicode.Scalar(byte))
+                default: text += "\\x" + (byte < 16 ? "0" : "") + String(byte, radix: 16)
+                }
+            }
+            return text + "\""
         }
     }
 
