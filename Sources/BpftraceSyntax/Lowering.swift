@@ -95,7 +95,7 @@ public enum Lowering {
             } else {
                 sink.unsupported("calling '\(name)' with arguments", feature: .builtinCalls, at: e.range)
             }
-        case let .fieldAccess(base, field, false):
+        case let .fieldAccess(base, field, false) where !(field.first?.isNumber ?? true):
             let isArgs = base.kind == .builtin("args")
             let isPointer = PointerInference.isPointer(base, variables: pointerVariables)
             if (isArgs && !dialect.supports(.argsStruct)) || (isPointer && !dialect.supports(.autoDereference)) {

@@ -128,7 +128,8 @@ extension ParserCore {
         var e = base
         while nodeBudget > 0 {
             if at(.dot) || at(.arrow) {
-                if case .integer = e.kind, at(.dot), peek().kind == .integer {
+                // `1.5` (a literal directly followed by `.digits`) is a float; `(1).5` is not.
+                if case .integer = e.kind, at(.dot), e.range.end.offset == token.start, peek().kind == .integer {
                     error("floating-point literals are not supported", range: makeRange(start, peek().end),
                           hint: "bpftrace only has integers; scale the value (e.g. use 15 and divide by 10)")
                     return errorNode(at: start)

@@ -258,7 +258,14 @@ struct SourceWriter {
             out += "(" + type.description + ")"
             expression(operand, minimumPrecedence: 11)
         case let .fieldAccess(base, field, arrow):
-            expression(base, minimumPrecedence: 12)
+            if case .integer = base.kind {
+                // `1.0` would read as a float literal.
+                out += "("
+                expression(base, minimumPrecedence: 0)
+                out += ")"
+            } else {
+                expression(base, minimumPrecedence: 12)
+            }
             out += (arrow ? "->" : ".") + field
         case let .index(base, index):
             // `@m[k]` is a map lookup; indexing the value of a key-less map needs `(@m)[k]`.

@@ -157,4 +157,19 @@ final class GeneratedTreeTests: XCTestCase {
         }
         XCTAssertEqual(failures, 0)
     }
+
+    /// Whatever lowering does to a tree, its output is still valid syntax.
+    func testLoweredRandomTreesStillParse() {
+        let seed = ProcessInfo.processInfo.environment["FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x10_4E12
+        var generator = Generator(rng: FuzzTests.SeededGenerator(state: seed))
+        for iteration in 0..<500 {
+            let program = generator.program()
+            for dialect in [BpftraceDialect.v0_17, BpftraceDialect(version: BpftraceVersion(0, 21))] {
+                let lowered = Printer.print(stripAnnotations(program), dialect: dialect)
+                let parsed = Parser.parse(source: lowered.text, file: "lowered\(iteration).bt")
+                XCTAssertFalse(parsed.hasErrors, "iteration \(iteration):\n\(lowered.text)\n"
+                               + Diagnostic.render(parsed.diagnostics, source: lowered.text))
+            }
+        }
+    }
 }
