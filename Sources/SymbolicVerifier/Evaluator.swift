@@ -225,6 +225,14 @@ extension ProbeRun {
         guard let shape = Defaults.shape(of: type) else {
             return unsupported("cast to \(type)", expression, &state)
         }
+        if type.pointerDepth == 0, type.base == "bool" || type.base == "_Bool" {
+            // C conversion to bool is "non-zero", not truncation to the low byte.
+            guard let condition = value.truth(context) else {
+                return unsupported("cast of \(describe(value)) to \(type)", expression, &state)
+            }
+            return .integer(condition.ite(context.bitVector(UInt64(1), width: 8), context.bitVector(UInt64(0), width: 8)),
+                            signed: false)
+        }
         switch shape {
         case let .integer(bits, signed):
             let source: (Z3BitVector, Bool)

@@ -66,3 +66,10 @@ final class IntegerSemanticsTests: XCTestCase {
                           types: ["args->p": .integer(bits: 16, signed: false)]), .verified)
     }
 }
+
+extension IntegerSemanticsTests {
+    func testBoolCastIsNonZeroNotTruncation() throws {
+        expect(try verify(probe("$b = (bool)256; assert($b == 1);")), .verified)
+        expect(try verify(probe("$b = (uint8)256; assert($b == 1);")), .violated)
+    }
+}
