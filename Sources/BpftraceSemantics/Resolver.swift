@@ -74,6 +74,21 @@ final class ResolutionPass {
             }
         }
         var out = program
+        if var config = program.config {
+            // Config values are settings, not program values: literals get their literal type,
+            // bare words (`stack_mode = perf`) stay untyped without an "unknown identifier".
+            for i in config.entries.indices {
+                var value = config.entries[i].value
+                switch value.kind {
+                case .integer: value.type = BuiltinTypes.s64
+                case let .string(s): value.type = .string(size: s.utf8.count + 1)
+                case .boolean: value.type = .boolean
+                default: value.type = .unknown
+                }
+                config.entries[i].value = value
+            }
+            out.config = config
+        }
         out.probes = program.probes.map(resolveProbe)
         let sorted = diagnostics.enumerated().sorted {
             ($0.element.range.start.offset, $0.offset) < ($1.element.range.start.offset, $1.offset)

@@ -122,6 +122,15 @@ final class ResolverTests: XCTestCase {
         XCTAssertTrue(e.hint?.contains("kfunc:tcp_retransmit_skb") ?? false, e.hint ?? "")
     }
 
+    func testConfigValuesAreTypedWithoutErrors() throws {
+        let r = try check("config = { max_strlen = 128; stack_mode = perf }\nBEGIN { @a = 1; }")
+        XCTAssertEqual(errors(r), [], Checker.renderText([r]))
+        let entries = r.resolved?.program.config?.entries ?? []
+        XCTAssertEqual(entries.count, 2)
+        XCTAssertEqual(entries.first?.value.type, .integer(bits: 64, signed: true))
+        XCTAssertEqual(entries.last?.value.type, .unknown)
+    }
+
     func testUndefinedVariableAndMap() throws {
         let r = try check("BEGIN { $a = 1; print($b); print(@never); @later = $a; }")
         XCTAssertEqual(errors(r).map(\.message), ["use of undefined variable '$b'", "map '@never' is read but never assigned"])

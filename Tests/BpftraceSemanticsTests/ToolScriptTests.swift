@@ -52,12 +52,15 @@ final class ToolScriptTests: XCTestCase {
                 XCTAssertEqual(errors, [], "\(result.file):\n\(Checker.renderText([result]))")
                 if errors.isEmpty { clean += 1 }
             }
-            // Every expression got a type slot filled.
-            var untyped = 0
-            for probe in resolved.program.probes {
-                probe.predicate?.forEachNode { if $0.type == nil { untyped += 1 } }
-            }
-            XCTAssertEqual(untyped, 0, result.file)
+            // Every expression node, at any depth, got its type slot filled.
+            let counter = Counter()
+            _ = TreeTransform(expression: { e in
+                counter.total += 1
+                if e.type == nil { counter.untyped.append(Printer.print(e)) }
+                return e
+            }).apply(resolved.program)
+            XCTAssertGreaterThan(counter.total, 0)
+            XCTAssertEqual(counter.untyped, [], result.file)
         }
         print(String(format: "tool scripts: %d files (%d bytes), %d clean, %d with unavailable kprobes; check (parse+resolve) %.1f ms total, %.2f ms/file",
                      scripts.count, totalBytes, clean, withKprobes, elapsed * 1000, elapsed * 1000 / Double(scripts.count)))
@@ -101,4 +104,10 @@ final class ToolScriptTests: XCTestCase {
         }
         XCTAssertGreaterThan(resolvedCount, 100)
     }
+}
+
+/// Mutable tally for the tree walk above.
+final class Counter {
+    var total = 0
+    var untyped: [String] = []
 }
