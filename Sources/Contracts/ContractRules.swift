@@ -27,7 +27,7 @@ public enum ContractRules {
     /// `__be16` is itself a typedef of `__u16`.
     public static func byteOrder(typedefs: [String]) -> ByteOrder {
         for name in typedefs {
-            if ["__be16", "__be32", "__be64", "__sum16_be"].contains(name) { return .bigEndian }
+            if ["__be16", "__be32", "__be64"].contains(name) { return .bigEndian }
             if ["__le16", "__le32", "__le64"].contains(name) { return .littleEndian }
         }
         return .host

@@ -77,6 +77,26 @@ final class TcpConnectCaseTests: XCTestCase {
         XCTAssertEqual(fixed.warnings, [], "bswap gives the host-order value")
     }
 
+    func testAnnotationNamingAnUnknownMemberIsDropped() async throws {
+        let reply = """
+            kfunc:tcp_connect {
+              assert($sk->__sk_common.skc_no_such_member == 1, "bad member");
+              assert($dport == bswap($sk->__sk_common.skc_dport), "the port is printed in host byte order");
+            }
+            """
+        let server = try ScriptedLLMServer(script: [ComprehensionFixture.reply(reply)])
+        defer { server.stop() }
+        let engine = try ComprehensionFixture.engine(server: server)
+        let result = await engine.annotate(source: Self.swapped, prompt: Self.prompt)
+        XCTAssertEqual(result.annotations.filter { $0.origin == .llm }.map(\.text),
+                       ["assert($dport == bswap($sk->__sk_common.skc_dport), \"the port is printed in host byte order\");"],
+                       "\(result.notes)")
+        XCTAssertTrue(result.notes.contains {
+            $0.hasPrefix("dropped annotation assert($sk->__sk_common.skc_no_such_member == 1") && $0.contains("skc_no_such_member")
+        }, "\(result.notes)")
+        XCTAssertEqual(result.verification?.verdict, .verified)
+    }
+
     func testVerifierCatchesTheMissingSwapOnLLMAnnotations() async throws {
         let server = try ScriptedLLMServer(script: [ComprehensionFixture.reply(Self.annotations),
                                                     ComprehensionFixture.reply(Self.annotations)])
