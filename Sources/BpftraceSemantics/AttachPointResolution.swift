@@ -1,4 +1,5 @@
 import BpftraceSyntax
+import Foundation
 import KernelInfo
 
 extension ResolutionPass {
@@ -12,7 +13,10 @@ extension ResolutionPass {
         switch ap.kind {
         case .tracepoint:
             guard parts.count == 2 else {
-                error("tracepoint '\(ap.text)' must be written as tracepoint:CATEGORY:NAME", at: ap.range)
+                let named = parts.count == 1 ? kernel.catalogue.tracepoints(namedAfter: parts[0]) : []
+                let hint = named.isEmpty ? nil
+                    : "did you mean " + named.map { "'\(ap.provider):\($0)'" }.joined(separator: " or ") + "?"
+                error("tracepoint '\(ap.text)' must be written as tracepoint:CATEGORY:NAME", at: ap.range, hint: hint)
                 context.hasUnresolvedTargets = true
                 return []
             }
@@ -29,6 +33,14 @@ extension ResolutionPass {
         case .fentry, .fexit:
             kind = .kfunc
             pattern = parts.last ?? ""
+        case .uprobe, .uretprobe, .usdt:
+            // An absolute binary path must exist (library names such as `libc` are searched
+            // by bpftrace itself and are not checked here).
+            if parts.count >= 2, parts[0].hasPrefix("/"), !Glob.hasWildcard(parts[0]),
+               !FileManager.default.fileExists(atPath: parts[0]) {
+                error("no such file '\(parts[0])' for '\(ap.text)'", at: ap.range)
+            }
+            return []
         default:
             return []
         }

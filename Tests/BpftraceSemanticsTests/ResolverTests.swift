@@ -122,6 +122,14 @@ final class ResolverTests: XCTestCase {
         XCTAssertTrue(e.hint?.contains("kfunc:tcp_retransmit_skb") ?? false, e.hint ?? "")
     }
 
+    func testMalformedTracepointAndMissingBinary() throws {
+        let r = try check("tracepoint:sys_enter_openat { } uprobe:/no/such/binary:main { } uprobe:/bin/sh:main { }")
+        let es = errors(r)
+        XCTAssertEqual(es.map(\.message), ["tracepoint 'tracepoint:sys_enter_openat' must be written as tracepoint:CATEGORY:NAME",
+                                           "no such file '/no/such/binary' for 'uprobe:/no/such/binary:main'"])
+        XCTAssertEqual(es.first?.hint, "did you mean 'tracepoint:syscalls:sys_enter_openat'?")
+    }
+
     func testConfigValuesAreTypedWithoutErrors() throws {
         let r = try check("config = { max_strlen = 128; stack_mode = perf }\nBEGIN { @a = 1; }")
         XCTAssertEqual(errors(r), [], Checker.renderText([r]))
