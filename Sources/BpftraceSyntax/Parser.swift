@@ -100,6 +100,8 @@ struct ParserCore {
     @discardableResult
     mutating func expect(_ p: Punct, _ context: String, hint: String? = nil) -> Bool {
         if accept(p) { return true }
+        // A stray '=' inside a condition is almost always a comparison written wrong.
+        let hint = hint ?? (at(.assign) ? "use '==' to compare; '=' only assigns" : nil)
         error("expected '\(p.rawValue)' \(context), found \(describe(token))", at: token, hint: hint)
         return false
     }

@@ -238,7 +238,9 @@ extension ParserCore {
 
     private mutating func parseBody(_ construct: String) -> Block? {
         guard at(.lbrace) else {
-            error("expected '{' to open the \(construct) body, found \(describe(token))", at: token)
+            let hint = at(.assign) ? "use '==' to compare; '=' only assigns"
+                : "bpftrace needs braces around every \(construct) body, even a single statement"
+            error("expected '{' to open the \(construct) body, found \(describe(token))", at: token, hint: hint)
             return nil
         }
         return parseBlock()

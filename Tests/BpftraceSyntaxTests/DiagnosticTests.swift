@@ -115,6 +115,25 @@ final class DiagnosticTests: XCTestCase {
         """)
     }
 
+    func testMissingBracesAndAssignmentInCondition() {
+        XCTAssertEqual(rendered("BEGIN { if ($x = 1) { } if ($x) $y = 1; }"), """
+        prog.bt:1:16: error: expected ')' to match '(', found '='
+        BEGIN { if ($x = 1) { } if ($x) $y = 1; }
+                       ^
+        hint: use '==' to compare; '=' only assigns
+        prog.bt:1:33: error: expected '{' to open the if body, found '$y'
+        BEGIN { if ($x = 1) { } if ($x) $y = 1; }
+                                        ^~
+        hint: bpftrace needs braces around every if body, even a single statement
+        """)
+        XCTAssertEqual(rendered("kprobe:f /pid = 1/ { }"), """
+        prog.bt:1:15: error: expected '/' to end the predicate, found '='
+        kprobe:f /pid = 1/ { }
+                      ^
+        hint: use '==' to compare; '=' only assigns
+        """)
+    }
+
     func testUnclosedBlockAndString() {
         XCTAssertEqual(rendered("BEGIN {\n  printf(\"hi\n}\n"), """
         prog.bt:2:10: error: unterminated string literal

@@ -118,7 +118,20 @@ final class GeneratedTreeTests: XCTestCase {
                 }
                 return Probe(attachPoints: aps, predicate: chance(40) ? expression(3) : nil, body: block(3))
             }
-            return Program(probes: probes)
+            let preambleChoices: [PreambleItem] = [
+                PreambleItem(kind: .include, name: "<linux/sched.h>", text: "#include <linux/sched.h>"),
+                PreambleItem(kind: .define, name: "N", text: "#define N 4"),
+                PreambleItem(kind: .preprocessor, name: nil, text: "#ifdef X"),
+                PreambleItem(kind: .structDefinition, name: "s", text: "struct s { int a; char b[4]; };"),
+                PreambleItem(kind: .typedef, name: "t", text: "typedef unsigned int t;"),
+            ]
+            let config: ConfigBlock? = chance(30) ? ConfigBlock(entries: (0..<(1 + count(2))).map { _ in
+                ConfigEntry(key: pick(["max_map_keys", "stack_mode", "missing_probes"]),
+                            value: pick([Expression(.integer(IntegerLiteral(100))), Expression(.identifier("perf")),
+                                         Expression(.string("x")), Expression(.boolean(true))]))
+            }) : nil
+            return Program(shebang: chance(30) ? "#!/usr/bin/env bpftrace" : nil,
+                           preamble: (0..<count(3)).map { _ in pick(preambleChoices) }, config: config, probes: probes)
         }
     }
 
