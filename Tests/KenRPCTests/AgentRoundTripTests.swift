@@ -11,7 +11,7 @@ final class AgentRoundTripTests: XCTestCase {
     private var me: PeerCredentials { PeerCredentials(uid: getuid(), gid: getgid(), pid: getpid()) }
 
     override func setUp() async throws {
-        directory = try TemporaryDirectory()
+        directory = try TemporaryDirectory(self)
         handler = TestAgentHandler(verifyDelay: .zero)
         server = try await RPCServer.start(endpoint: .path(socketPath), handler: handler)
     }

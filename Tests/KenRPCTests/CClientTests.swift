@@ -7,6 +7,13 @@ import XCTest
 final class CClientTests: XCTestCase {
     private static let build = Locked<String?>(nil)
 
+    override class func tearDown() {
+        if let binary = build.withLockedValue({ $0 }) {
+            try? FileManager.default.removeItem(at: URL(fileURLWithPath: binary).deletingLastPathComponent())
+        }
+        super.tearDown()
+    }
+
     /// Builds the C client once per test run into a temporary directory.
     private func buildClient() throws -> String {
         if let built = Self.build.withLockedValue({ $0 }), FileManager.default.isExecutableFile(atPath: built) { return built }
@@ -30,7 +37,7 @@ final class CClientTests: XCTestCase {
 
     func testCClientPrintsTheStatusReply() async throws {
         let binary = try buildClient()
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(self)
         let path = directory.file("agent.sock")
         let handler = TestAgentHandler()
         let server = try await RPCServer.start(endpoint: .path(path), handler: handler)
@@ -61,9 +68,43 @@ final class CClientTests: XCTestCase {
         XCTAssertNotEqual(peer.pid, getpid(), "the peer is the C process, not the test")
     }
 
+    /// As another user: the 0660 socket refuses it with a hint; once opened up, SO_PEERCRED
+    /// reports that user's uid and gid (not just root's zeros).
+    func testCClientAsAnotherUser() async throws {
+        guard getuid() == 0, let setpriv = findExecutable("setpriv") else {
+            throw XCTSkip("needs root and setpriv (util-linux) to run the C client as nobody")
+        }
+        let binary = try buildClient()
+        let directory = try TemporaryDirectory(self)
+        XCTAssertEqual(chmod(directory.path, 0o755), 0)
+        // The build directory must be reachable for nobody too.
+        var component = URL(fileURLWithPath: binary).deletingLastPathComponent()
+        while component.path != "/" && component.path.hasPrefix(NSTemporaryDirectory()) {
+            chmod(component.path, 0o755)
+            component = component.deletingLastPathComponent()
+        }
+        let path = directory.file("agent.sock")
+        let handler = TestAgentHandler()
+        let server = try await RPCServer.start(endpoint: .path(path), handler: handler)
+        let asNobody = ["--reuid=65534", "--regid=65534", "--clear-groups", binary, path]
+
+        let denied = try await Task.detached { try runProgram(setpriv, asNobody) }.value
+        XCTAssertEqual(denied.status, 1)
+        XCTAssertTrue(denied.stderr.contains("permission denied on \(path)"), denied.stderr)
+
+        XCTAssertEqual(chmod(path, 0o666), 0)
+        let allowed = try await Task.detached { try runProgram(setpriv, asNobody) }.value
+        await server.shutdown()
+        XCTAssertEqual(allowed.status, 0, allowed.stderr)
+        let output = String(decoding: allowed.stdout, as: UTF8.self)
+        XCTAssertTrue(output.contains("peer_uid: 65534\npeer_gid: 65534\n"), output)
+        XCTAssertEqual(handler.recorder.peers.map(\.uid), [65534])
+        XCTAssertEqual(handler.recorder.peers.map(\.gid), [65534])
+    }
+
     func testCClientReportsErrors() async throws {
         let binary = try buildClient()
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(self)
         let missing = try runProgram(binary, [directory.file("absent.sock")])
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("is ken-agent running? socket \(directory.file("absent.sock")) does not exist"), missing.stderr)

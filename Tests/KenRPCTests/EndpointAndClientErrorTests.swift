@@ -5,7 +5,7 @@ import XCTest
 
 final class EndpointAndClientErrorTests: XCTestCase {
     func testMissingSocketSaysWhichDaemonAndPath() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(self)
         let path = directory.file("absent.sock")
         do {
             _ = try await AgentClient.connect(path: path)
@@ -23,7 +23,7 @@ final class EndpointAndClientErrorTests: XCTestCase {
     }
 
     func testStaleSocketFileIsRefusedByClientAndReplacedByServer() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(self)
         let path = directory.file("stale.sock")
         // A socket file with nobody listening, as a crashed daemon leaves behind.
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -62,7 +62,7 @@ final class EndpointAndClientErrorTests: XCTestCase {
     }
 
     func testServerRefusesToReplaceARegularFile() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(self)
         let path = directory.file("not-a-socket")
         XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data("keep me".utf8)))
         do {
@@ -77,7 +77,7 @@ final class EndpointAndClientErrorTests: XCTestCase {
     }
 
     func testCallTimeoutCancelsTheServerSide() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(self)
         let handler = TestAgentHandler(verifyDelay: .seconds(5))
         let server = try await RPCServer.start(endpoint: .path(directory.file("a.sock")), handler: handler)
         let client = try await AgentClient.connect(path: directory.file("a.sock"))
@@ -100,7 +100,7 @@ final class EndpointAndClientErrorTests: XCTestCase {
     }
 
     func testCallsFailWhenTheServerGoesAway() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(self)
         let server = try await RPCServer.start(endpoint: .path(directory.file("a.sock")), handler: TestAgentHandler(verifyDelay: .seconds(10)))
         let client = try await AgentClient.connect(path: directory.file("a.sock"))
         var request = Ken_V1_AgentRequest()
@@ -124,7 +124,7 @@ final class EndpointAndClientErrorTests: XCTestCase {
     }
 
     func testGracefulShutdownFinishesCallsInFlight() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(self)
         let path = directory.file("a.sock")
         let server = try await RPCServer.start(endpoint: .path(path), handler: TestAgentHandler(verifyDelay: .milliseconds(300)))
         let client = try await AgentClient.connect(path: path)

@@ -21,7 +21,7 @@ final class KenAgentActivationTests: XCTestCase {
             throw XCTSkip("systemd-socket-activate is not installed")
         }
         let agent = try kenAgentBinary()
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(self)
         let path = directory.file("agent.sock")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: activate)

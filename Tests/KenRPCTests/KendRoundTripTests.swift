@@ -5,7 +5,7 @@ import XCTest
 
 final class KendRoundTripTests: XCTestCase {
     func testEveryKendCall() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(self)
         let handler = TestKendHandler()
         let server = try await RPCServer.start(endpoint: .path(directory.file("kend.sock")), handler: handler)
         let client = try await KendClient.connect(path: directory.file("kend.sock"))

@@ -13,7 +13,7 @@ final class ProtocInteropTests: XCTestCase {
         guard FileManager.default.fileExists(atPath: protoDir + "/ken/v1/agent.proto") else {
             throw XCTSkip("Proto/ken/v1/agent.proto not found next to the tests (\(protoDir))")
         }
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(self)
         let handler = TestAgentHandler()
         let server = try await RPCServer.start(endpoint: .path(directory.file("agent.sock")), handler: handler)
 

@@ -11,7 +11,7 @@ final class RobustnessTests: XCTestCase {
     private var socketPath: String { directory.file("agent.sock") }
 
     override func setUp() async throws {
-        directory = try TemporaryDirectory()
+        directory = try TemporaryDirectory(self)
         var configuration = RPCServerConfiguration()
         configuration.readTimeout = .milliseconds(300)
         configuration.idleTimeout = .milliseconds(600)

@@ -35,7 +35,7 @@ final class SocketActivationTests: XCTestCase {
     }
 
     func testServingAnInheritedListeningSocket() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(self)
         let path = directory.file("inherited.sock")
         let fd = try makeListeningSocket(at: path)
         XCTAssertTrue(ActivatedSocket(fileDescriptor: fd, name: "x").isListeningUnixStreamSocket)
@@ -73,7 +73,7 @@ final class SocketActivationTests: XCTestCase {
             throw XCTSkip("systemd-socket-activate is not installed (package systemd); real activation not checked")
         }
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(self)
         let path = directory.file("activated.sock")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: activate)

@@ -29,7 +29,7 @@ final class SystemdTests: XCTestCase {
     }
 
     func testNotifySendsOneDatagramToNotifySocket() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory(self)
         let path = directory.file("notify")
         let fd = try datagramSocket(at: path)
         defer { close(fd) }

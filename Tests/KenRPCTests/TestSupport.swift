@@ -6,23 +6,24 @@ import XCTest
 import Glibc
 #endif
 
-/// A private directory for one test's sockets, removed afterwards. Kept short: a Unix socket
-/// path must fit in 108 bytes.
-final class TemporaryDirectory {
+/// A private directory for one test's sockets, removed when the test ends (XCTest keeps test
+/// case instances alive, so deinit would be too late). Kept short: a Unix socket path must fit
+/// in 108 bytes.
+final class TemporaryDirectory: Sendable {
     let path: String
 
-    init() throws {
+    init(_ testCase: XCTestCase) throws {
         var template = Array("/tmp/kenrpc-XXXXXX".utf8CString)
         let created = template.withUnsafeMutableBufferPointer { buffer in
             buffer.baseAddress.flatMap { mkdtemp($0) }
         }
         guard created != nil else { throw XCTSkip("mkdtemp failed: errno \(errno)") }
-        path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        self.path = path
+        testCase.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
     }
 
     func file(_ name: String) -> String { path + "/" + name }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
 /// Everything a test handler saw and answered, for exact comparisons.
