@@ -107,8 +107,7 @@ public enum TracepointFormatParser {
 
     /// The type of C text `text` (no name). `size`, for scalar fields, is the slot width: the
     /// syscall tracepoints store every argument in an 8-byte slot while the text keeps the
-    /// prototype's type (`int dfd; size:8`), so integers are widened to the slot, keeping the
-    /// declared signedness (as bpftrace does for these events).
+    /// prototype's type (`int dfd; size:8`); see `slotWidened` for which types follow the slot.
     static func cType(_ text: String, size: Int?, signed: Bool, btf: KernelBTF?) -> CType {
         var pointerDepth = 0
         var words: [Substring] = []
@@ -136,23 +135,28 @@ public enum TracepointFormatParser {
         } else {
             type = .unknown(base)
         }
-        if pointerDepth == 0, let size {
-            type = widened(type, toBytes: size)
+        if pointerDepth == 0, size == 8, let unsigned = slotWidened[base] {
+            type = widened(type, unsigned: unsigned)
         }
         for _ in 0..<pointerDepth { type = .pointer(type) }
         return type
     }
 
-    private static func widened(_ type: CType, toBytes size: Int) -> CType {
-        guard [1, 2, 4, 8].contains(size) else { return type }
+    /// Declared types bpftrace 0.17 widens to 64 bits when they sit in an 8-byte slot, and
+    /// whether the result is unsigned (read off `bpftrace -d` on this machine: `int dfd` is
+    /// int64, `unsigned int fd`, `pid_t pid` and `uid_t uid` are uint64, `umode_t mode` stays
+    /// uint16). Ken types these fields the same way so checks agree with bpftrace.
+    static let slotWidened: [String: Bool] = [
+        "int": false, "unsigned int": true, "unsigned": true, "u32": true,
+        "pid_t": true, "uid_t": true, "gid_t": true,
+    ]
+
+    private static func widened(_ type: CType, unsigned: Bool) -> CType {
         switch type {
-        case let .integer(i) where i.bits != size * 8:
-            return .integer(CInteger(name: i.name, bits: size * 8, signed: i.signed, isBool: i.isBool))
-        case let .enumeration(name, bits, signed) where bits != size * 8:
-            return .enumeration(name: name, bits: size * 8, signed: signed)
+        case let .integer(i):
+            return .integer(CInteger(name: i.name, bits: 64, signed: !unsigned && i.signed, isBool: i.isBool))
         case let .typedef(name, inner):
-            let w = widened(inner, toBytes: size)
-            return w == inner ? type : .typedef(name: name, w)
+            return .typedef(name: name, widened(inner, unsigned: unsigned))
         default:
             return type
         }

@@ -39,8 +39,13 @@ final class TracefsTests: XCTestCase {
         XCTAssertTrue(pointee.isCharacter)
         // `int dfd` sits in an 8-byte slot: widened, sign kept.
         XCTAssertEqual(format.field(named: "dfd")?.type.resolved, .integer(CInteger(name: "int", bits: 64, signed: true)))
+        // As bpftrace 0.17 types them: umode_t keeps its own width, pid_t follows the slot.
         XCTAssertEqual(format.field(named: "mode")?.type.typedefName, "umode_t")
-        XCTAssertEqual(format.field(named: "mode")?.type.byteSize, 8)
+        XCTAssertEqual(format.field(named: "mode")?.type.byteSize, 2)
+        let kill = try tracefs.format(category: "syscalls", name: "sys_enter_kill")
+        XCTAssertEqual(kill.field(named: "pid")?.type.typedefName, "pid_t")
+        XCTAssertEqual(kill.field(named: "pid")?.type.resolved, .integer(CInteger(name: "int", bits: 64, signed: false)))
+        XCTAssertEqual(kill.field(named: "sig")?.type.resolved, .integer(CInteger(name: "int", bits: 64, signed: true)))
     }
 
     func testSchedSwitchCommIsStringAndNotUser() throws {
@@ -61,6 +66,49 @@ final class TracefsTests: XCTestCase {
         XCTAssertTrue(filename.isDynamicArray)
         XCTAssertTrue(filename.isString)
         XCTAssertEqual(filename.size, 4)
+    }
+
+    /// A tracefs laid out in a temporary directory: the second root is used when the first
+    /// is missing, and formats are parsed from it. Runs on any machine.
+    func testFallbackRootWithFakeTracefs() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ken-tracefs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let eventDir = dir.appendingPathComponent("events/demo/demo_event")
+        try FileManager.default.createDirectory(at: eventDir, withIntermediateDirectories: true)
+        try "demo:demo_event\ndemo:other\n".write(to: dir.appendingPathComponent("available_events"), atomically: true, encoding: .utf8)
+        let format = """
+        name: demo_event
+        ID: 42
+        format:
+        \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+        \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+
+        \tfield:char comm[16];\toffset:8;\tsize:16;\tsigned:0;
+        \tfield:__data_loc char[] path;\toffset:24;\tsize:4;\tsigned:0;
+        \tfield:const void * ptr;\toffset:32;\tsize:8;\tsigned:0;
+        \tfield:mystery_t value;\toffset:40;\tsize:4;\tsigned:1;
+
+        print fmt: "%s", REC->comm
+        """
+        try format.write(to: eventDir.appendingPathComponent("format"), atomically: true, encoding: .utf8)
+        let tracefs = try Tracefs(roots: ["/nonexistent/ken/tracing", dir.path], btf: nil)
+        XCTAssertEqual(tracefs.root, dir.path)
+        XCTAssertEqual(tracefs.events["demo"], ["demo_event", "other"])
+        XCTAssertFalse(tracefs.kprobesAvailable)
+        let parsed = try tracefs.format(category: "demo", name: "demo_event")
+        XCTAssertEqual(parsed.id, 42)
+        XCTAssertEqual(parsed.commonFields.map(\.name), ["common_type", "common_pid"])
+        XCTAssertEqual(parsed.fields.map(\.name), ["comm", "path", "ptr", "value"])
+        XCTAssertTrue(parsed.fields[0].isString)
+        XCTAssertTrue(parsed.fields[1].isDynamicArray)
+        XCTAssertEqual(parsed.fields[2].type, .pointer(.void))
+        XCTAssertFalse(parsed.fields[2].isUserPointer, "only syscall entry pointers are user pointers")
+        XCTAssertEqual(parsed.fields[3].type, .typedef(name: "mystery_t", .integer(CInteger(name: "mystery_t", bits: 32, signed: true))))
+        // Listed but without a format directory: unreadable, not a crash.
+        XCTAssertThrowsError(try tracefs.format(category: "demo", name: "other"))
+        XCTAssertThrowsError(try Tracefs(roots: ["/nonexistent/a", "/nonexistent/b"])) { error in
+            XCTAssertEqual(error as? KernelInfoError, .tracefsUnavailable)
+        }
     }
 
     func testParserRejectsGarbage() {

@@ -1,0 +1,73 @@
+import BpftraceSemantics
+import BpftraceSyntax
+import Foundation
+import KernelInfo
+import XCTest
+
+/// Ken's types for tracepoint fields and builtins must match what the installed bpftrace's
+/// own type checker says (`bpftrace -d` dry run prints the typed AST).
+final class BpftraceAgreementTests: XCTestCase {
+    func testFieldAndBuiltinTypesMatchBpftrace() throws {
+        let kernel = KernelInfo.shared()
+        guard kernel.tracefs != nil else { throw XCTSkip("tracefs unavailable") }
+        let bpftrace = ["/usr/bin/bpftrace", "/usr/sbin/bpftrace", "/usr/local/bin/bpftrace"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
+        guard let bpftrace else { throw XCTSkip("bpftrace not installed") }
+        let program = """
+        tracepoint:syscalls:sys_enter_openat { $a = args->filename; $b = args->dfd; $c = args->mode; $d = args->flags; $e = pid; $f = comm; $g = nsecs; $h = uid; $i = cpu; }
+        tracepoint:syscalls:sys_enter_kill { $j = args->pid; $k = args->sig; }
+        tracepoint:sched:sched_switch { $l = args->prev_comm; $m = args->prev_pid; $n = args->prev_state; $o = args->next_prio; }
+        tracepoint:syscalls:sys_enter_read { $p = args->fd; $q = args->count; $r = args->buf; }
+        """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: bpftrace)
+        process.arguments = ["-d", "-e", program]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard let semantic = output.range(of: "AST after: Semantic") else {
+            throw XCTSkip("bpftrace -d printed no typed AST (needs root/BPF): \(output.prefix(300))")
+        }
+        // `variable: $a :: type[int8 *, ctx: 0, AS(user)]` → ("a", "int8 *")
+        var theirs: [String: String] = [:]
+        for line in output[semantic.upperBound...].split(separator: "\n") {
+            if line.contains("AST after:") { break }
+            guard let v = line.range(of: "variable: $"), let t = line.range(of: ":: type[") else { continue }
+            let name = String(line[v.upperBound..<t.lowerBound]).trimmingCharacters(in: .whitespaces)
+            let rest = line[t.upperBound...]
+            let type = rest.split(separator: ",", maxSplits: 1).first.map(String.init) ?? ""
+            if theirs[name] == nil { theirs[name] = type }
+        }
+        XCTAssertGreaterThanOrEqual(theirs.count, 15, output)
+
+        let result = Checker.check(source: program, file: "agree.bt", kernel: kernel)
+        let resolved = try XCTUnwrap(result.resolved)
+        XCTAssertFalse(result.hasErrors, Checker.renderText([result]))
+        var ours: [String: SemanticType] = [:]
+        for probe in resolved.program.probes {
+            for s in probe.body.statements {
+                if case let .assignment(target, _, value) = s.kind, case let .variable(name) = target.kind {
+                    ours[name] = value.type
+                }
+            }
+        }
+        for (name, theirType) in theirs.sorted(by: { $0.key < $1.key }) {
+            XCTAssertEqual(Self.spell(ours[name]), theirType, "$\(name)")
+        }
+    }
+
+    /// bpftrace's spelling of a type, e.g. `unsigned int64`, `int8 *`, `string[16]`.
+    static func spell(_ t: SemanticType?) -> String {
+        switch t {
+        case let .integer(bits, signed)?: return (signed ? "" : "unsigned ") + "int\(bits)"
+        case let .pointer(inner)?: return spell(inner) + " *"
+        case let .string(size)?: return "string[\(size ?? 0)]"
+        case let .record(name)?: return name
+        default: return String(describing: t)
+        }
+    }
+}
