@@ -22,6 +22,47 @@ final class EndpointAndClientErrorTests: XCTestCase {
         }
     }
 
+    /// EACCES needs a user other than root: this test binary is run again as nobody (setpriv),
+    /// filtered to `testPermissionDeniedChild`, against a 0660 root-owned socket.
+    func testPermissionDeniedNamesTheFix() async throws {
+        guard getuid() == 0, let setpriv = findExecutable("setpriv") else {
+            throw XCTSkip("needs root and setpriv to connect as another user")
+        }
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        guard access(executable, R_OK | X_OK) == 0 else { throw XCTSkip("test binary not accessible") }
+        let directory = try TemporaryDirectory(self)
+        XCTAssertEqual(chmod(directory.path, 0o755), 0)
+        let path = directory.file("agent.sock")
+        let server = try await RPCServer.start(endpoint: .path(path), handler: TestAgentHandler())
+        let result = try await Task.detached {
+            try runProgram("/usr/bin/env", [
+                "KEN_RPC_EACCES_PATH=\(path)", setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                executable, "KenRPCTests.EndpointAndClientErrorTests/testPermissionDeniedChild",
+            ])
+        }.value
+        await server.shutdown()
+        let output = String(decoding: result.stdout, as: UTF8.self) + result.stderr
+        guard !output.contains("Permission denied") || output.contains("testPermissionDeniedChild' passed") else {
+            throw XCTSkip("nobody cannot run the test binary here: \(output.prefix(300))")
+        }
+        XCTAssertEqual(result.status, 0, output)
+        XCTAssertTrue(output.contains("testPermissionDeniedChild' passed"), output)
+    }
+
+    func testPermissionDeniedChild() async throws {
+        guard let path = ProcessInfo.processInfo.environment["KEN_RPC_EACCES_PATH"] else {
+            throw XCTSkip("runs only as nobody, started by testPermissionDeniedNamesTheFix")
+        }
+        XCTAssertEqual(getuid(), 65534)
+        do {
+            _ = try await AgentClient.connect(path: path)
+            XCTFail("nobody connected to a 0660 root socket")
+        } catch {
+            XCTAssertEqual(error, .permissionDenied(path: path, service: "ken-agent"))
+            XCTAssertTrue(error.description.contains("add your user to the socket's group"), error.description)
+        }
+    }
+
     func testStaleSocketFileIsRefusedByClientAndReplacedByServer() async throws {
         let directory = try TemporaryDirectory(self)
         let path = directory.file("stale.sock")
