@@ -333,8 +333,8 @@ extension ResolutionPass {
         case .logicalNot:
             return Typed(type: BuiltinTypes.u64, kernel: nil)
         case .negate:
-            if case let .integer(bits, _) = operand.type { return Typed(type: .integer(bits: bits, signed: true), kernel: nil) }
-            return Typed(type: BuiltinTypes.s64, kernel: nil)
+            // bpftrace widens to 64 bits and keeps the operand's signedness (`-$u32` is uint64).
+            return Typed(type: .integer(bits: 64, signed: operand.type == .unknown || Self.isSigned(operand.type)), kernel: nil)
         case .bitNot, .plus:
             return Typed(type: operand.type, kernel: nil)
         }
