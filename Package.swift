@@ -126,7 +126,7 @@ let package = Package(
         ]),
 
         // MARK: Tests.
-        .testTarget(name: "KenRPCTests", dependencies: ["KenRPC", "KenProto", "Systemd"]),
+        .testTarget(name: "KenRPCTests", dependencies: ["KenRPC", "KenProto", "Systemd", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "BpftraceSyntaxTests", dependencies: ["BpftraceSyntax"]),
         .testTarget(name: "KernelInfoTests", dependencies: ["KernelInfo", "BPF"]),
         .testTarget(name: "BpftraceSemanticsTests", dependencies: ["BpftraceSemantics", "BpftraceSyntax", "KernelInfo"]),
