@@ -137,6 +137,7 @@ let package = Package(
         .testTarget(name: "LLMTests", dependencies: ["LLM", "HTTP", "TestSupport"]),
         .testTarget(name: "ExampleStoreTests", dependencies: ["ExampleStore", "BpftraceSyntax", "LLM", "TestSupport"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
+        .testTarget(name: "AnnotatedCorpusTests", dependencies: ["BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "SymbolicVerifier"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts", "KernelInfo"]),
         .testTarget(name: "ComprehensionTests", dependencies: ["Comprehension", "Contracts", "BpftraceSyntax", "SymbolicVerifier", "TestSupport"]),
         .testTarget(name: "SynthesisTests", dependencies: [

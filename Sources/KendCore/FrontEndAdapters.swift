@@ -74,12 +74,14 @@ public struct VerifierProver: ProgramProver {
     }
 
     public func prove(annotated: AnnotatedProgram, file: String) async -> ProofOutcome {
-        let checked = Checker.check(source: annotated.text, file: file, kernel: kernel)
-        let errors = checked.diagnostics.filter { $0.severity == .error }
-        guard errors.isEmpty, let program = checked.resolved?.program ?? Parser.parse(source: annotated.text, file: file).program else {
-            let text = errors.map { $0.render(source: annotated.text) }.joined(separator: "\n")
+        let program: Program
+        switch VerificationFrontEnd.prepare(source: annotated.text, file: file, kernel: kernel) {
+        case .failure(let failure):
+            let text = failure.diagnostics.map { $0.render(source: annotated.text) }.joined(separator: "\n")
             return ProofOutcome(verdict: .unknown, asserts: [], warnings: [],
                                 feedback: "the annotated program does not parse or resolve:\n\(text)")
+        case .success(let typed):
+            program = typed
         }
         let result = SymbolicVerifier(options: options).verify(program)
         return Self.outcome(result)

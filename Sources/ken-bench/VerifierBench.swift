@@ -17,8 +17,7 @@ enum VerifierBench {
         let verifier = SymbolicVerifier()
         for name in files {
             guard let text = try? String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8) else { continue }
-            let checked = Checker.check(source: text, file: name, kernel: kernel)
-            guard !checked.hasErrors, let program = checked.resolved?.program else {
+            guard case .success(let program) = VerificationFrontEnd.prepare(source: text, file: name, kernel: kernel) else {
                 skipped.append(name)
                 continue
             }
