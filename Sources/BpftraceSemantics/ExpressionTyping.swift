@@ -348,7 +348,14 @@ extension ResolutionPass {
             if case .pointer = l.type { return Typed(type: l.type, kernel: l.kernel) }
             fallthrough
         default:
-            let signed = Self.isSigned(l.type) || Self.isSigned(r.type)
+            // 64-bit result, signed only when both sides are (C's rule for mixed 64-bit
+            // operands, and bpftrace's: `(nsecs - @t) / 1000` is uint64).
+            let signed: Bool
+            switch (l.type, r.type) {
+            case (.unknown, _): signed = Self.isSigned(r.type)
+            case (_, .unknown): signed = Self.isSigned(l.type)
+            default: signed = Self.isSigned(l.type) && Self.isSigned(r.type)
+            }
             return Typed(type: .integer(bits: 64, signed: signed), kernel: nil)
         }
     }

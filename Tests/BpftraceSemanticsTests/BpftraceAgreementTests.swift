@@ -72,3 +72,74 @@ final class BpftraceAgreementTests: XCTestCase {
         }
     }
 }
+
+/// The same agreement over the installed tool scripts: every `$variable`'s type, probe by
+/// probe, for scripts whose probes all exist on this kernel.
+final class ToolScriptAgreementTests: XCTestCase {
+    func testToolScriptVariableTypesMatchBpftrace() throws {
+        let kernel = KernelInfo.shared()
+        guard kernel.tracefs != nil, kernel.btf != nil else { throw XCTSkip("tracefs/BTF unavailable") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/bpftrace") else { throw XCTSkip("bpftrace not installed") }
+        let scripts = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/sbin")) ?? [])
+            .filter { $0.hasSuffix(".bt") }.sorted().map { "/usr/sbin/\($0)" }
+        var compared = 0
+        var mismatches: [String] = []
+        for path in scripts {
+            let result = Checker.check(path: path, kernel: kernel)
+            guard let resolved = result.resolved, !result.hasErrors else { continue }
+            let their = try Self.bpftraceVariableTypes(path)
+            guard their.count == resolved.program.probes.count else { continue }
+            for (probe, theirs) in zip(resolved.program.probes, their) {
+                var ours: [String: SemanticType] = [:]
+                _ = TreeTransform(statement: { s in
+                    if case let .assignment(target, .assign, value) = s.kind, case let .variable(name) = target.kind,
+                       ours[name] == nil {
+                        ours[name] = value.type
+                    }
+                    return [s]
+                }).apply(probe)
+                for (name, type) in theirs {
+                    guard let mine = ours[name] else { continue }
+                    compared += 1
+                    let spelled = BpftraceAgreementTests.spell(mine)
+                    if spelled != type, !(type.hasPrefix("string[") && spelled == "string[0]") {
+                        mismatches.append("\(path) $\(name): bpftrace \(type), Ken \(spelled)")
+                    }
+                }
+            }
+        }
+        print("tool-script agreement: \(compared) variables compared, \(mismatches.count) mismatches")
+        XCTAssertEqual(mismatches, [])
+        XCTAssertGreaterThan(compared, 10)
+    }
+
+    /// Per probe, the first type bpftrace's checker gives each `$variable` it assigns.
+    static func bpftraceVariableTypes(_ path: String) throws -> [[String: String]] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/bpftrace")
+        process.arguments = ["-d", path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard let start = output.range(of: "AST after: Semantic") else { return [] }
+        var probes: [[String: String]] = []
+        var previous = ""
+        for line in output[start.upperBound...].split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.contains("AST after:") { break }
+            // Probes are at one space of indent; attach-point lists print one per line.
+            if line.hasPrefix(" "), !line.hasPrefix("  "), !line.hasPrefix(" ="), !line.isEmpty {
+                if !previous.hasPrefix(" ") || previous.hasPrefix("  ") || probes.isEmpty { probes.append([:]) }
+            }
+            previous = String(line)
+            // An assignment's target is the first child of `=`, at two more spaces.
+            guard let v = line.range(of: "variable: $"), let t = line.range(of: ":: type["), !probes.isEmpty else { continue }
+            let name = String(line[v.upperBound..<t.lowerBound]).trimmingCharacters(in: .whitespaces)
+            let type = line[t.upperBound...].split(separator: ",", maxSplits: 1).first.map(String.init) ?? ""
+            if probes[probes.count - 1][name] == nil { probes[probes.count - 1][name] = type }
+        }
+        return probes
+    }
+}
