@@ -84,7 +84,9 @@ public final class RPCClient<Request: RPCRequestEnvelope, Response: RPCResponseE
         } catch {
             throw .cancelled
         }
-        guard let last else { throw .connectionClosed(path: path) }
+        // A cancelled caller's stream just ends (and tells the server); say why.
+        if Task.isCancelled, last?.more != false { throw .cancelled }
+        guard let last, !last.more else { throw .connectionClosed(path: path) }
         return last
     }
 

@@ -140,6 +140,30 @@ final class EndpointAndClientErrorTests: XCTestCase {
         await server.shutdown()
     }
 
+    func testCancellingTheCallerCancelsTheCall() async throws {
+        let directory = try TemporaryDirectory(self)
+        let handler = TestAgentHandler(verifyDelay: .seconds(10))
+        let server = try await RPCServer.start(endpoint: .path(directory.file("a.sock")), handler: handler)
+        let client = try await AgentClient.connect(path: directory.file("a.sock"))
+        var request = Ken_V1_AgentRequest()
+        request.verifyOnly = Ken_V1_VerifyOnlyRequest()
+        let caller = Task { try await client.call(request) }
+        let recorder = handler.recorder
+        let started = await eventually { !recorder.requests.isEmpty }
+        XCTAssertTrue(started)
+        caller.cancel()
+        do {
+            _ = try await caller.value
+            XCTFail("a cancelled call returned")
+        } catch {
+            XCTAssertEqual(error as? RPCError, .cancelled)
+        }
+        let cancelled = await eventually { recorder.requests.first.map { recorder.wasCancelled($0.id) } ?? false }
+        XCTAssertTrue(cancelled, "the server-side task was cancelled too")
+        await client.close()
+        await server.shutdown()
+    }
+
     func testCallsFailWhenTheServerGoesAway() async throws {
         let directory = try TemporaryDirectory(self)
         let server = try await RPCServer.start(endpoint: .path(directory.file("a.sock")), handler: TestAgentHandler(verifyDelay: .seconds(10)))
