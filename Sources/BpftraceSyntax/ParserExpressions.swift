@@ -381,7 +381,11 @@ extension ParserCore {
         if at(.comma) {
             var elements = [first]
             while accept(.comma) && nodeBudget > 0 {
-                if at(.rparen) { break } // trailing comma: `(1,)`
+                if at(.rparen) {
+                    error("expected an expression after ',' in the tuple, found ')'", at: token,
+                          hint: elements.count == 1 ? "bpftrace has no one-element tuples; use the value itself" : "remove the trailing ','")
+                    return errorNode(at: start)
+                }
                 elements.append(parseExpression())
                 if panicking { break }
             }

@@ -170,7 +170,9 @@ extension ParserCore {
             case "return":
                 advance()
                 if at(.semicolon) || at(.rbrace) { return .returnStatement(nil) }
-                return .returnStatement(parseExpression())
+                // Only subprograms (`fn`, unsupported here) return values; a probe just ends.
+                error("'return' in a probe takes no value", at: token, hint: "write 'return;'")
+                return nil
             case "let": return parseLet()
             case let word where looksLikeCDeclaration(word):
                 error("C-style variable declarations are not supported", at: token,
@@ -213,7 +215,7 @@ extension ParserCore {
                           hint: "store it in a variable instead, e.g. '$\(name) = …'")
                 } else {
                     error("cannot assign to this expression", range: target.range,
-                          hint: "assign to a $variable, an @map[key], or a field of one")
+                          hint: "bpftrace can only assign to a $variable or an @map[key]")
                 }
                 return nil
             }
@@ -343,20 +345,11 @@ extension ParserCore {
         }
     }
 
+    /// bpftrace assigns only to scratch variables and map entries (kernel memory is
+    /// read-only to it).
     private func isAssignable(_ e: Expression) -> Bool {
         switch e.kind {
-        case .variable, .map: return true
-        case let .fieldAccess(base, _, _): return isAssignable(base) || isPointerish(base)
-        case let .index(base, _): return isAssignable(base) || isPointerish(base)
-        case .unary(.dereference, _): return true
-        case .error: return true
-        default: return false
-        }
-    }
-
-    private func isPointerish(_ e: Expression) -> Bool {
-        switch e.kind {
-        case .cast, .builtin, .fieldAccess, .index: return true
+        case .variable, .map, .error: return true
         default: return false
         }
     }

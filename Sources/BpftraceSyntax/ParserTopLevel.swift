@@ -49,7 +49,12 @@ extension ParserCore {
             }
             if let (w, wordEnd) = word(at: start) {
                 switch w {
-                case "struct", "union", "enum", "typedef":
+                case "typedef":
+                    error("'typedef' is not supported by bpftrace", range: source.range(start, wordEnd),
+                          hint: "define the struct, union or enum directly and use its tagged name, e.g. 'struct foo'")
+                    _ = parseCDefinition(keyword: w, start: start, wordEnd: wordEnd)
+                    continue
+                case "struct", "union", "enum":
                     if let item = parseCDefinition(keyword: w, start: start, wordEnd: wordEnd) {
                         program.preamble.append(item)
                     }

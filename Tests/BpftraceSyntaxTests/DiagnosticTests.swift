@@ -115,6 +115,19 @@ final class DiagnosticTests: XCTestCase {
         """)
     }
 
+    func testReturnValuesAndFieldAssignments() {
+        XCTAssertEqual(rendered("BEGIN { return 1; $t->pid = 2; }"), """
+        prog.bt:1:16: error: 'return' in a probe takes no value
+        BEGIN { return 1; $t->pid = 2; }
+                       ^
+        hint: write 'return;'
+        prog.bt:1:19: error: cannot assign to this expression
+        BEGIN { return 1; $t->pid = 2; }
+                          ^~~~~~~
+        hint: bpftrace can only assign to a $variable or an @map[key]
+        """)
+    }
+
     func testMissingBracesAndAssignmentInCondition() {
         XCTAssertEqual(rendered("BEGIN { if ($x = 1) { } if ($x) $y = 1; }"), """
         prog.bt:1:16: error: expected ')' to match '(', found '='

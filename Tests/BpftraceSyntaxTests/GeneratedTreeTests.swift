@@ -41,10 +41,13 @@ final class GeneratedTreeTests: XCTestCase {
                 let arrow = chance(50)
                 kind = .fieldAccess(nonLiteral(d), field: arrow ? pick(["f", "sk_state", "pid"]) : pick(["f", "0", "1", "pid"]), arrow: arrow)
             case 5: kind = .index(nonLiteral(d), expression(d))
-            case 6: kind = .tuple((0..<(1 + count(3))).map { _ in expression(d) })
+            case 6: kind = .tuple((0..<(2 + count(2))).map { _ in expression(d) })
             case 7: kind = .call(name: pick(Self.functions), arguments: (0..<count(3)).map { _ in expression(d) })
             case 8: kind = .map(name: pick(["", "m", "start", "bytes"]), keys: (0..<count(2)).map { _ in expression(d) })
-            case 9: kind = .sizeof(chance(50) ? .type(typeName()) : .expression(expression(d)))
+            case 9:
+                var type = typeName()
+                type.pointerDepth = 0
+                kind = .sizeof(chance(50) ? .type(type) : .expression(expression(d)))
             case 10: kind = .offsetof(.type(TypeName(base: "struct sock")), field: (0..<(1 + count(2))).map { _ in pick(["a", "b", "c"]) })
             case 11: kind = .incrementDecrement(pick(IncrementDecrementOperator.allCases), prefix: chance(50),
                                                 Expression(.variable(pick(Self.names))))
@@ -99,9 +102,8 @@ final class GeneratedTreeTests: XCTestCase {
             case 11: kind = .forMap(variable: "kv", map: Expression(.map(name: "m", keys: [])), body: block(depth))
             case 12: kind = .forRange(variable: "i", start: expression(2), end: expression(2), body: block(depth))
             case 13: kind = .block(block(depth))
-            case 14: kind = .returnStatement(expression(e))
-            default: kind = .assignment(target: Expression(.fieldAccess(Expression(.variable("a")), field: "f", arrow: true)),
-                                        op: .add, value: expression(e))
+            case 14: kind = .assignment(target: Expression(.map(name: "", keys: [])), op: .add, value: expression(e))
+            default: kind = .assignment(target: Expression(.variable("a")), op: pick(AssignmentOperator.allCases), value: expression(e))
             }
             return Statement(kind)
         }
@@ -123,7 +125,6 @@ final class GeneratedTreeTests: XCTestCase {
                 PreambleItem(kind: .define, name: "N", text: "#define N 4"),
                 PreambleItem(kind: .preprocessor, name: nil, text: "#ifdef X"),
                 PreambleItem(kind: .structDefinition, name: "s", text: "struct s { int a; char b[4]; };"),
-                PreambleItem(kind: .typedef, name: "t", text: "typedef unsigned int t;"),
             ]
             let config: ConfigBlock? = chance(30) ? ConfigBlock(entries: (0..<(1 + count(2))).map { _ in
                 ConfigEntry(key: pick(["max_map_keys", "stack_mode", "missing_probes"]),

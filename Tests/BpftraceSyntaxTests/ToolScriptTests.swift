@@ -130,4 +130,24 @@ BEGIN
         let output = try RealBpftrace.dryRun(printed)
         XCTAssertTrue(RealBpftrace.semanticAccepted(output), "\(printed)\n\(output)")
     }
+
+    /// Random trees (no preamble, so clang never runs first) lowered to 0.17 must never hit a
+    /// syntax error in the real 0.17 parser; other errors (unknown functions, types) are
+    /// semantic and expected for random programs.
+    func testLoweredGeneratedProgramsHaveNoSyntaxErrorsInInstalledBpftrace() throws {
+        _ = try RealBpftrace.requireAvailable()
+        var generator = GeneratedTreeTests.Generator(rng: FuzzTests.SeededGenerator(state: 77))
+        var checked = 0
+        for iteration in 0..<30 {
+            var program = generator.program()
+            program.preamble = []
+            program.config = nil
+            let lowered = Printer.print(stripAnnotations(program), dialect: .v0_17)
+            if lowered.hasErrors { continue }
+            let output = try RealBpftrace.dryRun(lowered.text)
+            XCTAssertFalse(output.contains("syntax error"), "iteration \(iteration):\n\(lowered.text)\n\(output)")
+            checked += 1
+        }
+        XCTAssertGreaterThanOrEqual(checked, 8, "too few generated programs could be lowered to 0.17")
+    }
 }
