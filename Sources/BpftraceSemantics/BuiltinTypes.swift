@@ -6,6 +6,8 @@ import BpftraceSyntax
 enum BuiltinTypes {
     static let u64 = SemanticType.integer(bits: 64, signed: false)
     static let s64 = SemanticType.integer(bits: 64, signed: true)
+    /// bpftrace's default `max_strlen`: the size of `str()` results.
+    static let defaultStringLength = 64
 
     /// Builtins whose type does not depend on the probe (`args`, `argN`, `retval` do).
     static func variable(_ name: String) -> SemanticType? {

@@ -50,6 +50,15 @@ extension ResolutionPass {
         case let .call(name, arguments):
             let typedArgs = arguments.map { expression($0) }
             out.kind = .call(name: name, arguments: typedArgs.map(\.0))
+            // bpftrace sizes str() by its literal length argument, else by the default
+            // max_strlen of 64; buf() by its literal length.
+            if name == "str" || name == "buf" {
+                var size: Int? = name == "str" ? BuiltinTypes.defaultStringLength : nil
+                if arguments.count >= 2, case let .integer(literal) = arguments[1].kind, let v = literal.value, v <= 1 << 20 {
+                    size = Int(v)
+                }
+                return Typed(type: name == "str" ? .string(size: size) : .buffer(size: size), kernel: nil)
+            }
             if let builtin = BuiltinTypes.function(name, arguments: typedArgs.map(\.1.type)) {
                 return Typed(type: builtin, kernel: nil)
             }

@@ -61,6 +61,37 @@ final class BpftraceAgreementTests: XCTestCase {
         }
     }
 
+    /// Map value types of builtin functions and builtins agree with bpftrace's.
+    func testMapValueTypesMatchBpftrace() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/bpftrace") else { throw XCTSkip("bpftrace not installed") }
+        let program = "BEGIN { @c = count(); @h = hist(5); @s[comm] = sum(3); @a = avg(1); @m = max(1); @st = stats(1); @lh = lhist(1, 0, 10, 1); @start[tid] = nsecs; @k = kstack; @us = ustack; @sym = ksym(0); @u = usym(0); @n = ntop(0); @str = str(0); @t = (1, \"a\"); @cg = cgroup; @un = username; @cm = comm; }"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/bpftrace")
+        process.arguments = ["-d", "-e", program]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard let start = output.range(of: "AST after: Semantic") else { throw XCTSkip("bpftrace -d printed no typed AST") }
+        var theirs: [String: String] = [:]
+        for line in output[start.upperBound...].split(separator: "\n") {
+            if line.contains("AST after:") { break }
+            guard let m = line.range(of: "map: @"), let t = line.range(of: " :: type[") else { continue }
+            let name = String(line[m.upperBound..<t.lowerBound])
+            let rest = line[t.upperBound...]
+            // Tuples contain commas: cut at ", ctx:".
+            theirs[name] = rest.range(of: ", ctx:").map { String(rest[..<$0.lowerBound]) } ?? String(rest)
+        }
+        let result = Checker.check(source: program, file: "maps.bt", kernel: KernelInfo.shared())
+        let mapTypes = try XCTUnwrap(result.resolved?.mapTypes)
+        XCTAssertGreaterThanOrEqual(theirs.count, 17, output)
+        for (name, theirType) in theirs.sorted(by: { $0.key < $1.key }) {
+            XCTAssertEqual(Self.spell(mapTypes[name]), theirType, "@\(name)")
+        }
+    }
+
     /// bpftrace's spelling of a type, e.g. `unsigned int64`, `int8 *`, `string[16]`.
     static func spell(_ t: SemanticType?) -> String {
         switch t {
@@ -68,6 +99,12 @@ final class BpftraceAgreementTests: XCTestCase {
         case let .pointer(inner)?: return spell(inner) + " *"
         case let .string(size)?: return "string[\(size ?? 0)]"
         case let .record(name)?: return name
+        case let .mapAggregate(kind)?: return kind.rawValue
+        case let .stack(user)?: return user ? "ustack" : "kstack"
+        case let .symbol(user)?: return user ? "usym" : "ksym"
+        case .inet?: return "inet"
+        case .username?: return "username"
+        case let .tuple(elements)?: return "(" + elements.map { spell($0) }.joined(separator: ",") + ")"
         default: return String(describing: t)
         }
     }
