@@ -43,6 +43,7 @@ let package = Package(
         .target(name: "SQLite", dependencies: ["CSQLite"]),
 
         .target(name: "Digest"),
+        .target(name: "TOML"),
 
         // MARK: Protocol.
         .target(name: "KenProto", dependencies: [
@@ -78,7 +79,7 @@ let package = Package(
         ]),
         .target(name: "Registry", dependencies: ["SQLite", "KenProto"]),
         .target(name: "AgentCore", dependencies: [
-            "KenRPC", "KenProto", "Registry", "KernelLoader", "BpftraceSyntax", "Systemd",
+            "KenRPC", "KenProto", "Registry", "KernelLoader", "BpftraceSyntax", "Systemd", "TOML",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // kenc's agent subcommands' logic (tables, JSON, exit codes, calls): no kernel code.
@@ -132,7 +133,7 @@ let package = Package(
         .testTarget(name: "BpftraceSemanticsTests", dependencies: ["BpftraceSemantics", "BpftraceSyntax", "KernelInfo"]),
         .testTarget(name: "SymbolicVerifierTests", dependencies: ["SymbolicVerifier", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "Z3"]),
         .testTarget(name: "KernelLoaderTests", dependencies: ["KernelLoader", "BPF"]),
-        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "AgentCLI", "Registry", "KenRPC", "KenProto", "KernelLoader"]),
+        .testTarget(name: "AgentCoreTests", dependencies: ["TOML", "AgentCore", "AgentCLI", "Registry", "KenRPC", "KenProto", "KernelLoader"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "SQLite", "KenProto"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "HTTP", "TestSupport"]),
         .testTarget(name: "ExampleStoreTests", dependencies: ["ExampleStore", "BpftraceSyntax", "LLM", "TestSupport"]),

@@ -1,4 +1,5 @@
 import Foundation
+import TOML
 
 /// Who the caller is, as the kernel reported it for the socket (SO_PEERCRED). Never taken from
 /// the request itself.

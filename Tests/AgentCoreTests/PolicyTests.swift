@@ -202,6 +202,7 @@ final class AuthorizationTests: XCTestCase {
 }
 
 import BpftraceSyntax
+import TOML
 
 final class ProgramCheckTests: XCTestCase {
     func testAnnotationsAreStrippedAndTextReprinted() throws {

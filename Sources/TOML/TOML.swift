@@ -7,7 +7,7 @@ public indirect enum TOMLValue: Sendable, Equatable {
     case array([TOMLValue])
     case table([String: TOMLValue])
 
-    var typeName: String {
+    public var typeName: String {
         switch self {
         case .string: return "string"
         case .integer: return "integer"
