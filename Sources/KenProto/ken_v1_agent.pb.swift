@@ -292,6 +292,9 @@ public nonisolated struct Ken_V1_AttachRequest: Sendable {
   /// "no" (default), "on-failure", "always"
   public var restartPolicy: String = String()
 
+  /// set by kend's Apply: which manifest declared this extension
+  public var manifestDigest: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -959,7 +962,7 @@ nonisolated extension Ken_V1_AgentStatusReply: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AttachRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}program_text\0\u{1}object\0\u{1}prompt\0\u{3}annotated_program\0\u{3}restart_policy\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}program_text\0\u{1}object\0\u{1}prompt\0\u{3}annotated_program\0\u{3}restart_policy\0\u{3}manifest_digest\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -974,6 +977,7 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
       case 5: try { try decoder.decodeSingularStringField(value: &self.prompt) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.annotatedProgram) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.restartPolicy) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.manifestDigest) }()
       default: break
       }
     }
@@ -1001,6 +1005,9 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
     if !self.restartPolicy.isEmpty {
       try visitor.visitSingularStringField(value: self.restartPolicy, fieldNumber: 7)
     }
+    if !self.manifestDigest.isEmpty {
+      try visitor.visitSingularStringField(value: self.manifestDigest, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1012,6 +1019,7 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.prompt != rhs.prompt {return false}
     if lhs.annotatedProgram != rhs.annotatedProgram {return false}
     if lhs.restartPolicy != rhs.restartPolicy {return false}
+    if lhs.manifestDigest != rhs.manifestDigest {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

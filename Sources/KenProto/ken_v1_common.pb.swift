@@ -399,6 +399,12 @@ public nonisolated struct Ken_V1_Extension: @unchecked Sendable {
     set {_uniqueStorage()._restarts = newValue}
   }
 
+  /// The digest of the fleet manifest that declared it (kenc apply); empty when attached by hand.
+  public var manifestDigest: String {
+    get {_storage._manifestDigest}
+    set {_uniqueStorage()._manifestDigest = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -597,7 +603,7 @@ nonisolated extension Ken_V1_Diagnostic.Severity: SwiftProtobuf._ProtoNameProvid
 
 nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Extension"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}owner_uid\0\u{1}kind\0\u{3}program_text\0\u{3}object_sha256\0\u{1}prompt\0\u{3}annotated_program\0\u{3}prog_ids\0\u{3}link_ids\0\u{1}state\0\u{3}created_unix_ms\0\u{3}changed_unix_ms\0\u{3}last_error\0\u{3}memlock_bytes\0\u{1}pid\0\u{1}probes\0\u{3}pin_dir\0\u{3}restart_policy\0\u{1}restarts\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}owner_uid\0\u{1}kind\0\u{3}program_text\0\u{3}object_sha256\0\u{1}prompt\0\u{3}annotated_program\0\u{3}prog_ids\0\u{3}link_ids\0\u{1}state\0\u{3}created_unix_ms\0\u{3}changed_unix_ms\0\u{3}last_error\0\u{3}memlock_bytes\0\u{1}pid\0\u{1}probes\0\u{3}pin_dir\0\u{3}restart_policy\0\u{1}restarts\0\u{3}manifest_digest\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -620,6 +626,7 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
     var _pinDir: String = String()
     var _restartPolicy: String = String()
     var _restarts: UInt32 = 0
+    var _manifestDigest: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -650,6 +657,7 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
       _pinDir = source._pinDir
       _restartPolicy = source._restartPolicy
       _restarts = source._restarts
+      _manifestDigest = source._manifestDigest
     }
   }
 
@@ -688,6 +696,7 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
         case 18: try { try decoder.decodeSingularStringField(value: &_storage._pinDir) }()
         case 19: try { try decoder.decodeSingularStringField(value: &_storage._restartPolicy) }()
         case 20: try { try decoder.decodeSingularUInt32Field(value: &_storage._restarts) }()
+        case 21: try { try decoder.decodeSingularStringField(value: &_storage._manifestDigest) }()
         default: break
         }
       }
@@ -756,6 +765,9 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
       if _storage._restarts != 0 {
         try visitor.visitSingularUInt32Field(value: _storage._restarts, fieldNumber: 20)
       }
+      if !_storage._manifestDigest.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._manifestDigest, fieldNumber: 21)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -785,6 +797,7 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
         if _storage._pinDir != rhs_storage._pinDir {return false}
         if _storage._restartPolicy != rhs_storage._restartPolicy {return false}
         if _storage._restarts != rhs_storage._restarts {return false}
+        if _storage._manifestDigest != rhs_storage._manifestDigest {return false}
         return true
       }
       if !storagesAreEqual {return false}
