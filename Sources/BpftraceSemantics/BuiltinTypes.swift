@@ -30,6 +30,20 @@ enum BuiltinTypes {
         }
     }
 
+    /// Every function name Ken knows across bpftrace 0.17–0.26, for "did you mean".
+    static let knownFunctions: Set<String> = {
+        var names: Set<String> = [
+            "str", "path", "buf", "ntop", "pton", "kstack", "ustack", "ksym", "usym", "kaddr", "uaddr",
+            "reg", "cgroupid", "strncmp", "strcontains", "sizeof", "offsetof", "bswap", "percpu_kaddr",
+            "len", "has_key", "strftime", "cgroup_path", "strerror", "macaddr", "printf", "print",
+            "exit", "delete", "clear", "zero", "time", "join", "system", "cat", "signal", "override",
+            "unwatch", "debugf", "errorf", "warnf", "uptr", "kptr", "skboutput", "socket_cookie",
+        ]
+        names.formUnion(MapAggregateKind.allCases.map(\.rawValue))
+        names.formUnion(BpftraceNames.callableBuiltinVariables)
+        return names
+    }()
+
     /// Result type of builtin function `name` given its typed arguments; nil for functions
     /// Ken does not know (left `.unknown`, not an error: newer bpftrace adds functions).
     static func function(_ name: String, arguments: [SemanticType]) -> SemanticType? {

@@ -42,9 +42,11 @@ extension ResolutionPass {
             }
             // A macro from an `#include`d header (AF_INET, TASK_RUNNING, …) cannot be checked
             // without running the C preprocessor over kernel headers: accept it, untyped.
-            if kernel.btf != nil, !hasIncludes {
+            if let btf = kernel.btf, !hasIncludes {
+                let close = btf.suggestEnumerators(for: name, limit: 2)
                 error("unknown identifier '\(name)'", at: e.range,
-                      hint: "it is neither a kernel enum constant nor #defined in this program")
+                      hint: close.isEmpty ? "it is neither a kernel enum constant nor #defined in this program"
+                          : "did you mean " + close.map { "'\($0)'" }.joined(separator: " or ") + "?")
             }
             return .unknown
         case let .call(name, arguments):
@@ -61,6 +63,12 @@ extension ResolutionPass {
             }
             if let builtin = BuiltinTypes.function(name, arguments: typedArgs.map(\.1.type)) {
                 return Typed(type: builtin, kernel: nil)
+            }
+            if !BuiltinTypes.knownFunctions.contains(name) {
+                // A warning, not an error: newer bpftrace releases add functions Ken may not list.
+                let close = SuggestionIndex(BuiltinTypes.knownFunctions).suggestions(for: name, limit: 2)
+                diagnostics.append(.warning("unknown function '\(name)'", at: e.range,
+                    hint: close.isEmpty ? nil : "did you mean " + close.map { "'\($0)'" }.joined(separator: " or ") + "?"))
             }
             return .unknown
         case let .unary(op, operand):

@@ -103,6 +103,13 @@ public final class KernelBTF: Sendable {
         }.suggestions(for: name, limit: limit)
     }
 
+    /// Enum constant names closest to `name` (e.g. `TCP_ESTABLISED` → `TCP_ESTABLISHED`).
+    public func suggestEnumerators(for name: String, limit: Int = 3) -> [String] {
+        recordIndexes.index(for: .enumeration) {
+            SuggestionIndex(enumeratorTable.keys)
+        }.suggestions(for: name, limit: limit)
+    }
+
     /// Every struct (or union) name, for suggestions.
     public func recordNames(union: Bool) -> [String] {
         (union ? unions : structs).keys.sorted()
@@ -115,6 +122,10 @@ public final class KernelBTF: Sendable {
 
     /// The value of an enumerator constant, e.g. `TCP_ESTABLISHED` → 1.
     public func enumerator(_ name: String) -> Int64? {
+        enumeratorTable[name]
+    }
+
+    private var enumeratorTable: [String: Int64] {
         lazyEnumerators.get {
             var table: [String: Int64] = [:]
             for id in enumIDs {
@@ -123,7 +134,7 @@ public final class KernelBTF: Sendable {
                 }
             }
             return table
-        }[name]
+        }
     }
 
     // MARK: Types

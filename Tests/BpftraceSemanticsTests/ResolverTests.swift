@@ -130,6 +130,15 @@ final class ResolverTests: XCTestCase {
         XCTAssertEqual(es.first?.hint, "did you mean 'tracepoint:syscalls:sys_enter_openat'?")
     }
 
+    func testEnumConstantsAndUnknownFunctions() throws {
+        let r = try check("BEGIN { @a = TCP_ESTABLISHED; @b = TCP_ESTABLISED; @c = strcmp(\"a\", \"b\"); }")
+        XCTAssertEqual(errors(r).map(\.message), ["unknown identifier 'TCP_ESTABLISED'"])
+        XCTAssertEqual(errors(r).first?.hint, "did you mean 'TCP_ESTABLISHED'?")
+        let warning = try XCTUnwrap(r.diagnostics.first { $0.severity == .warning })
+        XCTAssertEqual(warning.message, "unknown function 'strcmp'")
+        XCTAssertEqual(warning.hint, "did you mean 'strncmp'?")
+    }
+
     func testConfigValuesAreTypedWithoutErrors() throws {
         let r = try check("config = { max_strlen = 128; stack_mode = perf }\nBEGIN { @a = 1; }")
         XCTAssertEqual(errors(r), [], Checker.renderText([r]))
