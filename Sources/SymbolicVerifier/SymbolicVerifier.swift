@@ -17,6 +17,7 @@ public struct SymbolicVerifier: Sendable {
     /// Verifies a parsed (and ideally resolved) program. Synchronous and CPU-bound; it checks
     /// task cancellation between solver queries.
     public func verify(_ program: Program, prompt: String? = nil) -> VerificationResult {
+        let program = Self.distinctAssertLocations(program)
         let context: Z3Context
         do {
             context = try Z3Context()
@@ -118,6 +119,25 @@ public struct SymbolicVerifier: Sendable {
             return .unknown
         }
         return .verified
+    }
+
+    /// Asserts are tracked by their source location; a tree built by a tool may have none
+    /// (`.unknown`) or repeat one, so such asserts get distinct (negative, never real) offsets.
+    static func distinctAssertLocations(_ program: Program) -> Program {
+        final class Seen {
+            var offsets: Set<Int> = []
+            var next = -1
+        }
+        let seen = Seen()
+        return TreeTransform(statement: { statement in
+            guard case .assert = statement.kind else { return [statement] }
+            var copy = statement
+            if !seen.offsets.insert(statement.range.start.offset).inserted || statement.range == .unknown {
+                copy.range.start.offset = seen.next
+                seen.next -= 1
+            }
+            return [copy]
+        }).apply(program)
     }
 
     static func asserts(in block: Block) -> [(Statement, Expression, String?)] {

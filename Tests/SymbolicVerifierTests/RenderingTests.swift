@@ -1,3 +1,4 @@
+import BpftraceSyntax
 import Foundation
 import SymbolicVerifier
 import XCTest
@@ -35,5 +36,18 @@ final class RenderingTests: XCTestCase {
         XCTAssertNil(broken.result)
         let json = VerifyFile.run(source: probe("assert(pid != 1);"), file: "e.bt", kernel: nil, prompt: "trace opens", json: true)
         XCTAssertTrue(json.output.contains("\"prompt\" : \"trace opens\""), json.output)
+    }
+}
+
+extension RenderingTests {
+    /// Trees built by tools may carry no source ranges; each assert must still stand alone.
+    func testAssertsWithoutLocationsAreKeptApart() {
+        let holds = Statement(.assert(Expression(.binary(.equal, Expression(.builtin("pid")),
+                                                         Expression(.builtin("pid")))), message: nil))
+        let fails = Statement(.assert(Expression(.binary(.equal, Expression(.builtin("pid")),
+                                                         Expression(.integer(IntegerLiteral(7))))), message: nil))
+        let program = Program(probes: [Probe(attachPoints: [AttachPoint(kind: .begin)], body: Block([holds, fails]))])
+        let result = SymbolicVerifier().verify(program)
+        XCTAssertEqual(result.asserts.map(\.verdict), [.verified, .violated], result.renderText())
     }
 }
