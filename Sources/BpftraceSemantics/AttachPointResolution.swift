@@ -33,6 +33,16 @@ extension ResolutionPass {
         case .fentry, .fexit:
             kind = .kfunc
             pattern = parts.last ?? ""
+        case .iter:
+            // An iterator target NAME exists when the kernel defines `bpf_iter_NAME`
+            // (DEFINE_BPF_ITER_FUNC emits that function into BTF).
+            guard let btf = kernel.btf, let name = parts.first, !name.isEmpty, !Glob.hasWildcard(name) else { return [] }
+            if btf.hasFunction("bpf_iter_" + name) { return [name] }
+            let iterators = btf.unorderedFunctionNames.filter { $0.hasPrefix("bpf_iter_") }.map { String($0.dropFirst(9)) }
+            let close = SuggestionIndex(iterators).suggestions(for: name, limit: 2)
+            error("unknown iterator '\(name)'", at: ap.range,
+                  hint: close.isEmpty ? nil : "did you mean " + close.map { "'\(ap.provider):\($0)'" }.joined(separator: " or ") + "?")
+            return []
         case .uprobe, .uretprobe, .usdt:
             // An absolute binary path must exist (library names such as `libc` are searched
             // by bpftrace itself and are not checked here).

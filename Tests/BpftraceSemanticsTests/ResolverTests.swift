@@ -139,6 +139,13 @@ final class ResolverTests: XCTestCase {
         XCTAssertEqual(warning.hint, "did you mean 'strncmp'?")
     }
 
+    func testIteratorTargets() throws {
+        let r = try check("iter:task { } iter:tsak { }")
+        XCTAssertEqual(errors(r).map(\.message), ["unknown iterator 'tsak'"])
+        XCTAssertEqual(errors(r).first?.hint, "did you mean 'iter:task'?")
+        XCTAssertEqual(r.resolved?.attachPoints.first?.targets, ["task"])
+    }
+
     func testConfigValuesAreTypedWithoutErrors() throws {
         let r = try check("config = { max_strlen = 128; stack_mode = perf }\nBEGIN { @a = 1; }")
         XCTAssertEqual(errors(r), [], Checker.renderText([r]))
