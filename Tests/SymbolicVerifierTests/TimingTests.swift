@@ -64,3 +64,26 @@ extension TimingTests {
         print("Z3 context creation: p50 \(String(format: "%.2f", samples[5])) ms")
     }
 }
+
+extension TimingTests {
+    private func residentKilobytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        return fields.count > 1 ? (Int(fields[1]) ?? 0) * 4 : 0
+    }
+
+    /// Every Z3 object is reference counted and released with its Swift owner: hundreds of
+    /// verifications must not grow the process.
+    func testRepeatedVerificationDoesNotLeak() throws {
+        guard residentKilobytes() > 0 else { throw XCTSkip("/proc/self/statm is not readable") }
+        guard let program = Parser.parse(source: Self.programs[1], file: "t.bt").program else {
+            return XCTFail("does not parse")
+        }
+        for _ in 0..<50 { _ = SymbolicVerifier().verify(program) }
+        let before = residentKilobytes()
+        for _ in 0..<300 { _ = SymbolicVerifier().verify(program) }
+        let growth = residentKilobytes() - before
+        print("resident memory growth over 300 verifications: \(growth) KiB")
+        XCTAssertLessThan(growth, 8 * 1024)
+    }
+}
