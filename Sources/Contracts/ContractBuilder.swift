@@ -56,7 +56,7 @@ public enum ContractBuilder {
             var arguments: [ValueContract] = []
             var facts: [ContractFact] = []
             for (index, field) in format.fields.enumerated() {
-                let contract = tracepointField(field, describer)
+                let contract = tracepointField(field, category: category, describer)
                 facts += ContractRules.tracepointFacts(category: category, event: event, field: field,
                                                        index: index, contract: contract)
                 arguments.append(contract)
@@ -66,7 +66,7 @@ public enum ContractBuilder {
         return out
     }
 
-    static func tracepointField(_ field: TracepointField, _ describer: ValueDescriber) -> ValueContract {
+    static func tracepointField(_ field: TracepointField, category: String, _ describer: ValueDescriber) -> ValueContract {
         var space = AddressSpace.kernel
         var why: String?
         if field.type.isPointer {
@@ -86,8 +86,11 @@ public enum ContractBuilder {
             c.rationale = "__data_loc: the slot holds offset and length of data stored in the event record"
             if field.isString { c.kind = .string }
         }
-        // Format files state signedness explicitly; trust them over the spelled type.
-        if c.kind == .integer { c.signed = field.isSigned }
+        // The format's signed flag is the kernel's ground truth (the kernel builds with
+        // -funsigned-char, so `char` fields are unsigned), except in syscall events, whose
+        // arguments sit in unsigned 8-byte slots: there the declared type decides (`int dfd` is
+        // signed; AT_FDCWD is -100).
+        if c.kind == .integer, category != "syscalls" { c.signed = field.isSigned }
         return c
     }
 
