@@ -23,10 +23,16 @@ extension ParserCore {
 
     mutating func parseProgram() -> Program {
         var program = Program(range: makeRange(0, bytes.count))
-        if bytes.count >= 2, bytes[0] == UInt8(ascii: "#"), bytes[1] == UInt8(ascii: "!") {
-            var end = 0
+        // Editors on some systems prepend a UTF-8 byte order mark; it is not program text.
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
+            lexer.pos = 3
+        }
+        if bytes.count >= lexer.pos + 2, bytes[lexer.pos] == UInt8(ascii: "#"), bytes[lexer.pos + 1] == UInt8(ascii: "!") {
+            var end = lexer.pos
             while end < bytes.count, bytes[end] != 0x0A { end += 1 }
-            program.shebang = source.text(0, end)
+            var shebang = source.text(lexer.pos, end)
+            if shebang.hasSuffix("\r") { shebang.removeLast() }
+            program.shebang = shebang
             lexer.pos = end
         }
         while !abandoned {

@@ -301,6 +301,15 @@ final class ParserTests: XCTestCase {
         XCTAssertNil(value.type)
     }
 
+    func testByteOrderMarkAndWindowsLineEndings() {
+        let crlf = "\u{FEFF}#!/usr/bin/env bpftrace\r\n#include <linux/sched.h>\r\nBEGIN\r\n{\r\n    $x = 1;\r\n}\r\n"
+        let program = parseOK(crlf)
+        XCTAssertEqual(program.shebang, "#!/usr/bin/env bpftrace")
+        XCTAssertEqual(program.preamble.first?.text, "#include <linux/sched.h>")
+        XCTAssertTrue(program.isStructurallyEqual(to: parseOK(crlf.replacingOccurrences(of: "\r\n", with: "\n")
+            .replacingOccurrences(of: "\u{FEFF}", with: ""))))
+    }
+
     func testCommentsAreIgnored() {
         assertRoundTrip("// line\n/* block\n comment */ BEGIN /* x */ { $x = 1; // trailing\n }")
     }
