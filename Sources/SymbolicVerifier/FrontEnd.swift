@@ -14,17 +14,24 @@ public enum VerificationFrontEnd {
     /// program is only parsed, and the verifier falls back to bpftrace's default types.
     public static func prepare(source: String, file: String,
                                kernel: KernelInfo?) -> Result<Program, ResolveFailure> {
+        prepareResolved(source: source, file: file, kernel: kernel).map(\.program)
+    }
+
+    /// Like `prepare`, keeping the resolver's kernel facts (nil without a kernel).
+    static func prepareResolved(source: String, file: String,
+                                kernel: KernelInfo?) -> Result<(program: Program, resolved: ResolvedProgram?), ResolveFailure> {
         let parsed = Parser.parse(source: source, file: file)
         guard let program = parsed.program else {
             return .failure(ResolveFailure(diagnostics: parsed.diagnostics.filter { $0.severity == .error }))
         }
-        guard let kernel else { return .success(program) }
-        let resolved = Resolver(kernel: kernel).resolve(program)
+        guard let kernel else { return .success((program, nil)) }
+        var resolved = Resolver(kernel: kernel).resolve(program)
         let errors = resolved.diagnostics.filter { diagnostic in
             diagnostic.severity == .error && !isGhostReference(diagnostic, in: program)
         }
         guard errors.isEmpty else { return .failure(ResolveFailure(diagnostics: errors)) }
-        return .success(substitutingEnumerators(in: resolved.program, kernel: kernel))
+        resolved.program = substitutingEnumerators(in: resolved.program, kernel: kernel)
+        return .success((resolved.program, resolved))
     }
 
     /// Replaces enum constants the kernel's BTF defines (`SKB_DROP_REASON_NOT_SPECIFIED`) by

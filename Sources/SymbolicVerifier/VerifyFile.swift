@@ -28,15 +28,15 @@ public enum VerifyFile {
     /// kernel, bpftrace's default types are used and the result's notes say where.
     public static func run(source: String, file: String, kernel: KernelInfo?, prompt: String? = nil,
                            options: VerificationOptions = VerificationOptions(), json: Bool = false) -> Outcome {
-        let program: Program
-        switch VerificationFrontEnd.prepare(source: source, file: file, kernel: kernel) {
-        case let .success(prepared):
-            program = prepared
+        let result: VerificationResult
+        switch VerificationFrontEnd.prepareResolved(source: source, file: file, kernel: kernel) {
+        case let .success((program, resolved)):
+            let verifier = SymbolicVerifier(options: options)
+            result = resolved.map { verifier.verify($0, prompt: prompt) } ?? verifier.verify(program, prompt: prompt)
         case let .failure(failure):
             return Outcome(output: Diagnostic.render(failure.diagnostics, source: source),
                            exitCode: frontEndFailure, result: nil)
         }
-        let result = SymbolicVerifier(options: options).verify(program, prompt: prompt)
         var output = result.renderText()
         if json {
             do {

@@ -63,9 +63,11 @@ final class KernelTypedByteOrderTests: XCTestCase {
         }
         XCTAssertEqual(wrong.exitCode, 1, wrong.output)
         XCTAssertTrue(wrong.result?.notes.isEmpty ?? false, "every type should come from BTF: \(wrong.output)")
+        XCTAssertTrue(wrong.output.contains("__be16 (network byte order) value, without bswap()"), wrong.output)
         let right = VerifyFile.run(source: ByteOrderTests.program(printing: "bswap($sk->__sk_common.skc_dport)"),
                                    file: "connect.bt", kernel: kernel)
         XCTAssertEqual(right.exitCode, 0, right.output)
+        XCTAssertFalse(right.output.contains("network byte order"), right.output)
     }
 
     /// Ghost variables are accepted in annotations only; an undefined variable in program code
