@@ -124,7 +124,7 @@ public struct ContractFact: Codable, Sendable, Hashable {
         /// A function's return value (`retval` in kretprobe/kretfunc).
         case returnValue
         /// A bpftrace builtin such as `pid` or `uid`.
-        case builtin(String)
+        case builtin(name: String)
     }
 
     public enum Source: String, Codable, Sendable, Hashable {

@@ -13,13 +13,13 @@ public enum ContractRules {
 
     /// Builtins whose values are always in range, whatever the probe.
     public static let builtinFacts: [ContractFact] = [
-        ContractFact(subject: .builtin("pid"), range: ValueRange(min: 0, max: pidMax), source: .convention,
+        ContractFact(subject: .builtin(name: "pid"), range: ValueRange(min: 0, max: pidMax), source: .convention,
                      rationale: "pid is the current task's tgid; task ids are at most PID_MAX_LIMIT (4194304)"),
-        ContractFact(subject: .builtin("tid"), range: ValueRange(min: 0, max: pidMax), source: .convention,
+        ContractFact(subject: .builtin(name: "tid"), range: ValueRange(min: 0, max: pidMax), source: .convention,
                      rationale: "tid is the current task's id; task ids are at most PID_MAX_LIMIT (4194304)"),
-        ContractFact(subject: .builtin("uid"), range: ValueRange(min: 0, max: uidMax), source: .convention,
+        ContractFact(subject: .builtin(name: "uid"), range: ValueRange(min: 0, max: uidMax), source: .convention,
                      rationale: "a task's uid is never (uid_t)-1"),
-        ContractFact(subject: .builtin("gid"), range: ValueRange(min: 0, max: uidMax), source: .convention,
+        ContractFact(subject: .builtin(name: "gid"), range: ValueRange(min: 0, max: uidMax), source: .convention,
                      rationale: "a task's gid is never (gid_t)-1"),
     ]
 

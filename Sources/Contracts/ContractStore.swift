@@ -9,7 +9,7 @@ import SQLite
 /// crash mid-build never leaves a half-filled store that looks complete.
 public final class ContractStore: Sendable {
     /// Bumped when the stored JSON or schema changes; older files are rebuilt.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     public let release: String
     public let path: String
