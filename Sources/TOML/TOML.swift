@@ -29,8 +29,8 @@ public struct TOMLError: Error, Equatable, Sendable, CustomStringConvertible {
 /// A small, strict TOML parser for configuration files: tables (`[a]`, `[a.b]`), dotted and
 /// quoted keys, basic and literal strings (with escapes), integers (decimal, hex, octal, binary,
 /// underscores), floats, booleans, arrays (nested, multi-line, trailing comma) and inline tables,
-/// comments. Not supported (rejected with an error, never misread): dates, multi-line strings,
-/// arrays of tables.
+/// comments, multi-line basic and literal strings. Not supported (rejected with an error, never
+/// misread): dates, arrays of tables.
 ///
 /// Written in-house rather than pulling a C++ TOML library into the root agent: the agent's
 /// configuration is small and the parser must never crash on a bad file.
@@ -177,12 +177,12 @@ public struct TOMLParser {
         switch c {
         case UInt8(ascii: "\""):
             if bytes.count > index + 2, bytes[index + 1] == c, bytes[index + 2] == c {
-                throw error("multi-line strings are not supported")
+                return .string(try multiLineString(literal: false))
             }
             return .string(try basicString())
         case UInt8(ascii: "'"):
             if bytes.count > index + 2, bytes[index + 1] == c, bytes[index + 2] == c {
-                throw error("multi-line strings are not supported")
+                return .string(try multiLineString(literal: true))
             }
             return .string(try literalString())
         case UInt8(ascii: "["): return try array()
@@ -286,27 +286,76 @@ public struct TOMLParser {
             index += 1
             if c == UInt8(ascii: "\"") { break }
             if c != UInt8(ascii: "\\") { out.append(c); continue }
-            guard let e = current else { throw error("unterminated string") }
-            index += 1
-            switch e {
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "\""): out.append(0x22)
-            case UInt8(ascii: "\\"): out.append(0x5C)
-            case UInt8(ascii: "u"), UInt8(ascii: "U"):
-                let count = e == UInt8(ascii: "u") ? 4 : 8
-                guard index + count <= bytes.count,
-                      let code = UInt32(String(decoding: bytes[index..<index + count], as: UTF8.self), radix: 16),
-                      let scalar = Unicode.Scalar(code) else { throw error("invalid unicode escape") }
-                index += count
-                out.append(contentsOf: Array(String(Character(scalar)).utf8))
-            default: throw error("invalid escape \\\(Character(Unicode.Scalar(e)))")
-            }
+            try escape(into: &out)
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes the escape after a backslash (the backslash already consumed).
+    private mutating func escape(into out: inout [UInt8]) throws(TOMLError) {
+        guard let e = current else { throw error("unterminated string") }
+        index += 1
+        switch e {
+        case UInt8(ascii: "n"): out.append(0x0A)
+        case UInt8(ascii: "t"): out.append(0x09)
+        case UInt8(ascii: "r"): out.append(0x0D)
+        case UInt8(ascii: "b"): out.append(0x08)
+        case UInt8(ascii: "f"): out.append(0x0C)
+        case UInt8(ascii: "\""): out.append(0x22)
+        case UInt8(ascii: "\\"): out.append(0x5C)
+        case UInt8(ascii: "u"), UInt8(ascii: "U"):
+            let count = e == UInt8(ascii: "u") ? 4 : 8
+            guard index + count <= bytes.count,
+                  let code = UInt32(String(decoding: bytes[index..<index + count], as: UTF8.self), radix: 16),
+                  let scalar = Unicode.Scalar(code) else { throw error("invalid unicode escape") }
+            index += count
+            out.append(contentsOf: Array(String(Character(scalar)).utf8))
+        default: throw error("invalid escape \\\(Character(Unicode.Scalar(e)))")
+        }
+    }
+
+    /// `"""…"""` (escapes, a backslash at a line's end joins it to the next non-blank text) or
+    /// `'''…'''` (verbatim). A newline right after the opening delimiter is dropped, as
+    /// TOML says, so a program can start on its own line.
+    private mutating func multiLineString(literal: Bool) throws(TOMLError) -> String {
+        let quote = literal ? UInt8(ascii: "'") : UInt8(ascii: "\"")
+        let opened = line
+        index += 3
+        if current == 0x0D, index + 1 < bytes.count, bytes[index + 1] == 0x0A { index += 1 }
+        if current == 0x0A { index += 1; line += 1 }
+        var out: [UInt8] = []
+        while true {
+            guard let c = current else {
+                throw TOMLError(line: opened, message: "unterminated multi-line string")
+            }
+            if c == quote, bytes.count > index + 2,
+               bytes[index + 1] == quote, bytes[index + 2] == quote {
+                // Up to two quotes right before the closing delimiter belong to the string.
+                var run = 3
+                while run < 5, index + run < bytes.count, bytes[index + run] == quote { run += 1 }
+                out.append(contentsOf: [UInt8](repeating: quote, count: run - 3))
+                index += run
+                return String(decoding: out, as: UTF8.self)
+            }
+            index += 1
+            if c == 0x0A { line += 1 }
+            if literal || c != UInt8(ascii: "\\") {
+                out.append(c)
+                continue
+            }
+            // A line-ending backslash: skip the newline and the white space that follows.
+            var probe = index
+            while probe < bytes.count, bytes[probe] == 0x20 || bytes[probe] == 0x09 { probe += 1 }
+            if probe < bytes.count, bytes[probe] == 0x0A || bytes[probe] == 0x0D {
+                index = probe
+                while let w = current, w == 0x20 || w == 0x09 || w == 0x0A || w == 0x0D {
+                    if w == 0x0A { line += 1 }
+                    index += 1
+                }
+                continue
+            }
+            try escape(into: &out)
+        }
     }
 }
 
