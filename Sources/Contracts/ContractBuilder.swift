@@ -100,6 +100,11 @@ public enum ContractBuilder {
     /// pointer parameters are user addresses.
     static let syscallBodyPrefixes = ["__do_sys_", "__se_sys_", "__do_compat_sys_", "__se_compat_sys_"]
 
+    /// Arch entry points of syscalls (`__x64_sys_openat(struct pt_regs *)`): they return what
+    /// the syscall returns.
+    static let syscallEntryPrefixes = ["__x64_sys_", "__ia32_sys_", "__x64_compat_sys_", "__ia32_compat_sys_",
+                                       "__arm64_sys_", "__arm64_compat_sys_"]
+
     static func functions(_ btf: KernelBTF, _ describer: ValueDescriber, _ tags: UserTagIndex) -> [ProbeContract] {
         var out: [ProbeContract] = []
         out.reserveCapacity(btf.functionNames.count)
@@ -137,6 +142,12 @@ public enum ContractBuilder {
                 ret.rationale = "returned pointers may be NULL or ERR_PTR(-errno)"
             }
             facts += ContractRules.functionFacts(subject: .returnValue, contract: ret)
+            if ret.kind == .integer, ret.signed == true, ret.bits == 64,
+               (isSyscallBody || syscallEntryPrefixes.contains { name.hasPrefix($0) }) {
+                facts.append(ContractFact(
+                    subject: .returnValue, range: ValueRange(min: -ContractRules.maxErrno, max: Int64.max),
+                    source: .convention, rationale: "a syscall returns -errno on failure: a negative return is in -4095...-1"))
+            }
             out.append(ProbeContract(kind: .function, name: name, arguments: arguments, returnValue: ret,
                                      isVariadic: function.isVariadic, facts: facts))
         }

@@ -33,6 +33,18 @@ final class AnnotationPipelineTests: XCTestCase {
         XCTAssertEqual(result.verification?.verdict, .unknown)
     }
 
+    func testKretfuncReturnValueGetsTheErrnoConvention() async throws {
+        let engine = try ComprehensionFixture.engine()
+        let result = await engine.annotate(source: "kretfunc:__x64_sys_openat { @results[retval] = count(); }",
+                                           prompt: "count openat results")
+        XCTAssertTrue(result.annotatedSource.contains("assume(retval >= -4095);"), result.annotatedSource + "\n\(result.notes)")
+        XCTAssertFalse(result.notes.contains { $0.hasPrefix("dropped annotation assume(retval") }, "\(result.notes)")
+        // A kretprobe's retval is a raw register: no range is claimed for it.
+        let raw = await engine.annotate(source: "kretprobe:__x64_sys_openat { @results[retval] = count(); }",
+                                        prompt: "count openat results")
+        XCTAssertFalse(raw.annotatedSource.contains("assume(retval"), raw.annotatedSource)
+    }
+
     func testEnumTypedFieldGetsItsEnumeratorRange() async throws {
         let engine = try ComprehensionFixture.engine()
         let store = try ComprehensionFixture.store()

@@ -82,6 +82,11 @@ final class KernelContractsTests: XCTestCase {
         XCTAssertEqual(retFact.range.min, -4095)
         XCTAssertEqual(retFact.source, .convention)
 
+        // The syscall's own entry function follows the same convention for its return value.
+        let entry = try XCTUnwrap(try store.contract(forProbe: "kretfunc:__x64_sys_openat"))
+        XCTAssertEqual(entry.facts.first { $0.subject == .returnValue }?.range.min, -4095)
+        XCTAssertNil(try store.contract(forProbe: "kfunc:tcp_connect")?.facts.first { $0.subject == .returnValue })
+
         // Kernel-recorded pids get the pid range; user-supplied ones (kill's pid) do not.
         let fork = try XCTUnwrap(try store.contract(forProbe: "tracepoint:sched:sched_process_fork"))
         XCTAssertTrue(fork.facts.contains { $0.subject == .argument(name: "child_pid", index: 3) && $0.range.max == 4_194_304 }
