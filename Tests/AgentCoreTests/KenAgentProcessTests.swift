@@ -59,7 +59,7 @@ final class KenAgentProcessTests: XCTestCase {
         let pinRoot = "/sys/fs/bpf/ken-proc-\(tag)"
         let notifyOut = dir + "/notify.txt"
         let receiver = try notifyReceiver(socket: dir + "/notify.sock", output: notifyOut)
-        defer { receiver.terminate() }
+        defer { kill(receiver.processIdentifier, SIGKILL); receiver.waitUntilExit() }
         _ = await eventually { FileManager.default.fileExists(atPath: dir + "/notify.sock") }
         let arguments = ["--socket", socket, "--state-dir", dir + "/state", "--config", dir + "/none.toml", "--pin-root", pinRoot]
         let environment = ["NOTIFY_SOCKET": dir + "/notify.sock", "WATCHDOG_USEC": "400000"]
