@@ -126,8 +126,7 @@ extension ProbeRun {
         // Strings are zero after their NUL, so comparing all n bytes is comparing up to the NUL.
         let equal: Z3Bool = count == 0 ? context.bool(true)
             : px.extract(high: count * 8 - 1, low: 0).eq(py.extract(high: count * 8 - 1, low: 0))
-        let differs = freshValue(named: "p\(probeIndex)|strncmp@\(expression.range.start.offset)",
-                                 shape: .s64, valueBits: nil)
+        let differs = freshValue(named: uniqueName("strncmp"), shape: .s64, valueBits: nil)
         guard case let .integer(nonZero, _) = differs else { return differs }
         addAxiom(nonZero.isNonZero)
         return .integer(equal.ite(context.bitVector(UInt64(0), width: 64), nonZero), signed: true)

@@ -83,8 +83,7 @@ extension ProbeRun {
     /// unconstrained value so execution can go on; every assert after it is UNKNOWN.
     func unsupported(_ what: String, _ expression: Expression, _ state: inout PathState) -> SymbolicValue {
         state.unsupported.append(Unsupported(what: what, location: expression.range.start))
-        return freshValue(named: "unsupported#\(state.unsupported.count)@\(expression.range.start.offset)",
-                          shape: .u64, valueBits: nil)
+        return freshValue(named: uniqueName("unsupported"), shape: .u64, valueBits: nil)
     }
 
     /// `E` as a condition (non-zero is true).
@@ -92,7 +91,7 @@ extension ProbeRun {
         let value = evaluate(expression, &state)
         if let condition = value.truth(context) { return condition }
         _ = unsupported("\(ExpressionText.render(expression)) used as a condition", expression, &state)
-        return context.boolConstant("p\(probeIndex)|cond@\(expression.range.start.offset)#\(state.unsupported.count)")
+        return context.boolConstant(uniqueName("condition"))
     }
 
     // MARK: Builtins
@@ -120,12 +119,19 @@ extension ProbeRun {
         case .logicalNot:
             return .boolean(truth(operand, &state).not)
         case .plus, .negate, .bitNot:
+            // Unary operators keep their operand's width and signedness (bpftrace 0.17:
+            // `~(uint16)0` is 0xffff, `-(uint32)1` is 0xffffffff).
             let value = evaluate(operand, &state)
-            guard let (bits, signed) = value.widened(context) else {
+            let bits: Z3BitVector, signed: Bool
+            if case let .integer(raw, rawSigned) = value {
+                (bits, signed) = (raw, rawSigned)
+            } else if let widened = value.widened(context) {
+                (bits, signed) = widened
+            } else {
                 return unsupported("\(op.rawValue) on a non-integer", expression, &state)
             }
             switch op {
-            case .negate: return .integer(bits.neg, signed: true)
+            case .negate: return .integer(bits.neg, signed: signed)
             case .bitNot: return .integer(bits.not, signed: signed)
             default: return .integer(bits, signed: signed)
             }
@@ -165,10 +171,10 @@ extension ProbeRun {
         }
     }
 
-    /// bpftrace's integer rules: both operands are widened to 64 bits by their own signedness;
-    /// the operation is signed only when both are; `/` and `%` are unsigned (eBPF has no signed
-    /// division in the ISA bpftrace targets) with eBPF's x/0 = 0 and x%0 = x; `>>` is logical;
-    /// shift amounts are taken modulo 64 as the eBPF JITs do.
+    /// bpftrace's integer rules (checked against bpftrace 0.17 itself, see BpftraceOracleTests):
+    /// both operands are widened to 64 bits by their own signedness; comparisons are signed only
+    /// when both operands are; `/` and `%` are always unsigned, with eBPF's x/0 = 0 and
+    /// x%0 = x; `>>` is always logical; a shift by 64 or more is undefined (any value).
     func apply(_ op: BinaryOperator, _ left: SymbolicValue, _ right: SymbolicValue, _ expression: Expression,
                _ state: inout PathState) -> SymbolicValue {
         if case let .string(a) = left, case let .string(b) = right {
@@ -193,8 +199,15 @@ extension ProbeRun {
         case .bitAnd: return .integer(l.and(r), signed: signed)
         case .bitOr: return .integer(l.or(r), signed: signed)
         case .bitXor: return .integer(l.xor(r), signed: signed)
-        case .shiftLeft: return .integer(l.shl(r.and(context.bitVector(UInt64(63), width: 64))), signed: signed)
-        case .shiftRight: return .integer(l.lshr(r.and(context.bitVector(UInt64(63), width: 64))), signed: signed)
+        case .shiftLeft, .shiftRight:
+            // A shift by 64 or more is undefined in LLVM IR (bpftrace's constant folding gives 0,
+            // the JIT masks the amount): any value.
+            let shifted = op == .shiftLeft ? l.shl(r) : l.lshr(r)
+            let inRange = r.ult(context.bitVector(UInt64(64), width: 64))
+            if inRange.simplified.literalValue == true { return .integer(shifted, signed: signed) }
+            guard case let .integer(undefined, _) = freshValue(
+                named: uniqueName("shift"), shape: .u64, valueBits: nil) else { return .integer(shifted, signed: signed) }
+            return .integer(inRange.ite(shifted, undefined), signed: signed)
         case .equal: return .boolean(l.eq(r))
         case .notEqual: return .boolean(l.ne(r))
         case .less: return .boolean(signed ? l.slt(r) : l.ult(r))

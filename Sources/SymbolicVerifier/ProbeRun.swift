@@ -67,6 +67,13 @@ final class ProbeRun {
         return value
     }
 
+    /// A symbol name never used before in this run: an unknown value made at each evaluation
+    /// (an undefined shift, an unmodelled construct) must not be shared between loop iterations.
+    func uniqueName(_ base: String) -> String {
+        freshCounter += 1
+        return symbolName("\(base)#\(freshCounter)")
+    }
+
     /// A value that differs at every read (nsecs, rand, …).
     func freshRead(_ name: String, shape: ValueShape) -> SymbolicValue {
         freshCounter += 1
