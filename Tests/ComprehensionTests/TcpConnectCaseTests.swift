@@ -77,6 +77,40 @@ final class TcpConnectCaseTests: XCTestCase {
         XCTAssertEqual(fixed.warnings, [], "bswap gives the host-order value")
     }
 
+    func testKprobeCastFormIsVerifiedToo() async throws {
+        let candidate = """
+            kprobe:tcp_connect
+            {
+              $dport = ((struct sock *)arg0)->__sk_common.skc_dport;
+              printf("connect to port %d\\n", $dport);
+            }
+            """
+        let reply = """
+            kprobe:tcp_connect {
+              assert($dport == bswap(((struct sock *)arg0)->__sk_common.skc_dport), "host byte order");
+            }
+            """
+        let server = try ScriptedLLMServer(script: [ComprehensionFixture.reply(reply), ComprehensionFixture.reply(reply)])
+        defer { server.stop() }
+        let engine = try ComprehensionFixture.engine(server: server)
+        let bad = await engine.annotate(source: candidate, prompt: Self.prompt)
+        XCTAssertEqual(bad.warnings.count, 1, "Ken's own check needs no attachable kprobe")
+        let fixed = candidate.replacingOccurrences(of: "$dport = ((struct sock *)arg0)->__sk_common.skc_dport;",
+                                                   with: "$dport = bswap(((struct sock *)arg0)->__sk_common.skc_dport);")
+        let good = await engine.annotate(source: fixed, prompt: Self.prompt)
+        XCTAssertEqual(good.warnings, [])
+        if FileManager.default.fileExists(atPath: "/sys/kernel/tracing/kprobe_events") {
+            XCTAssertEqual(bad.verification?.verdict, .violated, "\(bad.notes)")
+            XCTAssertEqual(good.verification?.verdict, .verified, "\(good.notes)")
+        } else {
+            // The resolver refuses kprobes this kernel cannot attach; the engine says so rather
+            // than verifying a program that cannot run.
+            XCTAssertNil(bad.verification)
+            XCTAssertTrue(bad.notes.contains { $0.contains("not verified") && $0.contains("kprobes are not available") },
+                          "\(bad.notes)")
+        }
+    }
+
     func testAnnotationNamingAnUnknownMemberIsDropped() async throws {
         let reply = """
             kfunc:tcp_connect {
