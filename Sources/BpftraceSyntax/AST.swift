@@ -14,15 +14,36 @@ public struct Program: Sendable, Hashable {
     public var preamble: [PreambleItem]
     /// The `config = { … }` block (bpftrace 0.20+).
     public var config: ConfigBlock?
+    /// `let @name = hash(N);` declarations (bpftrace 0.25; 0.24 behind a flag).
+    public var mapDeclarations: [MapDeclaration]
     public var probes: [Probe]
     public var range: SourceRange
 
     public init(shebang: String? = nil, preamble: [PreambleItem] = [], config: ConfigBlock? = nil,
-                probes: [Probe] = [], range: SourceRange = .unknown) {
+                mapDeclarations: [MapDeclaration] = [], probes: [Probe] = [], range: SourceRange = .unknown) {
         self.shebang = shebang
         self.preamble = preamble
         self.config = config
+        self.mapDeclarations = mapDeclarations
         self.probes = probes
+        self.range = range
+    }
+}
+
+/// `let @name = TYPE(MAX_ENTRIES);` — chooses the BPF map type and size of one map.
+public struct MapDeclaration: Sendable, Hashable {
+    /// Map name without `@`.
+    public var name: String
+    /// `hash`, `lruhash`, `percpuhash`, `percpulruhash`, … as written.
+    public var mapType: String
+    /// The declared maximum number of entries (an integer literal).
+    public var maxEntries: IntegerLiteral
+    public var range: SourceRange
+
+    public init(name: String, mapType: String, maxEntries: IntegerLiteral, range: SourceRange = .unknown) {
+        self.name = name
+        self.mapType = mapType
+        self.maxEntries = maxEntries
         self.range = range
     }
 }

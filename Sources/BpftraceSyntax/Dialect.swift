@@ -53,6 +53,11 @@ public struct BpftraceVersion: Sendable, Hashable, Comparable, CustomStringConve
 public enum BpftraceFeature: String, Sendable, Hashable, CaseIterable {
     /// `args.field` (args became a struct in 0.19; before, only `args->field`).
     case argsStruct
+    /// Casts to integer arrays such as `(uint8[4])x` (0.19).
+    case arrayCasts
+    /// Short integer type names `u8`…`u64`, `i8`…`i64` (0.22, with typed `let`); older
+    /// releases only know `uint8`…`int64`.
+    case shortIntegerTypeNames
     /// `fentry:` / `fexit:` spellings of kfunc/kretfunc (0.20).
     case fentryNames
     /// `config = { … }` block (0.20).
@@ -79,18 +84,23 @@ public enum BpftraceFeature: String, Sendable, Hashable, CaseIterable {
     case autoDereference
     /// More than one `BEGIN`/`END` probe in a program (0.25).
     case multipleBeginEnd
+    /// `let @m = hash(N);` map declarations (0.25; 0.24 only behind an unstable flag).
+    case mapDeclarations
+    /// The address-of operator `&` (0.26; earlier only behind an unstable flag).
+    case addressOf
 
     public var introducedIn: BpftraceVersion {
         switch self {
-        case .argsStruct: return BpftraceVersion(0, 19)
+        case .argsStruct, .arrayCasts: return BpftraceVersion(0, 19)
         case .fentryNames, .configBlock: return BpftraceVersion(0, 20)
         case .forMapLoop: return BpftraceVersion(0, 21)
-        case .letDeclarations: return BpftraceVersion(0, 22)
+        case .letDeclarations, .shortIntegerTypeNames: return BpftraceVersion(0, 22)
         case .offsetofSubfields: return BpftraceVersion(0, 23)
         case .forRangeLoop, .booleanLiterals, .durationLiterals, .builtinCalls,
              .lowercaseProviders, .forLoopBreakContinue:
             return BpftraceVersion(0, 24)
-        case .autoDereference, .multipleBeginEnd: return BpftraceVersion(0, 25)
+        case .autoDereference, .multipleBeginEnd, .mapDeclarations: return BpftraceVersion(0, 25)
+        case .addressOf: return BpftraceVersion(0, 26)
         }
     }
 }

@@ -5,6 +5,8 @@
 public enum Lowering {
     /// The unroll() limit of bpftrace releases before for-range loops existed.
     public static let maximumUnrollCount: UInt64 = 100
+    /// bpftrace's default map size (BPFTRACE_MAP_KEYS_MAX) before map declarations existed.
+    public static let defaultMaximumMapKeys: UInt64 = 4096
 
     public static func lower(_ program: Program, to dialect: BpftraceDialect) -> LoweringResult {
         let sink = DiagnosticSink(dialect: dialect)
@@ -32,6 +34,19 @@ public enum Lowering {
                                      at: points[1].range, hint: "merge them into a single \(kind.canonicalProvider) probe")
                 }
             }
+        }
+        if !dialect.supports(.mapDeclarations) && !p.mapDeclarations.isEmpty {
+            // Older releases size every map by BPFTRACE_MAP_KEYS_MAX (default 4096) and only
+            // make hash maps: dropping the declaration is exact for `hash(N ≤ 4096)`.
+            for declaration in p.mapDeclarations {
+                let fits = (declaration.maxEntries.value ?? .max) <= defaultMaximumMapKeys
+                if declaration.mapType != "hash" || !fits {
+                    sink.diagnostics.append(.warning(
+                        "map declaration 'let @\(declaration.name) = \(declaration.mapType)(\(declaration.maxEntries.text))' needs bpftrace 0.25; for bpftrace \(dialect.version) it is dropped and @\(declaration.name) becomes a plain hash map of up to \(defaultMaximumMapKeys) entries",
+                        at: declaration.range))
+                }
+            }
+            p.mapDeclarations = []
         }
         if let config = p.config, !dialect.supports(.configBlock) {
             sink.unsupported("the config block", feature: .configBlock, at: config.range,
@@ -101,12 +116,31 @@ public enum Lowering {
             if (isArgs && !dialect.supports(.argsStruct)) || (isPointer && !dialect.supports(.autoDereference)) {
                 out.kind = .fieldAccess(base, field: field, arrow: true)
             }
+        case let .cast(type, operand):
+            var lowered = type
+            if !dialect.supports(.shortIntegerTypeNames) { lowered = longIntegerTypeName(type) }
+            if type.arrayCount != nil && !dialect.supports(.arrayCasts) {
+                sink.unsupported("casting to an array type '\(type)'", feature: .arrayCasts, at: e.range)
+            }
+            out.kind = .cast(lowered, operand)
+        case let .sizeof(.type(type)) where !dialect.supports(.shortIntegerTypeNames):
+            out.kind = .sizeof(.type(longIntegerTypeName(type)))
+        case .unary(.addressOf, _) where !dialect.supports(.addressOf):
+            sink.unsupported("the address-of operator '&'", feature: .addressOf, at: e.range)
         case let .offsetof(_, field) where field.count > 1 && !dialect.supports(.offsetofSubfields):
             sink.unsupported("offsetof() with a sub-field path", feature: .offsetofSubfields, at: e.range)
         default:
             break
         }
         return out
+    }
+
+    /// `u16` → `uint16` (and `i32` → `int32`); other names unchanged.
+    static func longIntegerTypeName(_ type: TypeName) -> TypeName {
+        guard let int = BpftraceNames.integerType(type.base) else { return type }
+        var t = type
+        t.base = (int.signed ? "int" : "uint") + String(int.bits)
+        return t
     }
 
     // MARK: Statements
@@ -148,7 +182,7 @@ public enum Lowering {
             return [Statement(.assignment(target: variable, op: .assign, value: cast), range: s.range)]
         }
         if let value, type.pointerDepth > 0, type.arrayCount == nil {
-            let cast = Expression(.cast(type, value), range: value.range)
+            let cast = Expression(.cast(longIntegerTypeName(type), value), range: value.range)
             return [Statement(.assignment(target: variable, op: .assign, value: cast), range: s.range)]
         }
         if let value, type.base == "string", type.pointerDepth == 0, type.arrayCount == nil {

@@ -74,9 +74,11 @@ extension ParserCore {
                     }
                     continue
                 case "let" where byte(skipTrivia(from: wordEnd)) == UInt8(ascii: "@"):
-                    error("map declarations ('let @map = …') are not supported by Ken", range: source.range(start, wordEnd),
-                          hint: "remove the declaration; maps are created on first assignment")
-                    recoverToNextTopLevelStatement(from: start)
+                    if let declaration = parseMapDeclaration(start: start) {
+                        program.mapDeclarations.append(declaration)
+                    } else {
+                        recoverToNextTopLevelStatement(from: start)
+                    }
                     continue
                 case "import", "macro", "fn":
                     error("'\(w)' declarations are not supported by Ken", range: makeRange(start, wordEnd),
@@ -245,6 +247,41 @@ extension ParserCore {
         let end = token.end
         lexer.pos = end
         return ConfigBlock(entries: entries, range: makeRange(start, end))
+    }
+
+    // MARK: Map declarations
+
+    /// `let @name = type(N);` with the lexer at `let`.
+    private mutating func parseMapDeclaration(start: Int) -> MapDeclaration? {
+        advance() // the stale token becomes 'let'
+        advance() // '@name'
+        let name = String(text(token).dropFirst())
+        advance()
+        guard expect(.assign, "after the map name in a map declaration") else { return nil }
+        guard token.kind == .identifier else {
+            error("expected a map type such as hash(100), found \(describe(token))", at: token,
+                  hint: "map types: hash, lruhash, percpuhash, percpulruhash, percpuarray")
+            return nil
+        }
+        let mapType = text(token)
+        advance()
+        guard expect(.lparen, "after the map type") else { return nil }
+        guard token.kind == .integer, token.error == nil else {
+            error("expected the maximum number of entries, found \(describe(token))", at: token)
+            return nil
+        }
+        var value: UInt64? = nil
+        if case let .success(v, _) = IntegerLiteralParser.parse(source.bytes[token.start..<token.end]) { value = v }
+        let literal = IntegerLiteral(value: value, text: text(token))
+        advance()
+        guard expect(.rparen, "after the number of entries") else { return nil }
+        guard at(.semicolon) else {
+            error("expected ';' after the map declaration, found \(describe(token))", at: token)
+            return nil
+        }
+        let end = token.end
+        lexer.pos = end
+        return MapDeclaration(name: name, mapType: mapType, maxEntries: literal, range: makeRange(start, end))
     }
 
     // MARK: Probes

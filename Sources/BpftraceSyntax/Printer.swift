@@ -90,6 +90,10 @@ struct SourceWriter {
             }
             out += "}\n\n"
         }
+        for declaration in p.mapDeclarations {
+            out += "let @" + declaration.name + " = " + declaration.mapType + "(" + declaration.maxEntries.text + ");\n"
+        }
+        if !p.mapDeclarations.isEmpty { out += "\n" }
         for (i, probe) in p.probes.enumerated() {
             if i > 0 { out += "\n" }
             self.probe(probe)

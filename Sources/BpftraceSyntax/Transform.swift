@@ -120,6 +120,7 @@ extension Program {
         var p = transform.apply(self)
         p.range = .unknown
         p.preamble = p.preamble.map { var i = $0; i.range = .unknown; return i }
+        p.mapDeclarations = p.mapDeclarations.map { var d = $0; d.range = .unknown; return d }
         if var config = p.config {
             config.range = .unknown
             config.entries = config.entries.map { var e = $0; e.range = .unknown; return e }

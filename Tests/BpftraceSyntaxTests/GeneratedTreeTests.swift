@@ -131,8 +131,13 @@ final class GeneratedTreeTests: XCTestCase {
                             value: pick([Expression(.integer(IntegerLiteral(100))), Expression(.identifier("perf")),
                                          Expression(.string("x")), Expression(.boolean(true))]))
             }) : nil
+            let declarations = (0..<count(2)).map { i in
+                MapDeclaration(name: "d\(i)", mapType: pick(["hash", "lruhash", "percpuhash"]),
+                               maxEntries: IntegerLiteral(UInt64(1 + count(9000))))
+            }
             return Program(shebang: chance(30) ? "#!/usr/bin/env bpftrace" : nil,
-                           preamble: (0..<count(3)).map { _ in pick(preambleChoices) }, config: config, probes: probes)
+                           preamble: (0..<count(3)).map { _ in pick(preambleChoices) }, config: config,
+                           mapDeclarations: declarations, probes: probes)
         }
     }
 

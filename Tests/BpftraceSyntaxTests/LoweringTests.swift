@@ -86,6 +86,16 @@ final class LoweringTests: XCTestCase {
         XCTAssertEqual(bodyLines(unchanged.text), ["begin", "$a = true;", "$c = 1s;", "$d = comm();"])
     }
 
+    func testShortTypeNamesAndArrayCastsBefore022() {
+        let r = lower("BEGIN { $a = (u16)$b + (i64)$c + sizeof(u32); $p = (u8 *)arg0; }")
+        XCTAssertEqual(r.diagnostics, [])
+        XCTAssertEqual(bodyLines(r.text), ["BEGIN", "$a = (uint16)$b + (int64)$c + sizeof(uint32);", "$p = (uint8 *)arg0;"])
+        XCTAssertTrue(lower("BEGIN { $a = (u16)$b; }", to: BpftraceDialect(version: BpftraceVersion(0, 22))).text.contains("(u16)$b"))
+        XCTAssertEqual(lower("BEGIN { $a = (uint8[4])$b; }").diagnostics.map(\.message), [
+            "casting to an array type 'uint8[4]' requires bpftrace 0.19 or later, but the target is bpftrace 0.17.0",
+        ])
+    }
+
     func testFentryNamesBecomeKfuncBefore020() {
         let r = lower("fentry:vfs_read, fexit:vfs_write { @x = count(); }")
         XCTAssertTrue(r.text.hasPrefix("kfunc:vfs_read,\nkretfunc:vfs_write\n"), r.text)
@@ -150,6 +160,9 @@ final class LoweringTests: XCTestCase {
             "offsetof() with a sub-field path requires bpftrace 0.23 or later, but the target is bpftrace 0.17.0",
             "the config block requires bpftrace 0.20 or later, but the target is bpftrace 0.17.0",
         ])
+        XCTAssertEqual(lower("BEGIN { $a = 1; $p = &$a; }").diagnostics.map(\.message), [
+            "the address-of operator '&' requires bpftrace 0.26 or later, but the target is bpftrace 0.17.0",
+        ])
         let r21 = lower("BEGIN { for ($kv : @m) { break; } }", to: BpftraceDialect(version: BpftraceVersion(0, 21)))
         XCTAssertEqual(r21.diagnostics.map(\.message), [
             "'break' inside a for loop requires bpftrace 0.24 or later, but the target is bpftrace 0.21.0",
@@ -164,6 +177,17 @@ final class LoweringTests: XCTestCase {
             "more than one BEGIN probe requires bpftrace 0.25 or later, but the target is bpftrace 0.24.0",
         ])
         XCTAssertEqual(lower("BEGIN { @a = 1; }\nbegin { @b = 1; }", to: .latest).diagnostics, [])
+    }
+
+    func testMapDeclarationsAreDroppedBefore025() {
+        let exact = lower("let @a = hash(100);\nBEGIN { @a[1] = 1; }")
+        XCTAssertEqual(exact.diagnostics, [])
+        XCTAssertFalse(exact.text.contains("let @a"), exact.text)
+        let lossy = lower("let @a = lruhash(100);\nBEGIN { @a[1] = 1; }")
+        XCTAssertEqual(lossy.diagnostics.map(\.severity), [.warning])
+        XCTAssertEqual(lossy.diagnostics.first?.message,
+                       "map declaration 'let @a = lruhash(100)' needs bpftrace 0.25; for bpftrace 0.17.0 it is dropped and @a becomes a plain hash map of up to 4096 entries")
+        XCTAssertTrue(lower("let @a = lruhash(100);\nBEGIN { @a[1] = 1; }", to: .latest).text.hasPrefix("let @a = lruhash(100);\n"))
     }
 
     func testBareBlocksAreInlinedBefore022() {

@@ -27,6 +27,16 @@ final class ParserTests: XCTestCase {
         assertRoundTrip("#include <a.h>\nstruct s { int a; };\nBEGIN { exit(); }")
     }
 
+    func testMapDeclarations() {
+        let program = parseOK("config = { max_map_keys = 10 }\nlet @a = hash(100);\nlet @b = lruhash(0x20);\nBEGIN { @a[1] = 1; }")
+        XCTAssertEqual(program.mapDeclarations.map(\.name), ["a", "b"])
+        XCTAssertEqual(program.mapDeclarations.map(\.mapType), ["hash", "lruhash"])
+        XCTAssertEqual(program.mapDeclarations[1].maxEntries, IntegerLiteral(value: 32, text: "0x20"))
+        assertRoundTrip("let @a = hash(100);\nlet @b = percpulruhash(20);\nBEGIN { @a[1] = 1; }")
+        XCTAssertEqual(Parser.parse(source: "let @a = hash();\nBEGIN {}", file: "t.bt").diagnostics.map(\.message),
+                       ["expected the maximum number of entries, found ')'"])
+    }
+
     func testConfigBlock() {
         let program = parseOK("config = { max_map_keys = 100; stack_mode = perf; str_trunc_trailer = \"..\" }\nBEGIN {}")
         XCTAssertEqual(program.config?.entries.map(\.key), ["max_map_keys", "stack_mode", "str_trunc_trailer"])
@@ -221,9 +231,8 @@ final class ParserTests: XCTestCase {
     }
 
     func testUnsupportedTopLevelDeclarations() {
-        let r = Parser.parse(source: "let @m = hash(10);\nfn f(): int { return 1; }\nBEGIN { exit(); }", file: "t.bt")
+        let r = Parser.parse(source: "fn f(): int { return 1; }\nBEGIN { exit(); }", file: "t.bt")
         XCTAssertEqual(r.diagnostics.map(\.message), [
-            "map declarations ('let @map = …') are not supported by Ken",
             "'fn' declarations are not supported by Ken",
         ])
         XCTAssertEqual(r.partialProgram.probes.count, 1)
