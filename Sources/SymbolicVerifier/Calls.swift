@@ -156,6 +156,15 @@ extension ProbeRun {
             return value
         }
         guard let (bits, _) = value.widened(context) else { return value }
+        let naturalWidth: Int
+        if case let .integer(raw, _) = value { naturalWidth = raw.width } else { naturalWidth = 64 }
+        if naturalWidth > old.width {
+            // bpftrace 0.17 does not store a wider integer into a narrower variable reliably
+            // (observed: `$x = (uint8)5; $x = 300;` leaves 5): the value is unknown.
+            note("assigning a \(naturalWidth)-bit value to a \(old.width)-bit variable: its value afterwards is unknown")
+            return freshValue(named: uniqueName("narrowing"), shape: .integer(bits: old.width, signed: oldSigned),
+                              valueBits: nil)
+        }
         return .integer(bits.resized(to: old.width, signed: false), signed: oldSigned)
     }
 

@@ -27,7 +27,13 @@ final class BpftraceOracleTests: XCTestCase {
         "7 % @z",
         "(int64)-1 > (uint64)5",
         "((int64)-1 == (uint64)0xffffffffffffffff)",
+        "(1 ? (uint8)255 : (uint16)3) + 1",
+        "$widened",
+        "@counter + 1",
     ]
+
+    /// Statements run before the printed expressions (and before the asserts).
+    static let setup = "  @z = 0;\n  $widened = 5;\n  $widened = (uint8)7;\n  @counter = (uint8)255;\n"
 
     private func bpftrace() -> String? {
         for path in ["/usr/bin/bpftrace", "/usr/local/bin/bpftrace", "/usr/sbin/bpftrace"]
@@ -41,7 +47,7 @@ final class BpftraceOracleTests: XCTestCase {
         guard getuid() == 0 else { throw XCTSkip("running bpftrace needs root") }
         guard let bpftrace = bpftrace() else { throw XCTSkip("bpftrace is not installed") }
         let prints = Self.expressions.map { "  printf(\"%lx\\n\", \($0));" }.joined(separator: "\n")
-        let script = "BEGIN {\n  @z = 0;\n\(prints)\n  clear(@z);\n  exit();\n}\n"
+        let script = "BEGIN {\n\(Self.setup)\(prints)\n  clear(@z);\n  clear(@counter);\n  exit();\n}\n"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: bpftrace)
         process.arguments = ["-e", script]
@@ -65,7 +71,7 @@ final class BpftraceOracleTests: XCTestCase {
         let asserts = zip(Self.expressions, values).map { expression, value in
             "  assert((\(expression)) == (uint64)0x\(value), \"\(expression)\");"
         }.joined(separator: "\n")
-        let program = "BEGIN {\n  @z = 0;\n\(asserts)\n}\n"
+        let program = "BEGIN {\n\(Self.setup)\(asserts)\n}\n"
         let result = try verify(program)
         for (index, item) in result.asserts.enumerated() {
             XCTAssertEqual(item.verdict, .verified,

@@ -64,3 +64,13 @@ final class ControlFlowTests: XCTestCase {
         expect(try verify(probe("if (args->a == 0) { return; } assert(args->a != 0);")), .verified)
     }
 }
+
+extension ControlFlowTests {
+    /// bpftrace 0.17 drops `$x = 300` into a uint8 `$x`; the verifier must not claim either value.
+    func testNarrowingReassignmentIsUnknownValue() throws {
+        expect(try verify(probe("$x = (uint8)5; $x = 300; assert($x == 44);")), .violated)
+        expect(try verify(probe("$x = (uint8)5; $x = 300; assert($x == 5);")), .violated)
+        expect(try verify(probe("$x = (uint8)5; $x = 300; assert($x <= 255);")), .verified)
+        expect(try verify(probe("$x = 5; $x = (uint8)7; assert($x == 7);")), .verified)
+    }
+}
