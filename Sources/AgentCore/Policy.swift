@@ -54,6 +54,32 @@ public enum UnsafeBuiltin: String, Sendable, CaseIterable {
 /// The agent's configuration (`/etc/ken/agent.toml`). Every field has a safe default, so a
 /// missing file means: root and group `ken` may attach, root and `ken-admin` may detach anyone's
 /// extensions, no unsafe builtins, extensions stay attached when the agent stops.
+///
+/// The file, with every key at its default:
+/// ```toml
+/// [attach]                 # may attach, list, inspect, and detach their own extensions
+/// users = ["root"]         # names or numeric uids
+/// groups = ["ken"]         # names or numeric gids (primary or supplementary)
+///
+/// [admin]                  # may also detach and read the logs of anyone's extensions
+/// users = ["root"]
+/// groups = ["ken-admin"]
+///
+/// [programs]
+/// probe_kinds = []         # e.g. ["tracepoint", "kprobe", "BEGIN", "END"]; empty: every kind
+/// unsafe_builtins = false  # true, or a list among "system", "signal", "override"
+/// max_program_bytes = 1048576
+///
+/// [limits]
+/// extensions_per_uid = 32
+/// extensions_total = 256
+/// max_restarts = 5         # per extension, for restart policies on-failure and always
+/// log_max_bytes = 1048576  # per log file before rotation to .1
+///
+/// [lifecycle]
+/// restart_policy = "no"    # default for attaches that name none: "no", "on-failure", "always"
+/// detach_on_stop = false   # true: detach every extension when the agent stops
+/// ```
 public struct AgentPolicy: Sendable, Equatable {
     public static let defaultPath = "/etc/ken/agent.toml"
 

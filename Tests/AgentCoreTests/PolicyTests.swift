@@ -250,3 +250,30 @@ final class ProgramCheckTests: XCTestCase {
         }
     }
 }
+
+final class PolicyDocumentationTests: XCTestCase {
+    /// The example in AgentPolicy's documentation parses to exactly the defaults.
+    func testDocumentedDefaultsAreTheDefaults() throws {
+        let documented = """
+            [attach]
+            users = ["root"]
+            groups = ["ken"]
+            [admin]
+            users = ["root"]
+            groups = ["ken-admin"]
+            [programs]
+            probe_kinds = []
+            unsafe_builtins = false
+            max_program_bytes = 1048576
+            [limits]
+            extensions_per_uid = 32
+            extensions_total = 256
+            max_restarts = 5
+            log_max_bytes = 1048576
+            [lifecycle]
+            restart_policy = "no"
+            detach_on_stop = false
+            """
+        XCTAssertEqual(try AgentPolicy.parse(documented), AgentPolicy())
+    }
+}
