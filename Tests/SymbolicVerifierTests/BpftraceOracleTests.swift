@@ -30,10 +30,15 @@ final class BpftraceOracleTests: XCTestCase {
         "(1 ? (uint8)255 : (uint16)3) + 1",
         "$widened",
         "@counter + 1",
+        "$s == \"abc\"",
+        "$s == \"abcd\"",
+        "$s != \"ab\"",
+        "strncmp($s, \"abx\", 2)",
+        "strncmp($s, \"abx\", 3) == 0",
     ]
 
     /// Statements run before the printed expressions (and before the asserts).
-    static let setup = "  @z = 0;\n  $widened = 5;\n  $widened = (uint8)7;\n  @counter = (uint8)255;\n"
+    static let setup = "  @z = 0;\n  $widened = 5;\n  $widened = (uint8)7;\n  @counter = (uint8)255;\n  $s = \"abc\";\n"
 
     private func bpftrace() -> String? {
         for path in ["/usr/bin/bpftrace", "/usr/local/bin/bpftrace", "/usr/sbin/bpftrace"]
@@ -69,7 +74,7 @@ final class BpftraceOracleTests: XCTestCase {
             throw XCTSkip("bpftrace could not run the probe here (status \(process.terminationStatus)): \(text)")
         }
         let asserts = zip(Self.expressions, values).map { expression, value in
-            "  assert((\(expression)) == (uint64)0x\(value), \"\(expression)\");"
+            "  assert((\(expression)) == (uint64)0x\(value), \"\(expression.replacingOccurrences(of: "\"", with: "'"))\");"
         }.joined(separator: "\n")
         let program = "BEGIN {\n\(Self.setup)\(asserts)\n}\n"
         let result = try verify(program)
