@@ -54,6 +54,8 @@ final class ToolScriptTests: XCTestCase {
             XCTAssertEqual(lowered.diagnostics, [], name)
             let reparsed = Parser.parse(source: lowered.text, file: name)
             XCTAssertEqual(reparsed.diagnostics, [], name)
+            // Lowering to the newest dialect changes nothing.
+            XCTAssertEqual(Printer.print(program, dialect: .latest), PrintResult(text: Printer.print(program), diagnostics: []), name)
         }
     }
 }
