@@ -255,6 +255,11 @@ public struct LoweringResult: Sendable, Hashable {
     public var program: Program
     public var diagnostics: [Diagnostic]
 
+    public init(program: Program, diagnostics: [Diagnostic]) {
+        self.program = program
+        self.diagnostics = diagnostics
+    }
+
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 }
 
