@@ -167,7 +167,9 @@ final class AnnotationPipelineTests: XCTestCase {
             ComprehensionFixture.reply(tautology), ComprehensionFixture.reply(tautology),
         ])
         defer { server.stop() }
-        let engine = try ComprehensionFixture.engine(server: server, logName: "vacuity-\(UUID().uuidString).jsonl")
+        let logs = ComprehensionFixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: logs) }
+        let engine = try ComprehensionFixture.engine(server: server, logDirectory: logs)
 
         let regenerated = await engine.annotate(source: Self.candidate, prompt: "count signals by number")
         XCTAssertEqual(regenerated.annotations.filter { $0.origin == .llm }.map(\.text),

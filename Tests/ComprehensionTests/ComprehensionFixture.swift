@@ -14,8 +14,8 @@ enum ComprehensionFixture {
     static let shared: Result<ContractStore, ContractsError> = {
         do {
             let store = try ContractStore.open(stateDirectory: directory, kernel: { KernelInfo.shared() })
-            // The open store keeps reading the unlinked file (logs written later stay small).
-            try? FileManager.default.removeItem(atPath: store.path)
+            // The open store keeps reading the unlinked file; nothing is left in /tmp.
+            try? FileManager.default.removeItem(atPath: directory)
             return .success(store)
         } catch let error as ContractsError {
             return .failure(error)
@@ -35,18 +35,23 @@ enum ComprehensionFixture {
     }
 
     /// An engine over the real kernel, with an LLM client for `server` when given.
-    static func engine(server: ScriptedLLMServer? = nil, logName: String? = nil) throws -> ComprehensionEngine {
+    /// `logDirectory`: where the annotation log goes (the caller removes it).
+    static func engine(server: ScriptedLLMServer? = nil, logDirectory: String? = nil) throws -> ComprehensionEngine {
         let store = try store()
         var client: LLMClient?
         if let server {
             client = try LLMClient(configuration: LLMConfiguration(baseURL: server.baseURL, model: "test-model",
                                                                    maxRetries: 0))
         }
-        let log = logName.map { AnnotationLog(stateDirectory: directory, fileName: $0) }
+        let log = logDirectory.map { AnnotationLog(stateDirectory: $0) }
         return ComprehensionEngine(contracts: store, llm: client, kernel: KernelInfo.shared(),
                                    verifier: SymbolicVerifier(options: VerificationOptions(queryTimeout: .seconds(10),
                                                                                            totalBudget: .seconds(30))),
                                    log: log)
+    }
+
+    static func temporaryDirectory() -> String {
+        NSTemporaryDirectory() + "ken-annotation-log-\(UUID().uuidString)"
     }
 
     static func reply(_ block: String) -> ScriptedLLMServer.Step {

@@ -135,7 +135,9 @@ final class TcpConnectCaseTests: XCTestCase {
         let server = try ScriptedLLMServer(script: [ComprehensionFixture.reply(Self.annotations),
                                                     ComprehensionFixture.reply(Self.annotations)])
         defer { server.stop() }
-        let engine = try ComprehensionFixture.engine(server: server, logName: "tcp-\(UUID().uuidString).jsonl")
+        let logs = ComprehensionFixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: logs) }
+        let engine = try ComprehensionFixture.engine(server: server, logDirectory: logs)
 
         let bad = await engine.annotate(source: Self.unswapped, prompt: Self.prompt)
         XCTAssertTrue(bad.annotatedSource.contains("assert($dport == bswap($sk->__sk_common.skc_dport)"),
