@@ -24,9 +24,11 @@ final class ThroughputTests: XCTestCase {
             p.shebang = nil
             return Printer.print(p)
         }.joined(separator: "\n")
-        let small = bytesPerSecond(probesOnly, repetitions: 20)
+        // Best of several runs: other processes share the machine, and a slow outlier says
+        // nothing about the algorithm.
+        let small = (0..<3).map { _ in bytesPerSecond(probesOnly, repetitions: 7) }.max() ?? 0
         let big = String(repeating: probesOnly + "\n", count: 20)
-        let large = bytesPerSecond(big, repetitions: 1)
+        let large = (0..<3).map { _ in bytesPerSecond(big, repetitions: 1) }.max() ?? 0
         print("throughput: small input \(Int(small / 1024)) KiB/s, large input (\(big.utf8.count / 1024) KiB) \(Int(large / 1024)) KiB/s")
         XCTAssertGreaterThan(large, small / 3, "throughput dropped on a larger input: quadratic behaviour?")
     }
