@@ -85,6 +85,7 @@ final class Session {
             case let .satisfiable(model): return .satisfiable(model)
             case .unsatisfiable: return .unsatisfiable
             case let .unknown(reason):
+                if Task.isCancelled { return .unknown("verification cancelled") }
                 if reason.contains("timeout") || reason.contains("canceled") { return .unknown(Self.timeoutMarker) }
                 return .unknown("solver gave up: \(reason)")
             }

@@ -17,10 +17,26 @@ public struct SymbolicVerifier: Sendable {
     /// Verifies a parsed (and ideally resolved) program. Synchronous and CPU-bound; it checks
     /// task cancellation between solver queries.
     public func verify(_ program: Program, prompt: String? = nil) -> VerificationResult {
+        run(program, prompt: prompt, relay: nil)
+    }
+
+    /// Like `verify`, for async callers: cancelling the calling task interrupts the solver query
+    /// that is running and leaves the undecided asserts UNKNOWN ("verification cancelled").
+    public func verifyCancellable(_ program: Program, prompt: String? = nil) async -> VerificationResult {
+        let relay = CancellationRelay()
+        return await withTaskCancellationHandler {
+            run(program, prompt: prompt, relay: relay)
+        } onCancel: {
+            relay.cancel()
+        }
+    }
+
+    func run(_ program: Program, prompt: String?, relay: CancellationRelay?) -> VerificationResult {
         let program = Self.distinctAssertLocations(program)
         let context: Z3Context
         do {
             context = try Z3Context()
+            relay?.attach(context.interrupter)
         } catch {
             return VerificationResult(verdict: .unknown, asserts: [],
                                       warnings: [VerificationWarning(position: nil, message: "\(error)")],

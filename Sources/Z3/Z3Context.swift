@@ -30,9 +30,14 @@ public final class Z3Context {
         // Without this Z3's default handler prints and exits the process on any API misuse.
         Z3_set_error_handler(context, nil)
         raw = context
+        interrupter = Z3Interrupter(context)
     }
 
+    /// Lets another task stop this context's running `check` (see `Z3Interrupter`).
+    public let interrupter: Z3Interrupter
+
     deinit {
+        interrupter.invalidate()
         // Deleting the context frees every AST it owns, including the cached sorts.
         Z3_del_context(raw)
     }

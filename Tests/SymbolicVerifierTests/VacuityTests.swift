@@ -106,3 +106,43 @@ final class UnknownTests: XCTestCase {
         expect(wrong, .violated)
     }
 }
+
+extension UnknownTests {
+    /// Cancelling the task stops a long solver query promptly and reports UNKNOWN.
+    func testCancellationInterruptsTheSolver() async throws {
+        let body = """
+        $p = args->p; $q = args->q;
+        assume($p > 1 && $q > 1 && $p < 0x100000000 && $q < 0x100000000);
+        assert($p * $q != 2305843009213693951);
+        """
+        guard let program = Parser.parse(source: probe(body), file: "slow.bt").program else {
+            return XCTFail("does not parse")
+        }
+        let verifier = SymbolicVerifier(options: VerificationOptions(queryTimeout: .seconds(30)))
+        let started = ContinuousClock.now
+        let task = Task { await verifier.verifyCancellable(program) }
+        try await Task.sleep(for: .milliseconds(300))
+        task.cancel()
+        let result = await task.value
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(10))
+        expect(result, .unknown)
+        XCTAssertTrue(result.asserts[0].reason?.contains("cancelled") ?? false, result.renderText())
+    }
+
+    /// Verifications in parallel tasks each own their context and agree with sequential runs.
+    func testParallelVerificationsAgree() async throws {
+        let sources = TimingTests.programs + [probe("assert(pid != 1);")]
+        let programs = sources.compactMap { Parser.parse(source: $0, file: "p.bt").program }
+        XCTAssertEqual(programs.count, sources.count)
+        let sequential = programs.map { SymbolicVerifier().verify($0).verdict }
+        let parallel = await withTaskGroup(of: (Int, Verdict).self) { group in
+            for (index, program) in programs.enumerated() {
+                group.addTask { (index, await SymbolicVerifier().verifyCancellable(program).verdict) }
+            }
+            var verdicts = Array(repeating: Verdict.unknown, count: programs.count)
+            for await (index, verdict) in group { verdicts[index] = verdict }
+            return verdicts
+        }
+        XCTAssertEqual(parallel, sequential)
+    }
+}
