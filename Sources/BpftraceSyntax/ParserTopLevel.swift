@@ -44,6 +44,12 @@ extension ParserCore {
             panicking = false
             let start = lexer.pos
             guard start < bytes.count else { break }
+            if bytes[start] == UInt8(ascii: ";") {
+                error("unexpected ';' between probes", range: makeRange(start, start + 1),
+                      hint: "a probe ends with its closing '}'; remove the ';'")
+                lexer.pos = start + 1
+                continue
+            }
             if bytes[start] == UInt8(ascii: "#") {
                 let item = parsePreprocessorLine()
                 if item.text.hasPrefix("#!") {

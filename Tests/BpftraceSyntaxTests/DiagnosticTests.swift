@@ -18,6 +18,18 @@ final class DiagnosticTests: XCTestCase {
         """)
     }
 
+    func testStraySemicolonBetweenProbesDoesNotHideTheNextProbe() {
+        XCTAssertEqual(rendered("BEGIN { exit(); };\nEND { $x = ; }"), """
+        prog.bt:1:18: error: unexpected ';' between probes
+        BEGIN { exit(); };
+                         ^
+        hint: a probe ends with its closing '}'; remove the ';'
+        prog.bt:2:12: error: expected an expression, found ';'
+        END { $x = ; }
+                   ^
+        """)
+    }
+
     func testMissingOperand() {
         XCTAssertEqual(rendered("BEGIN {\n    $x = 1 +;\n}\n"), """
         prog.bt:2:13: error: expected an expression, found ';'
