@@ -103,7 +103,10 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
 
-        .target(name: "Fleet", dependencies: ["TOML", "Digest", "KenProto"]),
+        .target(name: "Fleet", dependencies: [
+            "TOML", "Digest", "KenProto", "KenRPC",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
 
         // MARK: Programs.
         .executableTarget(name: "ken-agent", dependencies: [
@@ -118,7 +121,7 @@ let package = Package(
         ]),
         .executableTarget(name: "kenc", dependencies: [
             "KenRPC", "KenProto", "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "KendCore", "AgentCLI",
-            "Contracts", "KernelInfo",
+            "Contracts", "KernelInfo", "Fleet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -50,6 +50,10 @@ extension AgentService {
                                  hint: "use no, on-failure or always")
         }
         if !request.name.isEmpty { try AgentService.validateName(request.name) }
+        guard request.manifestDigest.isEmpty
+                || (request.manifestDigest.count == 64 && request.manifestDigest.allSatisfy(\.isHexDigit)) else {
+            throw RPCStatusError(.invalidArgument, "manifest_digest must be a sha256 in hex")
+        }
         var checked: CheckedProgram?
         switch kind {
         case .bpftrace:
@@ -80,7 +84,7 @@ extension AgentService {
                 id: id, name: request.name.isEmpty ? id : request.name, ownerUID: peer.uid, kind: kind,
                 programText: program?.text ?? "", object: [UInt8](request.object), prompt: request.prompt,
                 annotatedProgram: request.annotatedProgram, probes: program?.probes ?? [],
-                state: .attaching, restartPolicy: restartPolicy)
+                state: .attaching, restartPolicy: restartPolicy, manifestDigest: request.manifestDigest)
             do {
                 try registry.insert(record)
             } catch RegistryError.nameInUse(let name) {

@@ -10,7 +10,7 @@ import TOML
 /// name = "cat-opens"
 /// prompt = "print every file opened by cat"
 /// # optional: a pinned program, verified against the prompt on each host without an LLM
-/// program_file = "cat-opens.bt"          # or: program = """ … """
+/// program_file = "cat-opens.bt"          # or inline: program = ''' … ''' (literal: no escapes)
 /// program_sha256 = "9f…"                 # optional pin of the program's bytes
 /// max_attempts = 3
 /// on_failure = "keep"                    # keep the running version | "detach" it

@@ -20,9 +20,18 @@ public struct KendSettings: Sendable {
     public var maxAttempts: Int
     /// The offline library's "close enough" similarity (0...1).
     public var libraryThreshold: Double
+    /// Fleet manifests to watch and apply on change (nil: no watching).
+    public var manifestDirectory: String?
+    public var watchInterval: Duration
+    /// Whether the watcher prunes extensions whose manifest was removed.
+    public var watchPrunes: Bool
 
     public init(stateDirectory: String, agentSocket: String, configFile: String, corpusDirectory: String,
-                bpftrace: String, maxAttempts: Int, libraryThreshold: Double = 0.25) {
+                bpftrace: String, maxAttempts: Int, libraryThreshold: Double = 0.25,
+                manifestDirectory: String? = nil, watchInterval: Duration = .seconds(5), watchPrunes: Bool = true) {
+        self.manifestDirectory = manifestDirectory
+        self.watchInterval = watchInterval
+        self.watchPrunes = watchPrunes
         self.stateDirectory = stateDirectory
         self.agentSocket = agentSocket
         self.configFile = configFile
@@ -37,11 +46,13 @@ public struct KendSettings: Sendable {
 public final class KendDaemon: Sendable {
     public let server: RPCServer<KendService>
     public let engine: SynthesisEngine
+    private let watcher: ManifestWatcher?
     private let logger: Logger
 
-    private init(server: RPCServer<KendService>, engine: SynthesisEngine, logger: Logger) {
+    private init(server: RPCServer<KendService>, engine: SynthesisEngine, watcher: ManifestWatcher?, logger: Logger) {
         self.server = server
         self.engine = engine
+        self.watcher = watcher
         self.logger = logger
     }
 
@@ -109,15 +120,23 @@ public final class KendDaemon: Sendable {
             }
             return reply
         }
-        let server = try await RPCServer.start(endpoint: endpoint, handler: KendService(engine: engine, status: status),
+        let applier = FleetApplier(engine: engine, agentSocket: settings.agentSocket)
+        let server = try await RPCServer.start(endpoint: endpoint,
+                                               handler: KendService(engine: engine, status: status, applier: applier),
                                                logger: logger)
+        let watcher = settings.manifestDirectory.map {
+            ManifestWatcher(directory: $0, interval: settings.watchInterval, prune: settings.watchPrunes,
+                            applier: applier, logger: logger)
+        }
+        watcher?.start()
         _ = try? ServiceNotifier.notify([.ready, .status("serving \(server.path); \(client == nil ? "offline library" : "LLM \(model)")")])
         logger.info("kend serving \(server.path)")
-        return KendDaemon(server: server, engine: engine, logger: logger)
+        return KendDaemon(server: server, engine: engine, watcher: watcher, logger: logger)
     }
 
     public func stop() async {
         _ = try? ServiceNotifier.notify(.stopping)
+        watcher?.stop()
         await server.shutdown(gracePeriod: .seconds(5))
     }
 

@@ -15,11 +15,15 @@ public struct KendService: RPCHandler {
     public var engine: SynthesisEngine
     public var status: @Sendable () async -> Ken_V1_KendStatusReply
     public var isAuthorized: @Sendable (PeerCredentials) -> Bool
+    /// Serves Apply; nil answers UNIMPLEMENTED.
+    public var applier: FleetApplier?
 
     public init(engine: SynthesisEngine, status: @escaping @Sendable () async -> Ken_V1_KendStatusReply,
+                applier: FleetApplier? = nil,
                 isAuthorized: @escaping @Sendable (PeerCredentials) -> Bool = PeerPolicy.sameUserOrGroup) {
         self.engine = engine
         self.status = status
+        self.applier = applier
         self.isAuthorized = isAuthorized
     }
 
@@ -41,9 +45,15 @@ public struct KendService: RPCHandler {
             response.report = report
         case .verify(let call):
             response.verify = try await verify(call)
-        case .apply:
-            throw RPCStatusError(.unimplemented, "Apply is not served by this kend yet",
-                                 hint: "attach each manifest's prompt with kenc synth --attach")
+        case .apply(let call):
+            guard let applier else {
+                throw RPCStatusError(.unimplemented, "this kend does not serve Apply (no agent socket configured)")
+            }
+            response.apply = try await applier.apply(call) { event in
+                var update = Response()
+                update.event = event
+                try? await context.send(update)
+            }
         case .cancel, nil:
             throw RPCStatusError(.invalidArgument, "the request names no call")
         }

@@ -61,7 +61,9 @@ public struct SynthesisEngine: Sendable {
 
     /// Runs (or continues) a synthesis task.
     /// - Throws: `RPCStatusError` for requests that cannot start: no prompt, an unknown task id.
-    public func synthesize(_ call: Ken_V1_SynthesizeRequest,
+    /// `pinned` replaces the candidate source with a fixed program (a fleet manifest's): it is
+    /// checked end to end and never rewritten; the cache and learning are left out.
+    public func synthesize(_ call: Ken_V1_SynthesizeRequest, pinned: PinnedSource? = nil,
                            onEvent: @escaping @Sendable (Ken_V1_SynthesisEvent) async -> Void) async throws -> Ken_V1_SynthesisReport {
         var prompt = call.prompt.trimmingCharacters(in: .whitespacesAndNewlines)
         var hints = call.hints.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
@@ -95,7 +97,9 @@ public struct SynthesisEngine: Sendable {
                                      corpusVersion: corpusVersion)
         var candidateSource = source
         var fromCache = false
-        if prior.isEmpty, hints.isEmpty, let cache, let cached = cache.lookup(key) {
+        if let pinned {
+            candidateSource = pinned
+        } else if prior.isEmpty, hints.isEmpty, let cache, let cached = cache.lookup(key) {
             candidateSource = PinnedSource(program: cached.program, origin: .llm(model: model),
                                            label: "cached synthesis", fallback: source)
             fromCache = true

@@ -63,6 +63,7 @@ extension ExtensionRecord {
         e.pinDir = pinDir
         e.restartPolicy = restartPolicy.rawValue
         e.restarts = restarts
+        e.manifestDigest = manifestDigest
         return e
     }
 
@@ -75,6 +76,7 @@ extension ExtensionRecord {
             objectSHA256: e.objectSha256, prompt: e.prompt, annotatedProgram: e.annotatedProgram,
             progIDs: e.progIds, linkIDs: e.linkIds, pid: e.pid, probes: e.probes, pinDir: e.pinDir,
             state: state, restartPolicy: RestartPolicy(wire: e.restartPolicy) ?? .no, restarts: e.restarts,
-            createdUnixMs: e.createdUnixMs, changedUnixMs: e.changedUnixMs, lastError: e.lastError)
+            createdUnixMs: e.createdUnixMs, changedUnixMs: e.changedUnixMs, lastError: e.lastError,
+            manifestDigest: e.manifestDigest)
     }
 }

@@ -55,6 +55,8 @@ public struct ExtensionRecord: Sendable, Equatable {
     public var createdUnixMs: Int64
     public var changedUnixMs: Int64
     public var lastError: String
+    /// The digest of the fleet manifest that declared this extension; empty when attached by hand.
+    public var manifestDigest: String
 
     public init(
         id: String, name: String, ownerUID: UInt32, kind: ExtensionKind,
@@ -63,7 +65,7 @@ public struct ExtensionRecord: Sendable, Equatable {
         progIDs: [UInt32] = [], linkIDs: [UInt32] = [], pid: Int32 = 0, probes: [String] = [],
         pinDir: String = "", state: ExtensionState = .attaching, restartPolicy: RestartPolicy = .no,
         restarts: UInt32 = 0, createdUnixMs: Int64 = Registry.nowUnixMs(), changedUnixMs: Int64? = nil,
-        lastError: String = ""
+        lastError: String = "", manifestDigest: String = ""
     ) {
         self.id = id
         self.name = name
@@ -85,6 +87,7 @@ public struct ExtensionRecord: Sendable, Equatable {
         self.createdUnixMs = createdUnixMs
         self.changedUnixMs = changedUnixMs ?? createdUnixMs
         self.lastError = lastError
+        self.manifestDigest = manifestDigest
     }
 
     /// True while the extension should be in the kernel (reconciliation restores these).

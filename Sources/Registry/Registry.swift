@@ -8,7 +8,7 @@ import SQLite
 /// (`get`), so listing thousands of extensions stays cheap.
 public final class Registry: Sendable {
     /// The schema version this code writes. Bump it and append to `migrations` to change the schema.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
     public static let defaultStateDirectory = "/var/lib/ken"
     public static let fileName = "registry.db"
 
@@ -40,12 +40,17 @@ public final class Registry: Sendable {
         CREATE UNIQUE INDEX extensions_live_name ON extensions(name) WHERE state != 'detached';
         CREATE INDEX extensions_state ON extensions(state);
         """,
+        // 1 → 2: the digest of the fleet manifest that declared an extension (kenc apply).
+        """
+        ALTER TABLE extensions ADD COLUMN manifest_digest TEXT NOT NULL DEFAULT '';
+        """,
     ]
 
     /// Columns read for listings: everything but the object bytes.
     static let summaryColumns = """
         id, name, owner_uid, kind, program_text, object_sha256, prompt, annotated_program, prog_ids, \
-        link_ids, pid, probes, pin_dir, state, restart_policy, restarts, created_unix_ms, changed_unix_ms, last_error
+        link_ids, pid, probes, pin_dir, state, restart_policy, restarts, created_unix_ms, changed_unix_ms, last_error, \
+        manifest_digest
         """
 
     private let db: SQLiteDatabase
@@ -128,15 +133,15 @@ public final class Registry: Sendable {
             try db.execute("""
                 INSERT INTO extensions (id, name, owner_uid, kind, program_text, object, object_sha256, prompt,
                   annotated_program, prog_ids, link_ids, pid, probes, pin_dir, state, restart_policy, restarts,
-                  created_unix_ms, changed_unix_ms, last_error)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                  created_unix_ms, changed_unix_ms, last_error, manifest_digest)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """, [
                     record.id, record.name, Int64(record.ownerUID), record.kind.rawValue, record.programText,
                     record.object.isEmpty ? SQLiteValue.null : .blob(record.object), record.objectSHA256,
                     record.prompt, record.annotatedProgram, Registry.encode(record.progIDs),
                     Registry.encode(record.linkIDs), Int64(record.pid), Registry.encode(record.probes),
                     record.pinDir, record.state.rawValue, record.restartPolicy.rawValue, Int64(record.restarts),
-                    record.createdUnixMs, record.changedUnixMs, record.lastError,
+                    record.createdUnixMs, record.changedUnixMs, record.lastError, record.manifestDigest,
                 ])
         } catch {
             if error.isConstraintViolation {
@@ -310,7 +315,8 @@ public final class Registry: Sendable {
                 pinDir: try row.string("pin_dir"), state: state, restartPolicy: policy,
                 restarts: UInt32(truncatingIfNeeded: try row.int64("restarts")),
                 createdUnixMs: try row.int64("created_unix_ms"), changedUnixMs: try row.int64("changed_unix_ms"),
-                lastError: try row.string("last_error"))
+                lastError: try row.string("last_error"),
+                manifestDigest: row.columns.contains("manifest_digest") ? try row.string("manifest_digest") : "")
         } catch let error as RegistryError {
             throw error
         } catch let error as SQLiteError {

@@ -24,6 +24,9 @@ public enum CandidateOrigin: Sendable, Equatable {
     case llm(model: String)
     /// The offline library synthesizer: the closest example, and how close it is (0...1).
     case library(exampleID: String, similarity: Double)
+    /// A program given with the request (a fleet manifest's pinned program): checked, never
+    /// rewritten.
+    case pinned(label: String)
 }
 
 /// A candidate program proposed by a source, with what it cost.

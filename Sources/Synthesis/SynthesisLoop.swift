@@ -137,6 +137,7 @@ public struct SynthesisLoop: Sendable {
             attempt.completionTokens = UInt32(clamping: proposal.completionTokens)
             switch proposal.origin {
             case .llm: report.source = "llm"
+            case .pinned: report.source = "pinned"
             case .library(let id, let similarity):
                 report.source = "library"
                 report.similarity = similarity

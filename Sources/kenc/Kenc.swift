@@ -20,6 +20,8 @@ struct Kenc: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             SynthCommand.self,
+            ApplyCommand.self,
+            StatusCommand.self,
             CheckCommand.self,
             FmtCommand.self,
             VerifyCommand.self,

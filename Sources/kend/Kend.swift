@@ -40,6 +40,15 @@ struct Kend: AsyncParsableCommand {
     @Option(help: "Synthesis attempts per task when the client does not say.")
     var maxAttempts = 3
 
+    @Option(help: "Watch this directory of fleet manifests (*.toml) and apply it whenever it changes.")
+    var manifests: String?
+
+    @Option(help: "How often to look for manifest changes, in seconds.")
+    var watchInterval: Double = 5
+
+    @Flag(help: "When watching, do not detach extensions whose manifest was removed.")
+    var noPrune = false
+
     mutating func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -48,7 +57,10 @@ struct Kend: AsyncParsableCommand {
         }
         let logger = Logger(label: "kend")
         let settings = KendSettings(stateDirectory: stateDir, agentSocket: agentSocket, configFile: config,
-                                    corpusDirectory: corpus, bpftrace: bpftrace, maxAttempts: maxAttempts)
+                                    corpusDirectory: corpus, bpftrace: bpftrace, maxAttempts: maxAttempts,
+                                    manifestDirectory: manifests,
+                                    watchInterval: .milliseconds(Int64(max(0.5, watchInterval) * 1000)),
+                                    watchPrunes: !noPrune)
         let daemon: KendDaemon
         do {
             daemon = try await KendDaemon.start(settings: settings, endpoint: try RPCEndpoint.activatedOr(path: socket),

@@ -1,0 +1,50 @@
+import Foundation
+import KenProto
+
+/// How `kenc apply` reports: a table for people, JSON for tools, and an exit status that
+/// configuration management can read as changed/failed.
+public enum ApplyFormatting {
+    /// 0 nothing changed, 2 something changed, 4 something failed, 6 both — the convention of
+    /// Puppet's --detailed-exitcodes, which Ansible's `changed_when`/`failed_when` read easily.
+    public static func exitStatus(_ reply: Ken_V1_ApplyReply) -> Int32 {
+        (reply.changed ? 2 : 0) | (reply.failed ? 4 : 0)
+    }
+
+    public static func table(_ reply: Ken_V1_ApplyReply, dryRun: Bool) -> String {
+        var rows = [["NAME", "ACTION", "EXTENSION", "DETAIL"]]
+        for action in reply.actions {
+            rows.append([action.name, action.action, action.extensionID.isEmpty ? "-" : action.extensionID, action.message])
+        }
+        let widths = (0..<3).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var lines = rows.map { row in
+            (0..<3).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                + "  " + row[3]
+        }
+        let changed = reply.actions.filter { !["unchanged", "fail"].contains($0.action) }.count
+        let failed = reply.actions.filter { $0.action == "fail" }.count
+        if reply.actions.isEmpty {
+            lines = ["no manifests and nothing to prune"]
+        }
+        if dryRun {
+            lines.append("dry run: \(changed) change(s) planned, nothing done")
+        } else if !reply.changed && !reply.failed {
+            lines.append("no change: every declared extension is attached as declared")
+        } else {
+            lines.append("\(changed) changed, \(failed) failed, \(reply.actions.count - changed - failed) unchanged")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public static func json(_ reply: Ken_V1_ApplyReply, dryRun: Bool) -> String {
+        let document: [String: Any] = [
+            "changed": reply.changed,
+            "failed": reply.failed,
+            "dry_run": dryRun,
+            "actions": reply.actions.map {
+                ["name": $0.name, "action": $0.action, "extension_id": $0.extensionID, "message": $0.message]
+            },
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
