@@ -42,6 +42,9 @@ struct ParserCore {
     var depth = 0
     var nodeBudget = Parser.maximumExpressionNodes
     var inPredicate = false
+    /// Set when a probe header was found inside a block (a forgotten `}`): every open block
+    /// closes until the probe body that owns them returns to the top level.
+    var unwindingToProbeHeader = false
     /// Lexer errors before this offset were already reported.
     var lexErrorsReportedUpTo = 0
     /// Line index of the last location computed (see `SourceText.location(_:hint:)`).

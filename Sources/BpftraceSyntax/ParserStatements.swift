@@ -20,12 +20,28 @@ extension ParserCore {
                 return Block(statements, range: range(from: start))
             }
             if at(.semicolon) { advance(); continue }
+            if unwindingToProbeHeader || looksLikeProbeHeader() {
+                // A forgotten '}': the next probe starts here. Close every open block (one
+                // diagnostic) and let the top level parse the probe.
+                if !unwindingToProbeHeader {
+                    let open = source.location(start)
+                    panicking = false
+                    error("missing '}' before the next probe", at: token,
+                          hint: "close the block opened at line \(open.line), column \(open.column) with '}'")
+                    unwindingToProbeHeader = true
+                }
+                if topLevel {
+                    unwindingToProbeHeader = false
+                    lexer.pos = token.start
+                }
+                return Block(statements, range: range(from: start))
+            }
             let before = token.start
             if let s = parseStatement() {
                 statements.append(s)
             }
             // Guarantee progress whatever the recovery did, so no input can loop forever.
-            if token.start == before && token.kind != .endOfFile && !at(.rbrace) {
+            if token.start == before && token.kind != .endOfFile && !at(.rbrace) && !unwindingToProbeHeader {
                 advance()
             }
         }
@@ -37,6 +53,33 @@ extension ParserCore {
             advance()
         }
         return Block(statements, range: makeRange(start, end))
+    }
+
+    /// `provider:` (any known probe kind, long or short) or `BEGIN`/`END` followed by `{`,
+    /// `/` or `,` at the start of a statement: no statement looks like that, a probe header
+    /// does.
+    private func looksLikeProbeHeader() -> Bool {
+        guard token.kind == .identifier else { return false }
+        let word = text(token)
+        guard let kind = ProbeKind.from(provider: word) ?? ProbeKind.from(provider: word.lowercased()) else { return false }
+        // The header must start its line: `i: …` mid-line is just a broken statement.
+        guard token.start == 0 || isLineStart(token.start) else { return false }
+        let next = peek()
+        if kind.takesTarget {
+            return next.kind == .punct(.colon) && next.start == token.end
+        }
+        return next.kind == .punct(.lbrace) || next.kind == .punct(.slash) || next.kind == .punct(.comma)
+    }
+
+    private func isLineStart(_ offset: Int) -> Bool {
+        var i = offset - 1
+        while i >= 0 {
+            let b = source.bytes[i]
+            if b == 0x0A { return true }
+            if b != 0x20 && b != 0x09 && b != 0x0D { return false }
+            i -= 1
+        }
+        return true
     }
 
     /// Skips a balanced `{ … }` starting at the current `{` (used when nesting is too deep).
@@ -120,6 +163,7 @@ extension ParserCore {
             return nil
         }
         let statement = Statement(kind, range: range(from: start))
+        if unwindingToProbeHeader { return statement }
         if panicking {
             synchronize()
             return statement

@@ -30,6 +30,21 @@ final class DiagnosticTests: XCTestCase {
         """)
     }
 
+    func testForgottenClosingBraceBeforeNextProbe() {
+        let source = "kprobe:f\n{\n    if ($x) {\n        @a = 1;\n\ntracepoint:sched:sched_switch { @b = 1; }\nEND { $y = ; }\n"
+        XCTAssertEqual(rendered(source), """
+        prog.bt:6:1: error: missing '}' before the next probe
+        tracepoint:sched:sched_switch { @b = 1; }
+        ^~~~~~~~~~
+        hint: close the block opened at line 3, column 13 with '}'
+        prog.bt:7:12: error: expected an expression, found ';'
+        END { $y = ; }
+                   ^
+        """)
+        let result = Parser.parse(source: source, file: "p.bt")
+        XCTAssertEqual(result.partialProgram.probes.map { $0.attachPoints[0].kind }, [.kprobe, .tracepoint, .end])
+    }
+
     func testMissingOperand() {
         XCTAssertEqual(rendered("BEGIN {\n    $x = 1 +;\n}\n"), """
         prog.bt:2:13: error: expected an expression, found ';'
