@@ -74,3 +74,18 @@ extension ControlFlowTests {
         expect(try verify(probe("$x = 5; $x = (uint8)7; assert($x == 7);")), .verified)
     }
 }
+
+extension ControlFlowTests {
+    func testLetDeclarationsAndRangeLoops() throws {
+        expect(try verify(probe("let $x: uint8 = 0x1ff; assert($x == 0xff);")), .verified)
+        expect(try verify(probe("let $s = 0; for $i : 0..4 { $s += $i; } assert($s == 6);")), .verified)
+        expect(try verify(probe("let $s = 0; for $i : 0..4 { $s += $i; } assert($s == 10);")), .violated)
+        // A range with a symbolic end is not unrolled: UNKNOWN, never VERIFIED.
+        expect(try verify(probe("let $s = 0; for $i : 0..args->n { $s += 1; } assert($s >= 0);")), .unknown)
+    }
+
+    func testBreakAndContinueInUnroll() throws {
+        let body = "$n = 0; $i = 0; while ($i < 10) { $i++; if ($i % 2 == 0) { continue; } $n++; } assert($n == 5);"
+        expect(try verify(probe(body)), .verified)
+    }
+}
