@@ -292,9 +292,20 @@ extension ParserCore {
         return parseBlock()
     }
 
-    private mutating func parseIf() -> StatementKind? {
-        guard enterNesting() else { return nil }
-        defer { leaveNesting() }
+    /// Maximum number of `else if` links in one chain. Chains do not count as nesting
+    /// (a long `else if` ladder is ordinary code), but the tree still grows one level per link.
+    static let maximumElseIfChain = 256
+
+    /// `chainLength` > 0 for the `if` of an `else if`: it stays at its ladder's nesting level.
+    private mutating func parseIf(chainLength: Int = 0) -> StatementKind? {
+        if chainLength == 0 {
+            guard enterNesting() else { return nil }
+        } else if chainLength > Self.maximumElseIfChain {
+            error("'else if' chain too long (more than \(Self.maximumElseIfChain) links)", at: token,
+                  hint: "look the value up in a map, or split the chain")
+            return nil
+        }
+        defer { if chainLength == 0 { leaveNesting() } }
         advance() // 'if'
         let condition = parseExpression()
         guard let then = parseBody("if") else { return nil }
@@ -303,7 +314,7 @@ extension ParserCore {
             advance()
             if isWord("if") {
                 let start = token.start
-                guard let nested = parseIf() else { return nil }
+                guard let nested = parseIf(chainLength: chainLength + 1) else { return nil }
                 let r = range(from: start)
                 elseBlock = Block([Statement(nested, range: r)], range: r)
             } else {

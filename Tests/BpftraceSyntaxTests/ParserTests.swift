@@ -161,6 +161,18 @@ final class ParserTests: XCTestCase {
         guard case .ifStatement = s[0] else { return XCTFail() }
     }
 
+    func testLongElseIfLadderIsNotDeepNesting() {
+        var source = "BEGIN { if ($x == 0) { @n = \"e0\"; }"
+        for i in 1..<200 { source += " else if ($x == \(i)) { @n = \"e\(i)\"; }" }
+        source += " else { @n = \"other\"; } }"
+        assertRoundTrip(source)
+        var tooLong = "BEGIN { if ($x == 0) { }"
+        for i in 1..<400 { tooLong += " else if ($x == \(i)) { }" }
+        tooLong += " }"
+        XCTAssertEqual(Parser.parse(source: tooLong, file: "l.bt").diagnostics.first?.message,
+                       "'else if' chain too long (more than 256 links)")
+    }
+
     func testLoops() {
         let s = statements("""
         BEGIN {
