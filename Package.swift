@@ -150,6 +150,7 @@ let package = Package(
         .testTarget(name: "ComprehensionTests", dependencies: ["Comprehension", "Contracts", "BpftraceSyntax", "SymbolicVerifier", "TestSupport"]),
         .testTarget(name: "SynthesisTests", dependencies: [
             "Synthesis", "KendCore", "KenProto", "KenRPC", "LLM", "ExampleStore", "KernelInfo", "TestSupport",
+            "AgentCore", "Fleet", "Comprehension", "Contracts",
         ]),
     ],
     swiftLanguageModes: [.v6]

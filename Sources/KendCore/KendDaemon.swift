@@ -1,4 +1,6 @@
 import BpftraceSyntax
+import Comprehension
+import Contracts
 import Digest
 import ExampleStore
 import Foundation
@@ -81,14 +83,36 @@ public final class KendDaemon: Sendable {
         if client == nil {
             logger.notice("no LLM is configured (KEN_LLM_URL unset): answering from the example library")
         }
+        // Contracts are built from this kernel once per release (seconds) and reused after.
+        let contracts: ContractStore?
+        do {
+            contracts = try ContractStore.open(stateDirectory: settings.stateDirectory, kernel: { kernel })
+            if let info = contracts?.info, info.rebuiltNow {
+                logger.info("kernel contracts built for \(kernel.release) in \(String(format: "%.1f", info.buildSeconds)) s")
+            }
+        } catch {
+            contracts = nil
+            logger.error("kernel contracts unavailable, annotating without them: \(error)")
+        }
+        let log = AnnotationLog(stateDirectory: settings.stateDirectory)
+        let annotator = contracts.map {
+            ComprehensionAnnotator(engine: ComprehensionEngine(contracts: $0, llm: client, kernel: kernel, log: log))
+        }
+        let pinnedAnnotator = contracts.map {
+            ComprehensionAnnotator(engine: ComprehensionEngine(contracts: $0, llm: nil, kernel: kernel, log: log))
+        }
+        var kinds: Set<ProbeContract.Kind> = [.tracepoint, .rawTracepoint]
+        if kernel.catalogue.unavailableReason(.kprobe) == nil { kinds.insert(.function) }
+        let probes: any ProbeSuggester = contracts.map { ContractProbes(store: $0, kinds: kinds) } ?? CatalogueProbes(kernel: kernel)
         let stages = PipelineStages(
             checker: FrontEndChecker(kernel: kernel, dialect: dialect),
-            annotator: nil,
+            annotator: annotator,
             prover: VerifierProver(kernel: kernel),
             kernel: AgentGate(socketPath: settings.agentSocket),
             examples: StoreRetriever(store: store),
-            probes: CatalogueProbes(kernel: kernel),
-            bpftraceVersion: dialect.version.description)
+            probes: probes,
+            bpftraceVersion: dialect.version.description,
+            pinnedAnnotator: pinnedAnnotator)
         let engine = SynthesisEngine(
             stages: stages, source: source, model: llmConfiguration?.model ?? "",
             cache: SynthesisCache(directory: state.appendingPathComponent("cache")),

@@ -7,6 +7,8 @@ import Synthesis
 public struct PipelineStages: Sendable {
     public var checker: any ProgramChecker
     public var annotator: (any ProgramAnnotator)?
+    /// The annotator for pinned programs: the same contracts and checks, never an LLM.
+    public var pinnedAnnotator: (any ProgramAnnotator)?
     public var prover: (any ProgramProver)?
     public var kernel: (any KernelGate)?
     public var examples: (any ExampleRetriever)?
@@ -15,9 +17,10 @@ public struct PipelineStages: Sendable {
 
     public init(checker: any ProgramChecker, annotator: (any ProgramAnnotator)?, prover: (any ProgramProver)?,
                 kernel: (any KernelGate)?, examples: (any ExampleRetriever)?, probes: (any ProbeSuggester)?,
-                bpftraceVersion: String) {
+                bpftraceVersion: String, pinnedAnnotator: (any ProgramAnnotator)? = nil) {
         self.checker = checker
         self.annotator = annotator
+        self.pinnedAnnotator = pinnedAnnotator
         self.prover = prover
         self.kernel = kernel
         self.examples = examples
@@ -105,7 +108,15 @@ public struct SynthesisEngine: Sendable {
             fromCache = true
         }
 
-        let loop = SynthesisLoop(source: candidateSource, checker: stages.checker, annotator: stages.annotator,
+        // A pinned program is checked without an LLM; when it carries its own assume/assert
+        // statements, those are its specification and are proven as written.
+        let annotator: (any ProgramAnnotator)?
+        if let pinned {
+            annotator = hasOwnAnnotations(pinned.program) ? nil : stages.pinnedAnnotator
+        } else {
+            annotator = stages.annotator
+        }
+        let loop = SynthesisLoop(source: candidateSource, checker: stages.checker, annotator: annotator,
                                  prover: stages.prover, kernel: stages.kernel, examples: stages.examples,
                                  probes: stages.probes, bpftraceVersion: stages.bpftraceVersion)
         let outcome = await loop.runTask(request, taskID: taskID, priorFeedback: prior, onEvent: onEvent)

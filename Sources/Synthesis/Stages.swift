@@ -97,9 +97,13 @@ public struct AnnotatedProgram: Sendable, Equatable {
     public var text: String
     /// Notes about annotations that were dropped or regenerated, never silently.
     public var notes: [String]
-    public init(text: String, notes: [String] = []) {
+    /// Ken's own checks (a `__be16` printed without a swap, a user pointer dereferenced): fed
+    /// back like errors, since the prompt may or may not want what the program does.
+    public var warnings: [Ken_V1_Diagnostic]
+    public init(text: String, notes: [String] = [], warnings: [Ken_V1_Diagnostic] = []) {
         self.text = text
         self.notes = notes
+        self.warnings = warnings
     }
 }
 

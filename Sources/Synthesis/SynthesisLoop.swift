@@ -175,10 +175,18 @@ public struct SynthesisLoop: Sendable {
                 // No asserts means no claim to prove or refute: the stage passes, and the report
                 // says that nothing about the program's behaviour was proven.
                 guard proof.verdict == .verified || proof.asserts.isEmpty else {
-                    await fail(StageFailure(stage: .symbolicVerify, feedback: proof.feedback))
+                    let checks = Self.rendered(annotated.warnings)
+                    await fail(StageFailure(stage: .symbolicVerify,
+                                            feedback: checks.isEmpty ? proof.feedback : proof.feedback + "\n" + checks,
+                                            diagnostics: [Self.diagnostic(proof.feedback)] + annotated.warnings))
                     continue
                 }
                 proofWarnings = proof.warnings
+            }
+            if !annotated.warnings.isEmpty {
+                await fail(StageFailure(stage: .comprehend, feedback: Self.rendered(annotated.warnings),
+                                        diagnostics: annotated.warnings))
+                continue
             }
             if furthest.rank < 2 { furthest = (2, checked.program, annotated.text) }
 
@@ -241,6 +249,11 @@ public struct SynthesisLoop: Sendable {
         diagnostic.message = message.firstLine
         diagnostic.rendered = message
         return diagnostic
+    }
+
+    /// Diagnostics as they go into a prompt: each rendered with its source line and hint.
+    static func rendered(_ diagnostics: [Ken_V1_Diagnostic]) -> String {
+        diagnostics.map { $0.rendered.isEmpty ? $0.message : $0.rendered }.joined(separator: "\n")
     }
 
     static func stageName(_ stage: Ken_V1_Stage) -> String {
