@@ -60,7 +60,6 @@ public final class AgentService: Sendable {
                                      hint: "kenc list shows the extensions")
             }
             try authorize(.detach(owner: record.ownerUID), peer)
-            response.detach = Ken_V1_DetachReply.with { $0.extension = self.proto(record) }
             let detached = try await self.detach(record, by: peer)
             response.detach = Ken_V1_DetachReply.with { $0.extension = self.proto(detached) }
         case let .logs(logs):

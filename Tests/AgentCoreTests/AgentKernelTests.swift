@@ -179,9 +179,11 @@ final class AgentKernelTests: XCTestCase {
         let agent = try TestAgent()
         try await agent.start()
         addTeardownBlock { await agent.cleanUp() }
+        let began = Date()
         let response = try await agent.call {
             $0.attach = Ken_V1_AttachRequest.with { $0.kind = .bpfObject; $0.object = Data(bytes); $0.name = "obj" }
         }
+        print("attach latency (BPF object, load + attach + pin, via socket): \(String(format: "%.0f", Date().timeIntervalSince(began) * 1000)) ms")
         XCTAssertEqual(response.status.code, .ok, response.status.message + "\n" + response.status.detail)
         let ext = response.attach.extension
         XCTAssertEqual(ext.state, .attached)
