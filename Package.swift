@@ -145,6 +145,7 @@ let package = Package(
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "TOML", "Digest", "KenProto"]),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
+        .testTarget(name: "ShippingTests"),
         .testTarget(name: "AnnotatedCorpusTests", dependencies: ["BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "SymbolicVerifier"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts", "KernelInfo"]),
         .testTarget(name: "ComprehensionTests", dependencies: ["Comprehension", "Contracts", "BpftraceSyntax", "SymbolicVerifier", "TestSupport"]),
