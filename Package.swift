@@ -98,7 +98,7 @@ let package = Package(
         .target(name: "KendCore", dependencies: [
             "Synthesis", "KenRPC", "KenProto", "LLM", "ExampleStore", "KernelInfo",
             "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "Digest", "Systemd",
-            "Comprehension", "Contracts", "Fleet",
+            "Comprehension", "Contracts", "Fleet", "TOML",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),

@@ -19,18 +19,20 @@ public struct KendSettings: Sendable {
     public var configFile: String
     public var corpusDirectory: String
     public var bpftrace: String
-    public var maxAttempts: Int
-    /// The offline library's "close enough" similarity (0...1).
-    public var libraryThreshold: Double
-    /// Fleet manifests to watch and apply on change (nil: no watching).
+    /// nil: the settings file's, else 3.
+    public var maxAttempts: Int?
+    /// The offline library's "close enough" similarity (0...1); nil: the file's, else 0.25.
+    public var libraryThreshold: Double?
+    /// Fleet manifests to watch and apply on change (nil: the file's, else no watching).
     public var manifestDirectory: String?
-    public var watchInterval: Duration
-    /// Whether the watcher prunes extensions whose manifest was removed.
-    public var watchPrunes: Bool
+    /// nil: the file's, else 5 s.
+    public var watchInterval: Duration?
+    /// Whether the watcher prunes extensions whose manifest was removed (nil: the file's, else yes).
+    public var watchPrunes: Bool?
 
     public init(stateDirectory: String, agentSocket: String, configFile: String, corpusDirectory: String,
-                bpftrace: String, maxAttempts: Int, libraryThreshold: Double = 0.25,
-                manifestDirectory: String? = nil, watchInterval: Duration = .seconds(5), watchPrunes: Bool = true) {
+                bpftrace: String, maxAttempts: Int? = nil, libraryThreshold: Double? = nil,
+                manifestDirectory: String? = nil, watchInterval: Duration? = nil, watchPrunes: Bool? = nil) {
         self.manifestDirectory = manifestDirectory
         self.watchInterval = watchInterval
         self.watchPrunes = watchPrunes
@@ -69,7 +71,14 @@ public final class KendDaemon: Sendable {
         let dialect = versionText.flatMap(BpftraceDialect.init(versionOutput:)) ?? .v0_17
         logger.info("kernel \(kernel.release), bpftrace \(dialect), kernel facts loaded in \(kernel.timings)")
 
-        let llmConfiguration = try LLMConfiguration.fromEnvironment()
+        // The environment's LLM settings win over the file's, which win over none (offline).
+        let file = try KendConfigFile.load(path: settings.configFile)
+        let maxAttempts = settings.maxAttempts ?? file.maxAttempts ?? 3
+        let threshold = settings.libraryThreshold ?? file.libraryThreshold ?? 0.25
+        let manifestDirectory = settings.manifestDirectory ?? file.manifests
+        let watchInterval = settings.watchInterval ?? file.watchInterval.map { .milliseconds(Int64($0 * 1000)) } ?? .seconds(5)
+        let watchPrunes = settings.watchPrunes ?? file.prune ?? true
+        let llmConfiguration = try LLMConfiguration.fromEnvironment() ?? file.llm
         let client = try llmConfiguration.map { try LLMClient(configuration: $0) }
         let embedder = client.flatMap { LLMEmbedder(client: $0) }
         let store = try ExampleStore(ExampleStore.Configuration(
@@ -79,7 +88,7 @@ public final class KendDaemon: Sendable {
             .map { "\($0.id)\u{0}\($0.program)" }.joined(separator: "\u{1}"))
 
         let source: any CandidateSource = client.map { LLMCandidateSource(client: $0) }
-            ?? LibrarySource(store: store, threshold: settings.libraryThreshold)
+            ?? LibrarySource(store: store, threshold: threshold)
         if client == nil {
             logger.notice("no LLM is configured (KEN_LLM_URL unset): answering from the example library")
         }
@@ -117,7 +126,7 @@ public final class KendDaemon: Sendable {
             stages: stages, source: source, model: llmConfiguration?.model ?? "",
             cache: SynthesisCache(directory: state.appendingPathComponent("cache")),
             tasks: TaskStore(directory: state.appendingPathComponent("tasks")),
-            kernelRelease: kernel.release, corpusVersion: corpusVersion, defaultAttempts: settings.maxAttempts,
+            kernelRelease: kernel.release, corpusVersion: corpusVersion, defaultAttempts: maxAttempts,
             learn: { prompt, program in
                 _ = try? await store.addLearned(prompt: prompt, program: program, tags: ["learned"])
             })
@@ -148,8 +157,8 @@ public final class KendDaemon: Sendable {
         let server = try await RPCServer.start(endpoint: endpoint,
                                                handler: KendService(engine: engine, status: status, applier: applier),
                                                logger: logger)
-        let watcher = settings.manifestDirectory.map {
-            ManifestWatcher(directory: $0, interval: settings.watchInterval, prune: settings.watchPrunes,
+        let watcher = manifestDirectory.map {
+            ManifestWatcher(directory: $0, interval: watchInterval, prune: watchPrunes,
                             applier: applier, logger: logger)
         }
         watcher?.start()

@@ -37,14 +37,14 @@ struct Kend: AsyncParsableCommand {
     @Option(help: "The bpftrace binary whose version decides the dialect.")
     var bpftrace = "bpftrace"
 
-    @Option(help: "Synthesis attempts per task when the client does not say.")
-    var maxAttempts = 3
+    @Option(help: "Synthesis attempts per task when the client does not say (default: the file's, else 3).")
+    var maxAttempts: Int?
 
     @Option(help: "Watch this directory of fleet manifests (*.toml) and apply it whenever it changes.")
     var manifests: String?
 
-    @Option(help: "How often to look for manifest changes, in seconds.")
-    var watchInterval: Double = 5
+    @Option(help: "How often to look for manifest changes, in seconds (default: the file's, else 5).")
+    var watchInterval: Double?
 
     @Flag(help: "When watching, do not detach extensions whose manifest was removed.")
     var noPrune = false
@@ -59,8 +59,8 @@ struct Kend: AsyncParsableCommand {
         let settings = KendSettings(stateDirectory: stateDir, agentSocket: agentSocket, configFile: config,
                                     corpusDirectory: corpus, bpftrace: bpftrace, maxAttempts: maxAttempts,
                                     manifestDirectory: manifests,
-                                    watchInterval: .milliseconds(Int64(max(0.5, watchInterval) * 1000)),
-                                    watchPrunes: !noPrune)
+                                    watchInterval: watchInterval.map { .milliseconds(Int64(max(0.5, $0) * 1000)) },
+                                    watchPrunes: noPrune ? false : nil)
         let daemon: KendDaemon
         do {
             daemon = try await KendDaemon.start(settings: settings, endpoint: try RPCEndpoint.activatedOr(path: socket),
