@@ -14,6 +14,8 @@ public struct AgentConfiguration: Sendable {
     public var pinRoot: String
     /// How long to wait for bpftrace to confirm its probes are attached.
     public var attachTimeoutSeconds: Double
+    /// How long records and logs of detached extensions are kept (checked at agent start).
+    public var detachedRetentionSeconds: Double = 30 * 86_400
 
     public init(stateDirectory: String = "/var/lib/ken", policy: AgentPolicy = AgentPolicy(),
                 bpftracePath: String = "bpftrace", pinRoot: String = "/sys/fs/bpf/ken",

@@ -27,6 +27,7 @@ public final class AgentServer: Sendable {
         let registry = try Registry(stateDirectory: configuration.stateDirectory)
         let service = AgentService(configuration: configuration, registry: registry, logger: logger)
         let outcomes = await service.supervisor.reconcile()
+        service.supervisor.purgeDetached(retention: configuration.detachedRetentionSeconds)
         let server = try await RPCServer.start(endpoint: endpoint, handler: AgentRPCHandler(service: service),
                                                configuration: rpcConfiguration, logger: logger)
         return AgentServer(service: service, outcomes: outcomes, server: server)

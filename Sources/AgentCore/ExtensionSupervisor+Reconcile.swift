@@ -114,3 +114,19 @@ extension ExtensionSupervisor {
         }
     }
 }
+
+extension ExtensionSupervisor {
+    /// Forgets extensions detached longer than `retention` ago: their records and their
+    /// directories (script, logs, notes). Until then `kenc show`/`kenc logs` still explain them.
+    @discardableResult
+    func purgeDetached(retention: TimeInterval) -> Int {
+        let cutoff = Registry.nowUnixMs() - Int64(retention * 1000)
+        guard let old = try? registry.list(includeDetached: true, states: [.detached]).filter({ $0.changedUnixMs < cutoff }) else {
+            return 0
+        }
+        for record in old { try? FileManager.default.removeItem(atPath: configuration.extensionDirectory(id: record.id)) }
+        let purged = (try? registry.purgeDetached(olderThanUnixMs: cutoff)) ?? 0
+        if purged > 0 { logger.info("purged detached extensions", metadata: ["count": "\(purged)"]) }
+        return purged
+    }
+}

@@ -204,6 +204,11 @@ final class ExtensionSupervisor: Sendable {
             throw RPCStatusError(.notFound, "no extension with id \(id)")
         }
         if record.state == .detached { return record }
+        if record.state == .attaching, entry == nil {
+            // The attach is still in flight (or reconciliation has not resolved it): detaching now
+            // would race the attach committing `attached` afterwards.
+            throw RPCStatusError(.failedPrecondition, "extension \(id) is still attaching", hint: "retry in a moment")
+        }
         if let process = entry?.process {
             let status = await process.stop()
             notes(id).append("stopped: bpftrace \(status)")

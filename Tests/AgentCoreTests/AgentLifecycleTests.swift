@@ -79,3 +79,27 @@ final class AgentLifecycleTests: XCTestCase {
         await client.close()
     }
 }
+
+final class AgentHousekeepingTests: XCTestCase {
+    func testOldDetachedRecordsAndDirectoriesArePurgedAtStart() async throws {
+        let agent = try TestAgent()
+        agent.configuration.detachedRetentionSeconds = 3600
+        addTeardownBlock { await agent.cleanUp() }
+        let registry = try Registry(stateDirectory: agent.stateDirectory)
+        let old = ExtensionRecord(id: try registry.newID(), name: "old", ownerUID: 0, kind: .bpftrace,
+                                  programText: "BEGIN { exit(); }", state: .detached,
+                                  createdUnixMs: Registry.nowUnixMs() - 7_200_000, changedUnixMs: Registry.nowUnixMs() - 7_200_000)
+        let recent = ExtensionRecord(id: try registry.newID(), name: "recent", ownerUID: 0, kind: .bpftrace,
+                                     programText: "BEGIN { exit(); }", state: .detached)
+        try registry.insert(old)
+        try registry.insert(recent)
+        registry.close()
+        let oldDirectory = agent.configuration.extensionDirectory(id: old.id)
+        try FileManager.default.createDirectory(atPath: oldDirectory, withIntermediateDirectories: true)
+        try "x\n".write(toFile: oldDirectory + "/stdout.log", atomically: true, encoding: .utf8)
+        let server = try await agent.start()
+        XCTAssertNil(try server.service.registry.get(id: old.id))
+        XCTAssertNotNil(try server.service.registry.get(id: recent.id))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: oldDirectory))
+    }
+}
