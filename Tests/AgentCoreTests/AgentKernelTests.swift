@@ -232,8 +232,9 @@ final class AgentKernelTests: XCTestCase {
         XCTAssertEqual(verify.status.code, .ok)
         XCTAssertFalse(verify.verifyOnly.accepted)
         XCTAssertTrue(verify.verifyOnly.log.contains("map_value_or_null"), verify.verifyOnly.log)
+        let goodBytes = Data(try ObjectFixtures.compile(ObjectFixtures.good))
         let good = try await agent.call {
-            $0.verifyOnly = Ken_V1_VerifyOnlyRequest.with { $0.kind = .bpfObject; $0.object = Data(try! ObjectFixtures.compile(ObjectFixtures.good)) }
+            $0.verifyOnly = Ken_V1_VerifyOnlyRequest.with { $0.kind = .bpfObject; $0.object = goodBytes }
         }
         XCTAssertTrue(good.verifyOnly.accepted, good.verifyOnly.log)
         XCTAssertEqual(good.verifyOnly.programs.count, 1)
