@@ -54,6 +54,17 @@ final class ManPageTests: XCTestCase {
             for option in Self.longOptions(inHelp: help.stdout) {
                 XCTAssertTrue(kencPage.contains(Self.roff(option)), "kenc.1 documents \(subcommand) \(option)")
             }
+            // Nested subcommands (kenc examples list|search|add|remove) and their options.
+            for nested in Self.subcommands(inHelp: help.stdout) {
+                XCTAssertTrue(kencPage.split(separator: "\n").contains {
+                    $0.contains("kenc \(Self.roff(subcommand))") && $0.contains(Self.roff(nested))
+                }, "kenc.1 documents \(subcommand) \(nested)")
+                let nestedHelp = try Shell.run(kenc, [subcommand, nested, "--help"])
+                XCTAssertEqual(nestedHelp.status, 0, nestedHelp.stderr)
+                for option in Self.longOptions(inHelp: nestedHelp.stdout) {
+                    XCTAssertTrue(kencPage.contains(Self.roff(option)), "kenc.1 documents \(subcommand) \(nested) \(option)")
+                }
+            }
         }
         for (program, pageName) in [("ken-agent", "ken-agent.8"), ("kend", "kend.8")] {
             let help = try Shell.run(bin.appendingPathComponent(program).path, ["--help"])
