@@ -182,6 +182,14 @@ public nonisolated struct Ken_V1_KendRequest: Sendable {
     set {call = .cancel(newValue)}
   }
 
+  public var examples: Ken_V1_ExamplesRequest {
+    get {
+      if case .examples(let v)? = call {return v}
+      return Ken_V1_ExamplesRequest()
+    }
+    set {call = .examples(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Call: Equatable, Sendable {
@@ -190,6 +198,7 @@ public nonisolated struct Ken_V1_KendRequest: Sendable {
     case verify(Ken_V1_VerifyRequest)
     case apply(Ken_V1_ApplyRequest)
     case cancel(Ken_V1_CancelRequest)
+    case examples(Ken_V1_ExamplesRequest)
 
   }
 
@@ -265,6 +274,14 @@ public nonisolated struct Ken_V1_KendResponse: @unchecked Sendable {
     set {_uniqueStorage()._result = .apply(newValue)}
   }
 
+  public var examples: Ken_V1_ExamplesReply {
+    get {
+      if case .examples(let v)? = _storage._result {return v}
+      return Ken_V1_ExamplesReply()
+    }
+    set {_uniqueStorage()._result = .examples(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Result: Equatable, Sendable {
@@ -273,6 +290,7 @@ public nonisolated struct Ken_V1_KendResponse: @unchecked Sendable {
     case report(Ken_V1_SynthesisReport)
     case verify(Ken_V1_VerifyReply)
     case apply(Ken_V1_ApplyReply)
+    case examples(Ken_V1_ExamplesReply)
 
   }
 
@@ -603,6 +621,113 @@ public nonisolated struct Ken_V1_ApplyReply: Sendable {
   public init() {}
 }
 
+/// The example store: list, search, add (checked by the front end first) and remove entries.
+public nonisolated struct Ken_V1_ExamplesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var action: Ken_V1_ExamplesRequest.Action = .list
+
+  /// ADD: the prompt; SEARCH: the query
+  public var prompt: String = String()
+
+  /// ADD: the bpftrace program
+  public var program: String = String()
+
+  /// REMOVE: a learned example's id
+  public var id: String = String()
+
+  /// SEARCH: how many (default 5)
+  public var limit: UInt32 = 0
+
+  public var tags: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum Action: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+    case list // = 0
+    case search // = 1
+    case add // = 2
+    case remove // = 3
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .list
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .list
+      case 1: self = .search
+      case 2: self = .add
+      case 3: self = .remove
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .list: return 0
+      case .search: return 1
+      case .add: return 2
+      case .remove: return 3
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Ken_V1_ExamplesRequest.Action] = [
+      .list,
+      .search,
+      .add,
+      .remove,
+    ]
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Ken_V1_ExampleEntry: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var prompts: [String] = []
+
+  public var program: String = String()
+
+  public var tags: [String] = []
+
+  /// "corpus", "installed-tool", "learned"
+  public var origin: String = String()
+
+  /// SEARCH only
+  public var similarity: Double = 0
+
+  public var needsUnsafe: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Ken_V1_ExamplesReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var examples: [Ken_V1_ExampleEntry] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "ken.v1"
@@ -617,7 +742,7 @@ nonisolated extension Ken_V1_Verdict: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Ken_V1_KendRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".KendRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{2}\u{9}status\0\u{1}synthesize\0\u{1}verify\0\u{1}apply\0\u{1}cancel\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{2}\u{9}status\0\u{1}synthesize\0\u{1}verify\0\u{1}apply\0\u{1}cancel\0\u{1}examples\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -691,6 +816,19 @@ nonisolated extension Ken_V1_KendRequest: SwiftProtobuf.Message, SwiftProtobuf._
           self.call = .cancel(v)
         }
       }()
+      case 15: try {
+        var v: Ken_V1_ExamplesRequest?
+        var hadOneofValue = false
+        if let current = self.call {
+          hadOneofValue = true
+          if case .examples(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.call = .examples(v)
+        }
+      }()
       default: break
       }
     }
@@ -725,6 +863,10 @@ nonisolated extension Ken_V1_KendRequest: SwiftProtobuf.Message, SwiftProtobuf._
       guard case .cancel(let v)? = self.call else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
     }()
+    case .examples?: try {
+      guard case .examples(let v)? = self.call else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -740,7 +882,7 @@ nonisolated extension Ken_V1_KendRequest: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Ken_V1_KendResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".KendResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{1}more\0\u{4}\u{7}status_reply\0\u{1}event\0\u{1}report\0\u{1}verify\0\u{1}apply\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{1}more\0\u{4}\u{7}status_reply\0\u{1}event\0\u{1}report\0\u{1}verify\0\u{1}apply\0\u{1}examples\0")
 
   fileprivate class _StorageClass {
     var _id: UInt64 = 0
@@ -847,6 +989,19 @@ nonisolated extension Ken_V1_KendResponse: SwiftProtobuf.Message, SwiftProtobuf.
             _storage._result = .apply(v)
           }
         }()
+        case 15: try {
+          var v: Ken_V1_ExamplesReply?
+          var hadOneofValue = false
+          if let current = _storage._result {
+            hadOneofValue = true
+            if case .examples(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._result = .examples(v)
+          }
+        }()
         default: break
         }
       }
@@ -888,6 +1043,10 @@ nonisolated extension Ken_V1_KendResponse: SwiftProtobuf.Message, SwiftProtobuf.
       case .apply?: try {
         guard case .apply(let v)? = _storage._result else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      }()
+      case .examples?: try {
+        guard case .examples(let v)? = _storage._result else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
       }()
       case nil: break
       }
@@ -1656,6 +1815,155 @@ nonisolated extension Ken_V1_ApplyReply: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.actions != rhs.actions {return false}
     if lhs.changed != rhs.changed {return false}
     if lhs.failed != rhs.failed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Ken_V1_ExamplesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExamplesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}action\0\u{1}prompt\0\u{1}program\0\u{1}id\0\u{1}limit\0\u{1}tags\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.action) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.prompt) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.program) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.action != .list {
+      try visitor.visitSingularEnumField(value: self.action, fieldNumber: 1)
+    }
+    if !self.prompt.isEmpty {
+      try visitor.visitSingularStringField(value: self.prompt, fieldNumber: 2)
+    }
+    if !self.program.isEmpty {
+      try visitor.visitSingularStringField(value: self.program, fieldNumber: 3)
+    }
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 4)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 5)
+    }
+    if !self.tags.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.tags, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Ken_V1_ExamplesRequest, rhs: Ken_V1_ExamplesRequest) -> Bool {
+    if lhs.action != rhs.action {return false}
+    if lhs.prompt != rhs.prompt {return false}
+    if lhs.program != rhs.program {return false}
+    if lhs.id != rhs.id {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.tags != rhs.tags {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Ken_V1_ExamplesRequest.Action: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LIST\0\u{1}SEARCH\0\u{1}ADD\0\u{1}REMOVE\0")
+}
+
+nonisolated extension Ken_V1_ExampleEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExampleEntry"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}prompts\0\u{1}program\0\u{1}tags\0\u{1}origin\0\u{1}similarity\0\u{3}needs_unsafe\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.prompts) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.program) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.origin) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.similarity) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.needsUnsafe) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.prompts.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.prompts, fieldNumber: 2)
+    }
+    if !self.program.isEmpty {
+      try visitor.visitSingularStringField(value: self.program, fieldNumber: 3)
+    }
+    if !self.tags.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.tags, fieldNumber: 4)
+    }
+    if !self.origin.isEmpty {
+      try visitor.visitSingularStringField(value: self.origin, fieldNumber: 5)
+    }
+    if self.similarity.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.similarity, fieldNumber: 6)
+    }
+    if self.needsUnsafe != false {
+      try visitor.visitSingularBoolField(value: self.needsUnsafe, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Ken_V1_ExampleEntry, rhs: Ken_V1_ExampleEntry) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.prompts != rhs.prompts {return false}
+    if lhs.program != rhs.program {return false}
+    if lhs.tags != rhs.tags {return false}
+    if lhs.origin != rhs.origin {return false}
+    if lhs.similarity != rhs.similarity {return false}
+    if lhs.needsUnsafe != rhs.needsUnsafe {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Ken_V1_ExamplesReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExamplesReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}examples\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.examples) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.examples.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.examples, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Ken_V1_ExamplesReply, rhs: Ken_V1_ExamplesReply) -> Bool {
+    if lhs.examples != rhs.examples {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -108,6 +108,7 @@ extension Ken_V1_KendRequest: RPCRequestEnvelope {
         case .synthesize: return "synthesize"
         case .verify: return "verify"
         case .apply: return "apply"
+        case .examples: return "examples"
         case .cancel: return "cancel"
         case nil: return "(none)"
         }

@@ -155,7 +155,7 @@ public final class KendDaemon: Sendable {
         }
         let applier = FleetApplier(engine: engine, agentSocket: settings.agentSocket)
         let server = try await RPCServer.start(endpoint: endpoint,
-                                               handler: KendService(engine: engine, status: status, applier: applier),
+                                               handler: KendService(engine: engine, status: status, applier: applier, examples: store),
                                                logger: logger)
         let watcher = manifestDirectory.map {
             ManifestWatcher(directory: $0, interval: watchInterval, prune: watchPrunes,

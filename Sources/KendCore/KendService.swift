@@ -1,3 +1,4 @@
+import ExampleStore
 import Foundation
 import KenProto
 import KenRPC
@@ -17,13 +18,16 @@ public struct KendService: RPCHandler {
     public var isAuthorized: @Sendable (PeerCredentials) -> Bool
     /// Serves Apply; nil answers UNIMPLEMENTED.
     public var applier: FleetApplier?
+    /// Serves Examples; nil answers UNIMPLEMENTED.
+    public var examples: ExampleStore?
 
     public init(engine: SynthesisEngine, status: @escaping @Sendable () async -> Ken_V1_KendStatusReply,
-                applier: FleetApplier? = nil,
+                applier: FleetApplier? = nil, examples: ExampleStore? = nil,
                 isAuthorized: @escaping @Sendable (PeerCredentials) -> Bool = PeerPolicy.sameUserOrGroup) {
         self.engine = engine
         self.status = status
         self.applier = applier
+        self.examples = examples
         self.isAuthorized = isAuthorized
     }
 
@@ -54,6 +58,9 @@ public struct KendService: RPCHandler {
                 update.event = event
                 try? await context.send(update)
             }
+        case .examples(let call):
+            guard let examples else { throw RPCStatusError(.unimplemented, "this kend has no example store") }
+            response.examples = try await ExampleCalls(store: examples, checker: engine.stages.checker).handle(call)
         case .cancel, nil:
             throw RPCStatusError(.invalidArgument, "the request names no call")
         }

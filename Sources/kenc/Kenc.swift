@@ -22,6 +22,7 @@ struct Kenc: AsyncParsableCommand {
             SynthCommand.self,
             ApplyCommand.self,
             StatusCommand.self,
+            ExamplesCommand.self,
             CheckCommand.self,
             FmtCommand.self,
             VerifyCommand.self,

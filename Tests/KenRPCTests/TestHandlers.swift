@@ -211,6 +211,10 @@ struct TestKendHandler: RPCHandler {
                 }
                 $0.changed = !apply.dryRun
             }
+        case .examples(let examples):
+            response.examples = Ken_V1_ExamplesReply.with {
+                $0.examples = [Ken_V1_ExampleEntry.with { $0.id = examples.id; $0.prompts = [examples.prompt] }]
+            }
         case .cancel, nil:
             break
         }

@@ -69,3 +69,60 @@ final class KendServiceTests: XCTestCase {
         }
     }
 }
+
+/// `kenc examples` over kend's socket: list, search, add (front end first), remove.
+final class ExampleCallsTests: XCTestCase {
+    func testListSearchAddAndRemove() async throws {
+        let kernel = try Fixtures.requireTracefs()
+        let state = try Fixtures.temporaryDirectory("examples")
+        let store = try Fixtures.store(state: state)
+        let server = try ScriptedLLMServer(script: [])
+        defer { server.stop() }
+        let engine = Fixtures.engine(source: LLMCandidateSource(client: try Fixtures.llm(server)), kernel: kernel,
+                                     state: state, store: store)
+        let service = KendService(engine: engine, status: { Ken_V1_KendStatusReply() }, examples: store)
+        let socket = state.appendingPathComponent("kend.sock").path
+        let rpc = try await RPCServer.start(endpoint: .path(socket), handler: service)
+        let client = try await KendClient.connect(path: socket)
+        func call(_ request: Ken_V1_ExamplesRequest) async throws -> Ken_V1_KendResponse {
+            try await client.call(.with { $0.examples = request })
+        }
+
+        let listed = try await call(.with { $0.action = .list })
+        XCTAssertGreaterThanOrEqual(listed.examples.examples.count, 60, "the shipped corpus is listed")
+        let corpusID = try XCTUnwrap(listed.examples.examples.first { $0.origin == "corpus" }?.id)
+
+        let found = try await call(.with { $0.action = .search; $0.prompt = "which files does cat open"; $0.limit = 3 })
+        XCTAssertEqual(found.examples.examples.count, 3)
+        XCTAssertTrue(found.examples.examples[0].similarity > 0)
+
+        let rejected = try await call(.with {
+            $0.action = .add
+            $0.prompt = "count reads"
+            $0.program = "tracepoint:syscalls:sys_enter_nosuchcall { @ = count(); }"
+        })
+        XCTAssertEqual(rejected.status.code, .invalidArgument)
+        XCTAssertTrue(rejected.status.detail.contains("sys_enter_nosuchcall"), rejected.status.detail)
+
+        let added = try await call(.with {
+            $0.action = .add
+            $0.prompt = "count read calls per process name"
+            $0.program = "tracepoint:syscalls:sys_enter_read { @reads[comm] = count(); }"
+            $0.tags = ["files"]
+        })
+        XCTAssertEqual(added.status.code, .ok, added.status.message)
+        let learnedID = try XCTUnwrap(added.examples.examples.first?.id)
+        XCTAssertEqual(added.examples.examples.first?.origin, "learned")
+
+        let corpusRemoval = try await call(.with { $0.action = .remove; $0.id = corpusID })
+        XCTAssertEqual(corpusRemoval.status.code, .failedPrecondition)
+        let unknown = try await call(.with { $0.action = .remove; $0.id = "no-such-example" })
+        XCTAssertEqual(unknown.status.code, .notFound)
+        let removed = try await call(.with { $0.action = .remove; $0.id = learnedID })
+        XCTAssertEqual(removed.status.code, .ok)
+        let after = try await call(.with { $0.action = .list })
+        XCTAssertFalse(after.examples.examples.contains { $0.id == learnedID })
+        await client.close()
+        await rpc.shutdown()
+    }
+}
