@@ -44,6 +44,7 @@ let package = Package(
 
         .target(name: "Digest"),
         .target(name: "TOML"),
+        .target(name: "Accounts"),
 
         // MARK: Protocol.
         .target(name: "KenProto", dependencies: [
@@ -77,13 +78,13 @@ let package = Package(
             "BPF", "BpftraceSyntax",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Registry", dependencies: ["SQLite", "KenProto"]),
+        .target(name: "Registry", dependencies: ["SQLite", "KenProto", "Digest"]),
         .target(name: "AgentCore", dependencies: [
-            "KenRPC", "KenProto", "Registry", "KernelLoader", "BpftraceSyntax", "Systemd", "TOML",
+            "KenRPC", "KenProto", "Registry", "KernelLoader", "BpftraceSyntax", "Systemd", "TOML", "Accounts",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // kenc's agent subcommands' logic (tables, JSON, exit codes, calls): no kernel code.
-        .target(name: "AgentCLI", dependencies: ["KenRPC", "KenProto"]),
+        .target(name: "AgentCLI", dependencies: ["KenRPC", "KenProto", "Accounts"]),
 
         // MARK: kend side.
         .target(name: "LLM", dependencies: ["HTTP"]),
@@ -98,7 +99,7 @@ let package = Package(
         .target(name: "KendCore", dependencies: [
             "Synthesis", "KenRPC", "KenProto", "LLM", "ExampleStore", "KernelInfo",
             "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "Digest", "Systemd",
-            "Comprehension", "Contracts", "Fleet", "TOML",
+            "Comprehension", "Contracts", "Fleet", "TOML", "Accounts",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
@@ -138,8 +139,8 @@ let package = Package(
         .testTarget(name: "BpftraceSemanticsTests", dependencies: ["BpftraceSemantics", "BpftraceSyntax", "KernelInfo"]),
         .testTarget(name: "SymbolicVerifierTests", dependencies: ["SymbolicVerifier", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "Z3"]),
         .testTarget(name: "KernelLoaderTests", dependencies: ["KernelLoader", "BPF"]),
-        .testTarget(name: "AgentCoreTests", dependencies: ["TOML", "AgentCore", "AgentCLI", "Registry", "KenRPC", "KenProto", "KernelLoader"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry", "SQLite", "KenProto"]),
+        .testTarget(name: "AgentCoreTests", dependencies: ["TOML", "Accounts", "Digest", "AgentCore", "AgentCLI", "Registry", "KenRPC", "KenProto", "KernelLoader"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Digest", "Registry", "SQLite", "KenProto"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "HTTP", "TestSupport"]),
         .testTarget(name: "ExampleStoreTests", dependencies: ["ExampleStore", "BpftraceSyntax", "LLM", "TestSupport"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),

@@ -1,3 +1,4 @@
+import Accounts
 import Foundation
 import KenProto
 
@@ -139,16 +140,11 @@ extension String {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 extension AgentFormatting {
     public static func nowUnixMs() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 
     /// The login name of a uid, for the OWNER column (nil when it has none).
     public static func userName(_ uid: UInt32) -> String? {
-        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return nil }
-        return String(cString: name)
+        UserDatabase.userName(uid: uid)
     }
 }

@@ -1,3 +1,5 @@
+import Accounts
+
 /// What a peer asks to do, for the authorization decision.
 public enum AgentOperation: Sendable, Equatable {
     case status

@@ -1,3 +1,4 @@
+import Accounts
 import ExampleStore
 import Foundation
 import KenProto
@@ -105,21 +106,6 @@ public enum PeerPolicy {
     /// Root, kend's own user, and members of kend's own group (the group of its socket).
     public static let sameUserOrGroup: @Sendable (PeerCredentials) -> Bool = { peer in
         if peer.uid == 0 || peer.uid == getuid() || peer.gid == getgid() { return true }
-        return UserGroups.groups(ofUID: peer.uid).contains(getgid())
-    }
-}
-
-/// Group membership from the system's user database.
-enum UserGroups {
-    static func groups(ofUID uid: UInt32) -> [gid_t] {
-        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return [] }
-        let primary = entry.pointee.pw_gid
-        var count: Int32 = 64
-        var groups = [gid_t](repeating: 0, count: Int(count))
-        if getgrouplist(name, primary, &groups, &count) == -1 {
-            groups = [gid_t](repeating: 0, count: Int(count))
-            _ = getgrouplist(name, primary, &groups, &count)
-        }
-        return Array(groups.prefix(Int(max(0, count))))
+        return UserDatabase.groups(ofUID: peer.uid).contains(getgid())
     }
 }

@@ -1,3 +1,4 @@
+import Digest
 import Foundation
 
 /// What kind of program an extension is.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// kenc: Ken's command line for people, admins and fleet tooling.
 ///
@@ -34,4 +35,23 @@ struct Kenc: AsyncParsableCommand {
             DetachCommand.self,
             AgentStatusCommand.self,
         ])
+
+    /// Runs like ArgumentParser's default, except that usage errors exit 2 (as getopt tools
+    /// and kenc's documented conventions do), not ArgumentParser's 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

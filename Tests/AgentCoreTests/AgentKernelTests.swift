@@ -1,3 +1,4 @@
+import Digest
 import AgentCore
 import Foundation
 import KenProto

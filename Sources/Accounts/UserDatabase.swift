@@ -5,7 +5,7 @@ import Musl
 #endif
 
 /// Looks up users and groups in the system's databases (NSS: /etc/passwd, /etc/group, LDAP, …).
-/// The one place AgentCore calls C; pointers never leave these functions.
+/// The one place Ken calls the C user database; pointers never leave these functions.
 public enum UserDatabase {
     /// The gid of group `name`, or nil if there is no such group.
     public static func groupID(named name: String) -> UInt32? {
