@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "kend", targets: ["kend"]),
         .executable(name: "kenc", targets: ["kenc"]),
         .executable(name: "ken-bench", targets: ["ken-bench"]),
+        .executable(name: "ken-eval", targets: ["ken-eval"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -132,6 +133,17 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // The evaluation harness (issue #9): datasets, ablation modes, behaviour checks.
+        .target(name: "Evaluation", dependencies: [
+            "KendCore", "Synthesis", "AgentCore", "KenRPC", "KenProto", "LLM", "ExampleStore", "KernelInfo",
+            "Comprehension", "Contracts", "BpftraceSyntax",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "ken-eval", dependencies: [
+            "Evaluation", "LLM",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
         // MARK: Tests.
         .testTarget(name: "KenRPCTests", dependencies: ["KenRPC", "KenProto", "Systemd", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "BpftraceSyntaxTests", dependencies: ["BpftraceSyntax"]),
@@ -154,6 +166,7 @@ let package = Package(
             "Synthesis", "KendCore", "KenProto", "KenRPC", "LLM", "ExampleStore", "KernelInfo", "TestSupport",
             "AgentCore", "Fleet", "Comprehension", "Contracts",
         ]),
+        .testTarget(name: "EvalTests", dependencies: ["Evaluation", "KendCore", "Synthesis", "AgentCore", "KenRPC", "KenProto", "LLM", "KernelInfo", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,52 @@
+import BpftraceSyntax
+import Contracts
+import ExampleStore
+import Foundation
+import KernelInfo
+import LLM
+
+/// Builds an `EvalPipeline` the way kend builds its stages: this kernel's facts, the installed
+/// bpftrace's dialect, the contracts store (built once per kernel release in `stateDirectory`,
+/// then reused) and the shipped example corpus for few-shot retrieval.
+public enum EvalSetup {
+    public static func pipeline(llm configuration: LLMConfiguration, stateDirectory: String, corpusDirectory: String?,
+                                annotateWithLLM: Bool = true, bpftrace: String = "bpftrace",
+                                log: @Sendable (String) -> Void = { _ in }) throws -> EvalPipeline {
+        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        let kernel = KernelInfo.load()
+        let dialect = versionOutput(of: bpftrace).flatMap(BpftraceDialect.init(versionOutput:)) ?? .v0_17
+        let client = try LLMClient(configuration: configuration)
+        let contracts: ContractStore?
+        do {
+            contracts = try ContractStore.open(stateDirectory: stateDirectory, kernel: { kernel })
+        } catch {
+            log("kernel contracts unavailable, annotating without them: \(error)")
+            contracts = nil
+        }
+        let corpus = corpusDirectory.map { URL(fileURLWithPath: $0) } ?? ExampleStore.locateCorpus()
+        let store = try? ExampleStore(ExampleStore.Configuration(
+            corpusDirectory: corpus, stateDirectory: URL(fileURLWithPath: stateDirectory).appendingPathComponent("examples")))
+        if store == nil { log("example corpus unavailable: prompts carry no few-shot examples") }
+        return EvalPipeline(kernel: kernel, dialect: dialect, llm: client, contracts: contracts, examples: store,
+                            annotateWithLLM: annotateWithLLM, annotationLogDirectory: stateDirectory)
+    }
+
+    /// `bpftrace --version`, or nil when it cannot be run.
+    static func versionOutput(of executable: String) -> String? {
+        let process = Process()
+        if executable.contains("/") {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = ["--version"]
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [executable, "--version"]
+        }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(data: data, encoding: .utf8)
+    }
+}
