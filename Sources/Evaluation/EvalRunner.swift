@@ -28,7 +28,7 @@ public struct EvalRunner: Sendable {
         case noPipeline(EvalMode)
         public var description: String {
             switch self {
-            case .noPipeline(let mode): "mode \(mode.rawValue) needs an LLM endpoint (--llm-url and --llm-model, or KEN_LLM_URL)"
+            case .noPipeline(let mode): "mode \(mode.rawValue) needs a synthesis pipeline (an LLM endpoint, or --library)"
             }
         }
     }
@@ -37,12 +37,12 @@ public struct EvalRunner: Sendable {
     public func run(_ entries: [EvalEntry],
                     onResult: @Sendable (TrialResult) async -> Void = { _ in }) async throws -> [TrialResult] {
         if mode != .reference, pipeline == nil { throw RunError.noPipeline(mode) }
-        let loop = pipeline?.loop(mode: mode, agentSocket: agent.socketPath)
         var results: [TrialResult] = []
         for entry in entries {
             for trial in 1...trials {
                 let result: TrialResult
-                if let loop, mode != .reference {
+                if let pipeline, mode != .reference {
+                    let loop = try pipeline.loop(mode: mode, agentSocket: agent.socketPath)
                     result = await synthesized(entry, trial: trial, loop: loop)
                 } else {
                     result = await reference(entry, trial: trial)

@@ -9,13 +9,15 @@ import LLM
 /// bpftrace's dialect, the contracts store (built once per kernel release in `stateDirectory`,
 /// then reused) and the shipped example corpus for few-shot retrieval.
 public enum EvalSetup {
-    public static func pipeline(llm configuration: LLMConfiguration, stateDirectory: String, corpusDirectory: String?,
-                                annotateWithLLM: Bool = true, bpftrace: String = "bpftrace",
+    /// `configuration` nil: candidates come from the offline example library, as in kend
+    /// without an LLM.
+    public static func pipeline(llm configuration: LLMConfiguration?, stateDirectory: String, corpusDirectory: String?,
+                                annotateWithLLM: Bool = true, libraryThreshold: Double = 0.25, bpftrace: String = "bpftrace",
                                 log: @Sendable (String) -> Void = { _ in }) throws -> EvalPipeline {
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
         let kernel = KernelInfo.load()
         let dialect = versionOutput(of: bpftrace).flatMap(BpftraceDialect.init(versionOutput:)) ?? .v0_17
-        let client = try LLMClient(configuration: configuration)
+        let client = try configuration.map { try LLMClient(configuration: $0) }
         let contracts: ContractStore?
         do {
             contracts = try ContractStore.open(stateDirectory: stateDirectory, kernel: { kernel })
@@ -28,7 +30,8 @@ public enum EvalSetup {
             corpusDirectory: corpus, stateDirectory: URL(fileURLWithPath: stateDirectory).appendingPathComponent("examples")))
         if store == nil { log("example corpus unavailable: prompts carry no few-shot examples") }
         return EvalPipeline(kernel: kernel, dialect: dialect, llm: client, contracts: contracts, examples: store,
-                            annotateWithLLM: annotateWithLLM, annotationLogDirectory: stateDirectory)
+                            annotateWithLLM: annotateWithLLM, annotationLogDirectory: stateDirectory,
+                            libraryThreshold: libraryThreshold)
     }
 
     /// `bpftrace --version`, or nil when it cannot be run.

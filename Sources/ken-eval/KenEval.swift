@@ -33,6 +33,12 @@ struct KenEval: AsyncParsableCommand {
     @Option(name: .customLong("llm-model"), help: "The model name (default: KEN_LLM_MODEL).")
     var llmModel: String?
 
+    @Flag(help: "No LLM: candidates come from the offline example library, as kend answers without one.")
+    var library = false
+
+    @Option(help: "The offline library's similarity threshold (0...1).")
+    var libraryThreshold = 0.25
+
     @Flag(help: "The Comprehension Engine asks no LLM: contract annotations and Ken's own checks only.")
     var noLlmAnnotations = false
 
@@ -72,9 +78,9 @@ struct KenEval: AsyncParsableCommand {
 
         var pipeline: EvalPipeline?
         if chosen != .reference {
-            let configuration = try llmConfiguration()
+            let configuration = library ? nil : try llmConfiguration()
             pipeline = try EvalSetup.pipeline(llm: configuration, stateDirectory: state, corpusDirectory: corpus,
-                                              annotateWithLLM: !noLlmAnnotations,
+                                              annotateWithLLM: !noLlmAnnotations, libraryThreshold: libraryThreshold,
                                               log: { FileHandle.standardError.write(Data(("ken-eval: " + $0 + "\n").utf8)) })
         }
         let agent: EvalAgent
@@ -114,7 +120,7 @@ struct KenEval: AsyncParsableCommand {
         if let llmURL { environment["KEN_LLM_URL"] = llmURL }
         if let llmModel { environment["KEN_LLM_MODEL"] = llmModel }
         guard let configuration = try LLMConfiguration.fromEnvironment(environment) else {
-            throw ValidationError("no LLM endpoint: pass --llm-url URL --llm-model MODEL (or set KEN_LLM_URL and KEN_LLM_MODEL), or use --reference")
+            throw ValidationError("no LLM endpoint: pass --llm-url URL --llm-model MODEL (or set KEN_LLM_URL and KEN_LLM_MODEL), or use --library or --reference")
         }
         return configuration
     }
