@@ -51,13 +51,15 @@ public struct TrialResult: Sendable, Codable, Equatable {
     public var output: String
     /// The program Ken ended with (verified, or the furthest candidate).
     public var program: String
-    /// The last errors of the last attempt, or why the trial stopped.
+    /// The report's note, or why the trial stopped.
     public var note: String
+    /// Per attempt, its errors (first lines), "" for an attempt that passed.
+    public var attemptErrors: [String]
 
     public init(id: String, trial: Int, mode: EvalMode, verdict: EvalVerdict, attempts: Int,
                 stageSeconds: [StageSeconds], attemptTimings: [[StageSeconds]], promptTokens: Int,
                 completionTokens: Int, totalSeconds: Double, behaviour: BehaviourStatus, output: String,
-                program: String, note: String) {
+                program: String, note: String, attemptErrors: [String] = []) {
         self.id = id
         self.trial = trial
         self.mode = mode
@@ -72,6 +74,7 @@ public struct TrialResult: Sendable, Codable, Equatable {
         self.output = output
         self.program = program
         self.note = note
+        self.attemptErrors = attemptErrors
     }
 
     /// The paper's classes: accurate (verified and behaves), false positive (verified, and

@@ -70,7 +70,6 @@ public struct EvalRunner: Sendable {
         let timings = report.attempts.map { attempt in
             attempt.timings.map { StageSeconds(stage: Self.stageName($0.stage), seconds: $0.seconds) }
         }
-        let lastErrors = report.attempts.last?.errors.map { $0.message }.joined(separator: "; ") ?? ""
         return TrialResult(
             id: entry.id, trial: trial, mode: mode, verdict: verdict, attempts: report.attempts.count,
             stageSeconds: Self.summed(timings), attemptTimings: timings,
@@ -78,7 +77,8 @@ public struct EvalRunner: Sendable {
             completionTokens: report.attempts.map { Int($0.completionTokens) }.reduce(0, +),
             totalSeconds: (clock.now - started).secondsValue, behaviour: status, output: output,
             program: report.program,
-            note: verdict == .verifiedAttached ? report.note : [report.note, lastErrors].filter { !$0.isEmpty }.joined(separator: " | "))
+            note: report.note,
+            attemptErrors: report.attempts.map { $0.errors.map(\.message).joined(separator: "; ") })
     }
 
     func reference(_ entry: EvalEntry, trial: Int) async -> TrialResult {
