@@ -32,6 +32,7 @@ final class KernelVerifierTests: XCTestCase {
         let start = clock.now
         let parallelism = 6
         var failed: [String] = []
+        var timings: [(id: String, attach: Double, exit: Double)] = []
         await withTaskGroup(of: (String, BpftraceRun.Result).self) { group in
             var pending = runnable[...]
             func launch() {
@@ -46,10 +47,14 @@ final class KernelVerifierTests: XCTestCase {
             for _ in 0..<parallelism { launch() }
             while let (id, result) = await group.next() {
                 if !result.attached { failed.append("\(id):\n\(result.output)") }
+                timings.append((id, result.attachSeconds, result.exitSeconds))
                 launch()
             }
         }
         let elapsed = clock.now - start
+        let slowest = timings.sorted { $0.attach + $0.exit > $1.attach + $1.exit }.prefix(5)
+            .map { "\($0.id) attach \(String(format: "%.1f", $0.attach))s exit \(String(format: "%.1f", $0.exit))s" }
+        print("slowest: \(slowest.joined(separator: "; "))")
         print("kernel verifier accepted \(runnable.count - failed.count)/\(runnable.count) corpus programs in \(elapsed)")
         XCTAssertTrue(failed.isEmpty, "rejected or failed to attach:\n" + failed.joined(separator: "\n"))
     }
@@ -87,6 +92,9 @@ enum BpftraceRun {
     struct Result: Sendable {
         var attached: Bool
         var output: String
+        /// Seconds until bpftrace reported the attach, and from then until it exited.
+        var attachSeconds: Double = 0
+        var exitSeconds: Double = 0
     }
 
     static func untilAttached(bpftrace: String, file: String, unsafe: Bool, timeout: Double) async -> Result {
@@ -100,44 +108,85 @@ enum BpftraceRun {
 
     /// Output goes to a file, not a pipe: children spawned concurrently inherit each other's pipe
     /// ends, so waiting for end-of-file on a pipe would wait for unrelated bpftrace runs too.
+    /// The child is started with posix_spawn and an empty signal mask: threads of the test
+    /// runner block most signals, a child inherits that mask, and bpftrace would never see SIGINT.
     private static func run(bpftrace: String, file: String, unsafe: Bool, timeout: Double) -> Result {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("ken-bpftrace-\(UUID().uuidString).log")
-        guard FileManager.default.createFile(atPath: log.path, contents: nil),
-              let handle = try? FileHandle(forWritingTo: log) else {
-            return Result(attached: false, output: "cannot create \(log.path)")
-        }
         defer { try? FileManager.default.removeItem(at: log) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: bpftrace)
         // -B none: bpftrace would otherwise hold `attached_probes` in its stdout buffer.
-        process.arguments = (unsafe ? ["--unsafe"] : []) + ["-B", "none", "-f", "json", file]
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch {
-            try? handle.close()
-            return Result(attached: false, output: "cannot start bpftrace: \(error)")
+        let arguments = [bpftrace] + (unsafe ? ["--unsafe"] : []) + ["-B", "none", "-f", "json", file]
+        guard let pid = spawn(arguments, output: log.path) else {
+            return Result(attached: false, output: "cannot start bpftrace: \(String(cString: strerror(errno)))")
         }
-        try? handle.close()
-        let deadline = Date().addingTimeInterval(timeout)
+        var exited = false
+        func isRunning() -> Bool {
+            if exited { return false }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { exited = true }
+            return !exited
+        }
+        let started = Date()
+        let deadline = started.addingTimeInterval(timeout)
         var attached = false
-        while process.isRunning && Date() < deadline {
+        while isRunning() && Date() < deadline {
             if let text = try? String(contentsOf: log, encoding: .utf8), text.contains("\"attached_probes\"") {
                 attached = true
                 break
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        // bpftrace 0.17 ignores SIGTERM: ask with SIGINT, then insist with SIGKILL.
-        let pid = process.processIdentifier
-        if process.isRunning { kill(pid, SIGINT) }
+        let attachedAt = Date()
+        // Ask politely (SIGINT, repeated in case it lands before bpftrace's handler is ready);
+        // after ten seconds insist with SIGKILL.
         let exitDeadline = Date().addingTimeInterval(10)
-        while process.isRunning && Date() < exitDeadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { kill(pid, SIGKILL) }
-        process.waitUntilExit()
+        var nextSignal = Date()
+        while isRunning() && Date() < exitDeadline {
+            if Date() >= nextSignal {
+                kill(pid, SIGINT)
+                nextSignal = Date().addingTimeInterval(0.5)
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        if isRunning() {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+        }
         let text = ((try? String(contentsOf: log, encoding: .utf8)) ?? "")
             .split(separator: "\n").filter { !$0.contains("RLIMIT_MEMLOCK") }.prefix(20).joined(separator: "\n")
         if !attached { attached = text.contains("\"attached_probes\"") }
-        return Result(attached: attached, output: text)
+        return Result(attached: attached, output: text, attachSeconds: attachedAt.timeIntervalSince(started),
+                      exitSeconds: Date().timeIntervalSince(attachedAt))
+    }
+
+    private static func spawn(_ arguments: [String], output: String) -> pid_t? {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGINT, SIGTERM, SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ)
+        guard result == 0 else {
+            errno = result
+            return nil
+        }
+        return pid
     }
 }
