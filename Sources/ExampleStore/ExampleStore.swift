@@ -178,10 +178,11 @@ public actor ExampleStore {
     // MARK: Learning.
 
     /// Adds a verified synthesis. Adding the same prompt and program again returns the existing
-    /// example instead of a duplicate.
+    /// example instead of a duplicate. `probes` and `needsUnsafe` are derived from the program
+    /// when not given.
     @discardableResult
     public func addLearned(prompt: String, program: String, tags: [String] = [], probes: [String]? = nil,
-                           needsUnsafe: Bool = false) throws(ExampleStoreError) -> Example {
+                           needsUnsafe: Bool? = nil) throws(ExampleStoreError) -> Example {
         let prompt = prompt.trimmingCharacters(in: .whitespacesAndNewlines)
         let program = program.trimmingCharacters(in: .whitespacesAndNewlines) + "\n"
         guard !prompt.isEmpty else { throw .invalidExample("empty prompt") }
@@ -192,7 +193,8 @@ public actor ExampleStore {
         let id = "learned-" + Self.fingerprint(prompt + "\u{0}" + program)
         if let existing = learnedExamples.first(where: { $0.id == id }) { return existing }
         let example = Example(id: id, prompts: [prompt], program: program, tags: tags,
-                              probes: probes ?? ProbeScanner.probes(in: program), needsUnsafe: needsUnsafe,
+                              probes: probes ?? ProbeScanner.probes(in: program),
+                              needsUnsafe: needsUnsafe ?? Self.usesUnsafeBuiltins(program),
                               origin: .learned, addedAt: Date())
         let updated = learnedExamples + [example]
         try learnedStore?.save(updated)
@@ -212,6 +214,11 @@ public actor ExampleStore {
         learnedExamples = updated
         index = BM25Index(fixed + updated)
         return removed
+    }
+
+    /// Builtins bpftrace only allows with `--unsafe` (they act on the system, not just observe).
+    static func usesUnsafeBuiltins(_ program: String) -> Bool {
+        ["signal(", "system(", "override("].contains { program.contains($0) }
     }
 
     /// A stable 64-bit FNV-1a fingerprint in hex: stable ids across restarts without a crypto

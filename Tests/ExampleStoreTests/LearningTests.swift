@@ -15,6 +15,7 @@ final class LearningTests: XCTestCase {
                                                tags: ["files"])
         XCTAssertEqual(added.origin, .learned)
         XCTAssertEqual(added.probes, ["tracepoint:syscalls:sys_enter_sync"])
+        XCTAssertFalse(added.needsUnsafe)
         XCTAssertTrue(added.id.hasPrefix("learned-"))
         let again = try await store.addLearned(prompt: "count sync() calls by zebrafish programs", program: program)
         XCTAssertEqual(again.id, added.id, "the same pair is not stored twice")
@@ -44,6 +45,14 @@ final class LearningTests: XCTestCase {
         let emptyAgain = try ExampleStore(configuration)
         let stillThere = await emptyAgain.example(id: added.id)
         XCTAssertNil(stillThere)
+    }
+
+    func testUnsafeProgramsAreMarkedWhenLearned() async throws {
+        let store = try ExampleStore(.init(corpusDirectory: nil, toolDirectories: []))
+        let killer = try await store.addLearned(
+            prompt: "kill programs named pest", program: "tracepoint:sched:sched_process_exec /comm == \"pest\"/ { signal(\"SIGKILL\"); }")
+        XCTAssertTrue(killer.needsUnsafe)
+        XCTAssertEqual(killer.probes, ["tracepoint:sched:sched_process_exec"])
     }
 
     func testOnlyLearnedExamplesCanBeRemoved() async throws {
