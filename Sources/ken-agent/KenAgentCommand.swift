@@ -104,28 +104,3 @@ struct KenAgentCommand: AsyncParsableCommand {
         logger.info("stopped")
     }
 }
-
-/// Turns the given signals into an async event (DispatchSource), after ignoring their default
-/// action so the process is not killed before it can shut down in order.
-final class SignalWaiter: @unchecked Sendable {
-    /// Kept alive for the life of the process; never mutated after init.
-    private let sources: [any DispatchSourceSignal]
-    private let stream: AsyncStream<Int32>
-
-    init(signals: [Int32]) {
-        let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
-        self.stream = stream
-        sources = signals.map { number in
-            Foundation.signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(number) }
-            source.resume()
-            return source
-        }
-    }
-
-    func next() async -> Int32 {
-        for await number in stream { return number }
-        return SIGTERM
-    }
-}

@@ -56,6 +56,7 @@ struct Kend: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "kend")
+        let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
         let settings = KendSettings(stateDirectory: stateDir, agentSocket: agentSocket, configFile: config,
                                     corpusDirectory: corpus, bpftrace: bpftrace, maxAttempts: maxAttempts,
                                     manifestDirectory: manifests,
@@ -69,7 +70,7 @@ struct Kend: AsyncParsableCommand {
             logger.error("kend could not start: \(error)")
             throw ExitCode(1)
         }
-        let signal = await SignalWaiter.wait()
+        let signal = await signals.next()
         logger.info("signal \(signal): stopping")
         await daemon.stop()
     }
