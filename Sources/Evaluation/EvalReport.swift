@@ -39,6 +39,7 @@ public enum EvalReport {
             "false negatives \(percent(summary.falseNegativeRate)) (\(summary.falseNegatives): no verified program)",
             "false positives \(percent(summary.falsePositiveRate)) (\(summary.falsePositives): verified, behaviour check failed)",
             "unchecked \(summary.unchecked) (verified, behaviour not judged: no check or optional trigger)",
+            "stopped early \(summary.stopped) (the candidate source or ken-agent failed; among the false negatives)",
             String(format: "mean attempts %.2f, mean %.1f s per trial, tokens %d prompt + %d completion",
                    summary.meanAttempts, summary.meanSeconds, summary.promptTokens, summary.completionTokens),
         ]

@@ -56,6 +56,10 @@ public struct TrialResult: Sendable, Codable, Equatable {
     /// Per attempt, its errors (first lines), "" for an attempt that passed.
     public var attemptErrors: [String]
 
+    /// The loop stopped early because the candidate source or the agent failed (an unreachable
+    /// endpoint, the offline library declining), not because checks refused every candidate.
+    public var stopped: Bool { note.hasPrefix("synthesis stopped") }
+
     public init(id: String, trial: Int, mode: EvalMode, verdict: EvalVerdict, attempts: Int,
                 stageSeconds: [StageSeconds], attemptTimings: [[StageSeconds]], promptTokens: Int,
                 completionTokens: Int, totalSeconds: Double, behaviour: BehaviourStatus, output: String,
@@ -106,6 +110,9 @@ public struct EvalSummary: Sendable, Codable, Equatable {
     public var falseNegatives: Int
     /// Verified trials whose behaviour could not be judged (no check, or an optional trigger).
     public var unchecked: Int
+    /// Trials the loop stopped early (source or agent failure): counted as false negatives, and
+    /// shown apart so an unreachable endpoint is not mistaken for a weak model.
+    public var stopped: Int
     /// accurate / trials.
     public var accuracy: Double
     /// falseNegatives / trials: no verified program (the paper's liveness failures).
@@ -130,6 +137,7 @@ public struct EvalSummary: Sendable, Codable, Equatable {
         falsePositives = results.filter { $0.outcome == .falsePositive }.count
         falseNegatives = results.filter { $0.outcome == .falseNegative }.count
         unchecked = results.filter { $0.outcome == .unchecked }.count
+        stopped = results.filter(\.stopped).count
         let n = Double(max(trials, 1))
         accuracy = Double(accurate) / n
         falseNegativeRate = Double(falseNegatives) / n
