@@ -18,8 +18,9 @@ public final class Tracefs: Sendable {
     private let btf: KernelBTF?
     private let cache = FormatCache()
 
-    /// Standard mount points, the modern one first.
-    public static let defaultRoots = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+    /// Standard mount points, the modern one first, then the copy ken-agent publishes for
+    /// unprivileged readers (tracefs itself is root-only): kend runs as `ken`.
+    public static let defaultRoots = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing", "/run/ken/tracing"]
 
     /// Opens the first tracefs among `roots` whose `available_events` is readable.
     public init(roots: [String] = Tracefs.defaultRoots, btf: KernelBTF? = nil,

@@ -37,6 +37,9 @@ struct KenAgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("pin-root"), help: ArgumentHelp("bpffs directory where object extensions pin their links.", valueName: "dir"))
     var pinRoot: String = "/sys/fs/bpf/ken"
 
+    @Option(name: .customLong("kernel-facts"), help: ArgumentHelp("Where to publish tracepoint formats for unprivileged kend and kenc (tracefs is root-only); empty to skip.", valueName: "dir"))
+    var kernelFacts: String = "/run/ken/tracing"
+
     @Flag(name: .long, help: "Log debug messages.")
     var verbose = false
 
@@ -87,6 +90,20 @@ struct KenAgentCommand: AsyncParsableCommand {
         let summary = "serving \(server.socketPath); \(restored) extensions restored, \(failed) failed"
         logger.info("ready", metadata: ["socket": "\(server.socketPath)", "restored": "\(restored)", "failed": "\(failed)"])
         _ = try? ServiceNotifier.notify([.ready, .status(summary)])
+        if !kernelFacts.isEmpty {
+            let destination = kernelFacts
+            Task.detached {
+                do {
+                    let published = try TracefsMirror.publish(to: destination)
+                    logger.info("kernel facts published", metadata: [
+                        "dir": "\(destination)", "tracepoints": "\(published.events)",
+                        "seconds": "\(String(format: "%.2f", published.seconds))"])
+                } catch {
+                    logger.warning("kernel facts not published: kend cannot resolve tracepoints as an unprivileged user",
+                                   metadata: ["error": "\(error)"])
+                }
+            }
+        }
 
         let watchdog = Task {
             guard let interval = try? ServiceNotifier.watchdogInterval() else { return }
