@@ -24,8 +24,6 @@ public struct LibrarySource: CandidateSource {
     public let store: ExampleStore
     /// Below this similarity (0...1) the library declines rather than answer something else.
     public let threshold: Double
-    private let attempts = AttemptCounter()
-
     public init(store: ExampleStore, threshold: Double = 0.25) {
         self.store = store
         self.threshold = threshold
@@ -33,8 +31,7 @@ public struct LibrarySource: CandidateSource {
 
     public var description: String { "the example library (no LLM is configured)" }
 
-    public func propose(messages: [PromptMessage], request: SynthesisRequest) async throws -> Proposal {
-        let attempt = await attempts.next()
+    public func propose(messages: [PromptMessage], request: SynthesisRequest, attempt: Int) async throws -> Proposal {
         var ranked = await store.search(request.prompt, k: max(request.maxAttempts, attempt)).results
             .map { (example: $0.example, similarity: $0.similarity) }
         if let best = await store.bestMatch(request.prompt),

@@ -66,6 +66,7 @@ public final class KendDaemon: Sendable {
         let state = URL(fileURLWithPath: settings.stateDirectory)
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
 
+        await AgentKernelFacts.ensure(agentSocket: settings.agentSocket, logger: logger)
         let kernel = KernelInfo.load()
         let versionText = BpftraceProbe.versionOutput(of: settings.bpftrace)
         let dialect = versionText.flatMap(BpftraceDialect.init(versionOutput:)) ?? .v0_17
@@ -211,5 +212,22 @@ enum BpftraceProbe {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
+    }
+}
+
+/// tracefs is root-only; kend runs as `ken` and reads the copy ken-agent publishes
+/// (`/run/ken/tracing`) when it starts. Under socket activation the agent may not have run
+/// yet, so kend asks it for Status once — which starts it — before loading kernel facts.
+enum AgentKernelFacts {
+    static func ensure(agentSocket: String, logger: Logger) async {
+        let readable = Tracefs.defaultRoots.contains { FileManager.default.isReadableFile(atPath: $0 + "/available_events") }
+        guard !readable else { return }
+        do {
+            let client = try await AgentClient.connect(path: agentSocket, timeout: .seconds(5))
+            _ = try await client.call(.with { $0.status = .init() }, timeout: .seconds(30))
+            await client.close()
+        } catch {
+            logger.warning("tracefs is not readable and ken-agent could not be asked to publish it: \(error)")
+        }
     }
 }

@@ -17,7 +17,7 @@ public struct LLMCandidateSource: CandidateSource {
         "\(client.configuration.model) at \(client.configuration.baseURL)"
     }
 
-    public func propose(messages: [PromptMessage], request: SynthesisRequest) async throws -> Proposal {
+    public func propose(messages: [PromptMessage], request: SynthesisRequest, attempt: Int) async throws -> Proposal {
         let chat = messages.map { message -> ChatMessage in
             switch message.role {
             case .system: .system(message.content)

@@ -8,7 +8,6 @@ public struct PinnedSource: CandidateSource {
     public let origin: CandidateOrigin
     public let label: String
     public let fallback: (any CandidateSource)?
-    private let attempts = AttemptCounter()
 
     public init(program: String, origin: CandidateOrigin, label: String, fallback: (any CandidateSource)?) {
         self.program = program
@@ -21,14 +20,14 @@ public struct PinnedSource: CandidateSource {
         fallback.map { "\(label), then \($0.description)" } ?? label
     }
 
-    public func propose(messages: [PromptMessage], request: SynthesisRequest) async throws -> Proposal {
-        if await attempts.next() == 1 {
+    public func propose(messages: [PromptMessage], request: SynthesisRequest, attempt: Int) async throws -> Proposal {
+        if attempt == 1 {
             return Proposal(program: program, origin: origin)
         }
         guard let fallback else {
             throw PinnedProgramRejected(label: label)
         }
-        return try await fallback.propose(messages: messages, request: request)
+        return try await fallback.propose(messages: messages, request: request, attempt: attempt - 1)
     }
 }
 
@@ -36,12 +35,4 @@ public struct PinnedSource: CandidateSource {
 public struct PinnedProgramRejected: Error, CustomStringConvertible {
     public var label: String
     public var description: String { "the \(label) did not pass every check; it is not rewritten" }
-}
-
-actor AttemptCounter {
-    private var count = 0
-    func next() -> Int {
-        count += 1
-        return count
-    }
 }

@@ -63,9 +63,10 @@ public struct StageFailure: Error, Sendable, Equatable {
 public protocol CandidateSource: Sendable {
     /// A short description for reports ("llm gpt-4o at http://…/v1", "library").
     var description: String { get }
-    /// Proposes a program for the prompt. Throws `StageFailure` (stage LLM) when the reply holds
-    /// no program, or any other error when the source is unreachable.
-    func propose(messages: [PromptMessage], request: SynthesisRequest) async throws -> Proposal
+    /// Proposes a program for the prompt on attempt `attempt` (1-based) of a task. Throws
+    /// `StageFailure` (stage LLM) when the reply holds no program, or any other error when the
+    /// source is unreachable. One source serves many tasks at once, so it keeps no per-task state.
+    func propose(messages: [PromptMessage], request: SynthesisRequest, attempt: Int) async throws -> Proposal
 }
 
 /// The front end: parse, resolve against this kernel, and lower to the installed dialect.

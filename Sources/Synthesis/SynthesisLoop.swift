@@ -120,7 +120,7 @@ public struct SynthesisLoop: Sendable {
             await emit(number, .llm, "asking \(source.description)")
             let proposal: Proposal
             do {
-                proposal = try await timed(.llm) { try await source.propose(messages: messages, request: request) }
+                proposal = try await timed(.llm) { try await source.propose(messages: messages, request: request, attempt: number) }
             } catch let failure as StageFailure {
                 await fail(failure)
                 continue

@@ -76,6 +76,19 @@ struct KenAgentCommand: AsyncParsableCommand {
             try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                      withIntermediateDirectories: true)
         }
+        // Published before the socket is served: kend, started first under socket activation,
+        // asks for Status and then finds the facts in place.
+        if !kernelFacts.isEmpty {
+            do {
+                let published = try TracefsMirror.publish(to: kernelFacts)
+                logger.info("kernel facts published", metadata: [
+                    "dir": "\(kernelFacts)", "tracepoints": "\(published.events)",
+                    "seconds": "\(String(format: "%.2f", published.seconds))"])
+            } catch {
+                logger.warning("kernel facts not published: unprivileged kend cannot resolve tracepoints",
+                               metadata: ["error": "\(error)"])
+            }
+        }
         _ = try? ServiceNotifier.notify(.status("reconciling extensions"))
         let server: AgentServer
         do {
@@ -90,20 +103,6 @@ struct KenAgentCommand: AsyncParsableCommand {
         let summary = "serving \(server.socketPath); \(restored) extensions restored, \(failed) failed"
         logger.info("ready", metadata: ["socket": "\(server.socketPath)", "restored": "\(restored)", "failed": "\(failed)"])
         _ = try? ServiceNotifier.notify([.ready, .status(summary)])
-        if !kernelFacts.isEmpty {
-            let destination = kernelFacts
-            Task.detached {
-                do {
-                    let published = try TracefsMirror.publish(to: destination)
-                    logger.info("kernel facts published", metadata: [
-                        "dir": "\(destination)", "tracepoints": "\(published.events)",
-                        "seconds": "\(String(format: "%.2f", published.seconds))"])
-                } catch {
-                    logger.warning("kernel facts not published: kend cannot resolve tracepoints as an unprivileged user",
-                                   metadata: ["error": "\(error)"])
-                }
-            }
-        }
 
         let watchdog = Task {
             guard let interval = try? ServiceNotifier.watchdogInterval() else { return }

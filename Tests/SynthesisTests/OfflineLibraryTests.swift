@@ -21,6 +21,11 @@ final class OfflineLibraryTests: XCTestCase {
         XCTAssertGreaterThan(report.similarity, 0.5)
         XCTAssertTrue(report.note.contains("no LLM is configured"), report.note)
         XCTAssertFalse(report.program.isEmpty)
+
+        // One source serves every task: a second task starts from the closest example again.
+        let again = try await engine.synthesize(Ken_V1_SynthesizeRequest.with { $0.prompt = sample.prompt }) { _ in }
+        XCTAssertEqual(again.program, report.program)
+        XCTAssertEqual(again.similarity, report.similarity)
     }
 
     func testAnUnrelatedPromptIsDeclinedHonestly() async throws {
