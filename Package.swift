@@ -129,7 +129,7 @@ let package = Package(
 
         .executableTarget(name: "ken-bench", dependencies: [
             "AgentCore", "Registry", "KendCore", "Synthesis", "ExampleStore", "KernelInfo", "KenProto", "KenRPC",
-            "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier",
+            "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "Comprehension", "Contracts",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -1,3 +1,5 @@
+import Comprehension
+import Contracts
 import ExampleStore
 import KendCore
 import KernelInfo
@@ -5,9 +7,10 @@ import Synthesis
 
 /// The pipeline kend wires, for the benchmarks (the same parts, no LLM).
 enum BenchPipeline {
-    static func stages(kernel: KernelInfo, store: ExampleStore, agentSocket: String) -> PipelineStages {
+    static func stages(kernel: KernelInfo, store: ExampleStore, agentSocket: String,
+                       contracts: ContractStore?) -> PipelineStages {
         PipelineStages(checker: FrontEndChecker(kernel: kernel, dialect: .v0_17),
-                       annotator: nil,
+                       annotator: contracts.map { ComprehensionAnnotator(engine: ComprehensionEngine(contracts: $0, llm: nil, kernel: kernel)) },
                        prover: VerifierProver(kernel: kernel),
                        kernel: AgentGate(socketPath: agentSocket),
                        examples: StoreRetriever(store: store),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Contracts
 import Foundation
 import KernelInfo
 
@@ -26,11 +27,11 @@ struct KenBench: AsyncParsableCommand {
     @Option(help: "The example corpus directory.")
     var corpus = "corpus/examples"
 
-    @Option(parsing: .upToNextOption, help: "Sections to run: frontend verifier agent kend (default: all).")
+    @Option(parsing: .upToNextOption, help: "Sections to run: frontend verifier comprehension agent kend (default: all).")
     var only: [String] = []
 
     func run() async throws {
-        let sections = Set(only.isEmpty ? ["frontend", "verifier", "agent", "kend"] : only)
+        let sections = Set(only.isEmpty ? ["frontend", "verifier", "comprehension", "agent", "kend"] : only)
         let kernel = KernelInfo.load()
         var rows: [Row] = []
         let clock = ContinuousClock()
@@ -39,12 +40,23 @@ struct KenBench: AsyncParsableCommand {
         if sections.contains("verifier") {
             rows += VerifierBench.run(kernel: kernel, corpus: URL(fileURLWithPath: corpus), rounds: rounds)
         }
+        let contractsDirectory = NSTemporaryDirectory() + "ken-bench-contracts-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: contractsDirectory) }
+        var contracts: ContractStore?
+        if sections.contains("comprehension") || sections.contains("kend") {
+            let (store, row) = ComprehensionBench.contracts(kernel: kernel, directory: contractsDirectory)
+            contracts = store
+            rows.append(row)
+            if let store, sections.contains("comprehension") {
+                rows += await ComprehensionBench.run(store: store, kernel: kernel, corpus: URL(fileURLWithPath: corpus))
+            }
+        }
         if sections.contains("agent") {
             rows += getuid() == 0 ? await AgentBench.run(rounds: rounds)
                 : [Row(section: "agent", metric: "all", samples: 0, unit: "-", note: "not root: the agent cannot load programs")]
         }
         if sections.contains("kend") {
-            rows += getuid() == 0 ? await KendBench.run(kernel: kernel, corpus: URL(fileURLWithPath: corpus), prompts: prompts)
+            rows += getuid() == 0 ? await KendBench.run(kernel: kernel, corpus: URL(fileURLWithPath: corpus), prompts: prompts, contracts: contracts)
                 : [Row(section: "kend", metric: "all", samples: 0, unit: "-", note: "not root: the kernel verifier stage needs the agent")]
         }
         let elapsed = milliseconds(clock.now - start) / 1000

@@ -1,4 +1,5 @@
 import AgentCore
+import Contracts
 import ExampleStore
 import Foundation
 import KendCore
@@ -13,7 +14,7 @@ import Synthesis
 /// reported apart and subtracted. Each corpus prompt runs one attempt with VerifyOnly, i.e. a
 /// real load through the kernel verifier.
 enum KendBench {
-    static func run(kernel: KernelInfo, corpus: URL, prompts: Int) async -> [Row] {
+    static func run(kernel: KernelInfo, corpus: URL, prompts: Int, contracts: ContractStore?) async -> [Row] {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("ken-bench-kend-\(getpid())")
         defer { try? FileManager.default.removeItem(at: base) }
         do {
@@ -33,7 +34,7 @@ enum KendBench {
             var failures: [String] = []
             for example in examples {
                 let engine = SynthesisEngine(
-                    stages: BenchPipeline.stages(kernel: kernel, store: store, agentSocket: socket),
+                    stages: BenchPipeline.stages(kernel: kernel, store: store, agentSocket: socket, contracts: contracts),
                     source: PinnedSource(program: example.program,
                                          origin: .library(exampleID: example.id, similarity: 1),
                                          label: "corpus example", fallback: nil),
