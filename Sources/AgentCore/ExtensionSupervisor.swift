@@ -1,4 +1,5 @@
 
+import BpftraceSyntax
 import Foundation
 import KenProto
 import KenRPC
@@ -33,7 +34,7 @@ final class ExtensionSupervisor: Sendable {
         self.logger = logger
         let runner = BpftraceRunner(configuration: BpftraceConfiguration(
             executablePath: configuration.bpftracePath.contains("/") ? configuration.bpftracePath : nil))
-        bpftraceVersion = (try? runner.executable()).flatMap { HostInfo.bpftraceVersion(executable: $0) }
+        bpftraceVersion = (try? runner.executable()).flatMap { InstalledBpftrace.versionLine(executable: $0) }
     }
 
     func notes(_ id: String) -> AgentNotes {

@@ -16,7 +16,7 @@ public enum EvalSetup {
                                 log: @Sendable (String) -> Void = { _ in }) throws -> EvalPipeline {
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
         let kernel = KernelInfo.load()
-        let dialect = versionOutput(of: bpftrace).flatMap(BpftraceDialect.init(versionOutput:)) ?? .v0_17
+        let dialect = InstalledBpftrace.dialect(executable: bpftrace) ?? .v0_17
         let client = try configuration.map { try LLMClient(configuration: $0) }
         let contracts: ContractStore?
         do {
@@ -32,24 +32,5 @@ public enum EvalSetup {
         return EvalPipeline(kernel: kernel, dialect: dialect, llm: client, contracts: contracts, examples: store,
                             annotateWithLLM: annotateWithLLM, annotationLogDirectory: stateDirectory,
                             libraryThreshold: libraryThreshold)
-    }
-
-    /// `bpftrace --version`, or nil when it cannot be run.
-    static func versionOutput(of executable: String) -> String? {
-        let process = Process()
-        if executable.contains("/") {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["--version"]
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [executable, "--version"]
-        }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(data: data, encoding: .utf8)
     }
 }

@@ -68,8 +68,7 @@ public final class KendDaemon: Sendable {
 
         await AgentKernelFacts.ensure(agentSocket: settings.agentSocket, logger: logger)
         let kernel = KernelInfo.load()
-        let versionText = BpftraceProbe.versionOutput(of: settings.bpftrace)
-        let dialect = versionText.flatMap(BpftraceDialect.init(versionOutput:)) ?? .v0_17
+        let dialect = InstalledBpftrace.dialect(executable: settings.bpftrace) ?? .v0_17
         logger.info("kernel \(kernel.release), bpftrace \(dialect), kernel facts loaded in \(kernel.timings)")
 
         // The environment's LLM settings win over the file's, which win over none (offline).
@@ -192,27 +191,6 @@ public final class KendDaemon: Sendable {
 /// Ken's version, shown by every program and reported over the protocol.
 public enum KenVersion {
     public static let current = "0.1.0"
-}
-
-/// Asks the installed bpftrace for its version.
-enum BpftraceProbe {
-    static func versionOutput(of executable: String) -> String? {
-        let process = Process()
-        if executable.contains("/") {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["--version"]
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [executable, "--version"]
-        }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
-    }
 }
 
 /// tracefs is root-only; kend runs as `ken` and reads the copy ken-agent publishes
