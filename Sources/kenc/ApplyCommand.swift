@@ -42,46 +42,22 @@ struct ApplyCommand: AsyncParsableCommand {
             printError("kenc: \(error)")
             throw ExitCode(1)
         }
-        let client: KendClient
-        do {
-            client = try await KendClient.connect(path: kendSocket)
-        } catch {
-            printError("kenc: \(error)")
-            throw ExitCode(5)
-        }
         var request = Ken_V1_KendRequest()
         request.apply = Ken_V1_ApplyRequest.with {
             $0.manifests = manifests.map(\.proto)
             $0.prune = prune
             $0.dryRun = dryRun
         }
-        var reply: Ken_V1_ApplyReply?
+        let response: Ken_V1_KendResponse
         do {
-            for try await response in client.stream(request) {
-                guard response.status.code == .ok else {
-                    printError("kenc: kend: \(response.status.message)" + (response.status.hint.isEmpty ? "" : "\nhint: \(response.status.hint)"))
-                    await client.close()
-                    throw ExitCode(4)
-                }
-                switch response.result {
-                case .event(let event):
-                    if !json { printError(ReportLine.progress(event)) }
-                case .apply(let final):
-                    reply = final
-                default:
-                    break
-                }
+            response = try await KendCall.run(socket: kendSocket, request) { event in
+                if !json { printError(ReportLine.progress(event)) }
             }
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            printError("kenc: \(error)")
-            await client.close()
-            throw ExitCode(5)
+        } catch let exit as ExitCode where exit.rawValue == 1 || exit.rawValue == 3 {
+            throw ExitCode(4)  // a refused apply is a failed apply for configuration management
         }
-        await client.close()
-        guard let reply else {
-            printError("kenc: kend closed the call without a result")
+        guard case .apply(let reply) = response.result else {
+            printError("kenc: kend answered without an apply result")
             throw ExitCode(4)
         }
         print(json ? ApplyFormatting.json(reply, dryRun: dryRun) : ApplyFormatting.table(reply, dryRun: dryRun))

@@ -85,33 +85,7 @@ struct ExamplesCommand: AsyncParsableCommand {
     }
 
     static func call(_ options: Options, _ request: Ken_V1_ExamplesRequest) async throws -> Ken_V1_ExamplesReply {
-        let client: KendClient
-        do {
-            client = try await KendClient.connect(path: options.kendSocket)
-        } catch {
-            printError("kenc: \(error)")
-            throw ExitCode(5)
-        }
-        defer { Task { await client.close() } }
-        let response: Ken_V1_KendResponse
-        do {
-            response = try await client.call(.with { $0.examples = request })
-        } catch {
-            printError("kenc: \(error)")
-            throw ExitCode(5)
-        }
-        guard response.status.code == .ok else {
-            var text = "kenc: \(response.status.message)"
-            if !response.status.detail.isEmpty { text += "\n\(response.status.detail)" }
-            if !response.status.hint.isEmpty { text += "\nhint: \(response.status.hint)" }
-            printError(text)
-            switch response.status.code {
-            case .notFound: throw ExitCode(3)
-            case .permissionDenied: throw ExitCode(4)
-            default: throw ExitCode(1)
-            }
-        }
-        return response.examples
+        try await KendCall.run(socket: options.kendSocket, .with { $0.examples = request }).examples
     }
 
     static func show(_ reply: Ken_V1_ExamplesReply, options: Options, withSimilarity: Bool) {

@@ -51,13 +51,6 @@ struct SynthCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let client: KendClient
-        do {
-            client = try await KendClient.connect(path: kendSocket)
-        } catch {
-            printError("kenc: \(error)")
-            throw ExitCode(5)
-        }
         var request = Ken_V1_KendRequest()
         request.synthesize = Ken_V1_SynthesizeRequest.with {
             $0.prompt = prompt
@@ -67,33 +60,12 @@ struct SynthCommand: AsyncParsableCommand {
             $0.hints = hint
             $0.taskID = task
         }
-        var report: Ken_V1_SynthesisReport?
-        do {
-            for try await response in client.stream(request) {
-                if response.status.code != .ok {
-                    printError("kenc: kend: \(response.status.message)" + (response.status.hint.isEmpty ? "" : "\nhint: \(response.status.hint)"))
-                    await client.close()
-                    throw ExitCode(response.status.code == .permissionDenied ? 4 : 1)
-                }
-                switch response.result {
-                case .event(let event):
-                    if !json { printError(ReportFormatting.progressLine(event, maxAttempts: Int(maxAttempts == 0 ? 3 : maxAttempts))) }
-                case .report(let final):
-                    report = final
-                default:
-                    break
-                }
-            }
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            printError("kenc: \(error)")
-            await client.close()
-            throw ExitCode(5)
+        let attempts = Int(maxAttempts == 0 ? 3 : maxAttempts)
+        let response = try await KendCall.run(socket: kendSocket, request) { event in
+            if !json { printError(ReportFormatting.progressLine(event, maxAttempts: attempts)) }
         }
-        await client.close()
-        guard let report else {
-            printError("kenc: kend closed the call without a report")
+        guard case .report(let report) = response.result else {
+            printError("kenc: kend answered without a synthesis report")
             throw ExitCode(1)
         }
         print(json ? ReportFormatting.json(report) : ReportFormatting.text(report))
@@ -103,8 +75,4 @@ struct SynthCommand: AsyncParsableCommand {
         let succeeded = report.verified && (!attach || report.attached)
         if !succeeded { throw ExitCode(1) }
     }
-}
-
-func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
 }
