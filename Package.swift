@@ -165,6 +165,7 @@ let package = Package(
         .testTarget(name: "SynthesisTests", dependencies: [
             "Synthesis", "KendCore", "KenProto", "KenRPC", "LLM", "ExampleStore", "KernelInfo", "TestSupport",
             "AgentCore", "Fleet", "Comprehension", "Contracts",
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "EvalTests", dependencies: ["Evaluation", "KendCore", "Synthesis", "AgentCore", "KenRPC", "KenProto", "LLM", "KernelInfo", "TestSupport"]),
     ],

@@ -100,10 +100,15 @@ public enum AgentFormatting {
         lines.append(("changed", iso8601(e.changedUnixMs)))
         if !e.lastError.isEmpty { lines.append(("last error", e.lastError.replacingOccurrences(of: "\n", with: "\n            "))) }
         if !e.prompt.isEmpty { lines.append(("prompt", e.prompt)) }
+        if !e.manifestDigest.isEmpty { lines.append(("manifest", "sha256 \(e.manifestDigest) (managed by kenc apply)")) }
         var out = lines.map { key, value in (key + ":").padding(toLength: 12, withPad: " ", startingAt: 0) + value }
             .joined(separator: "\n") + "\n"
         if !e.programText.isEmpty {
             out += "\n" + e.programText + (e.programText.hasSuffix("\n") ? "" : "\n")
+        }
+        if !e.annotatedProgram.isEmpty, e.annotatedProgram != e.programText {
+            out += "\nproven against these annotations (assume/assert are never loaded):\n"
+            out += e.annotatedProgram + (e.annotatedProgram.hasSuffix("\n") ? "" : "\n")
         }
         return out
     }

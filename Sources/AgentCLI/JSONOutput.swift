@@ -13,6 +13,7 @@ public enum AgentJSON {
             "object_sha256": e.objectSha256, "restart_policy": e.restartPolicy.isEmpty ? "no" : e.restartPolicy,
             "restarts": e.restarts, "created_unix_ms": e.createdUnixMs, "changed_unix_ms": e.changedUnixMs,
             "last_error": e.lastError, "prompt": e.prompt, "program_text": e.programText,
+            "annotated_program": e.annotatedProgram, "manifest_digest": e.manifestDigest,
         ]
     }
 

@@ -85,6 +85,15 @@ final class AgentCLITests: XCTestCase {
         XCTAssertTrue(text.contains("prog ids:   41,42\n"), text)
         XCTAssertTrue(text.contains("last error: bpftrace killed by signal 9\n            last line\n"), text)
         XCTAssertTrue(text.hasSuffix(e.programText + "\n"), text)
+
+        // What the extension was proven against is shown after the program that runs.
+        e.annotatedProgram = "tracepoint:syscalls:sys_enter_openat\n{\n    assert(comm == \"cat\");\n}\n"
+        e.manifestDigest = String(repeating: "ab", count: 32)
+        let proven = AgentFormatting.show(e, now: 1_060_000)
+        XCTAssertTrue(proven.hasSuffix("proven against these annotations (assume/assert are never loaded):\n" + e.annotatedProgram), proven)
+        XCTAssertTrue(proven.contains("manifest:   sha256 \(e.manifestDigest) (managed by kenc apply)\n"), proven)
+        let json = try? JSONSerialization.jsonObject(with: Data(AgentJSON.render(AgentJSON.object(e)).utf8)) as? [String: Any]
+        XCTAssertEqual(json?["annotated_program"] as? String, e.annotatedProgram)
     }
 
     func testExitCodesAndErrorRendering() {

@@ -5,6 +5,7 @@ import KendCore
 import KenProto
 import KenRPC
 import LLM
+import Logging
 import TestSupport
 import XCTest
 
@@ -107,6 +108,54 @@ final class FleetApplyTests: XCTestCase {
         XCTAssertEqual(pruned["execs"]?.action, "prune")
         running = try await attached(rig)
         XCTAssertEqual(Set(running.keys), ["opens"])
+        await tearDown(rig)
+    }
+
+    /// The path kenc apply takes: manifests read from a directory, sent over kend's socket.
+    func testApplyThroughKendsSocketAndTheDirectoryWatcher() async throws {
+        let rig = try await rig(script: [.completion(Fixtures.reply(Self.opens)), .completion(Fixtures.reply(Self.execs))])
+        let directory = rig.state.appendingPathComponent("extensions.d")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try "name = \"opens\"\nprompt = \"print every file opened, with the process name\"\n"
+            .write(to: directory.appendingPathComponent("opens.toml"), atomically: true, encoding: .utf8)
+
+        let service = KendService(engine: rig.applier.engine, status: { Ken_V1_KendStatusReply() }, applier: rig.applier)
+        let socket = rig.state.appendingPathComponent("kend.sock").path
+        let kend = try await RPCServer.start(endpoint: .path(socket), handler: service)
+        let client = try await KendClient.connect(path: socket)
+        let manifests = try ManifestLoader.load(path: directory.path)
+        let answer = try await client.call(.with { $0.apply = .with { $0.manifests = manifests.map(\.proto) } })
+        XCTAssertEqual(answer.status.code, .ok, answer.status.message)
+        XCTAssertEqual(answer.apply.actions.map(\.action), ["create"])
+        XCTAssertEqual(ApplyFormatting.exitStatus(answer.apply), 2, "changed")
+        let again = try await client.call(.with { $0.apply = .with { $0.manifests = manifests.map(\.proto) } })
+        XCTAssertEqual(ApplyFormatting.exitStatus(again.apply), 0, "a second apply changes nothing")
+        XCTAssertTrue(ApplyFormatting.table(again.apply, dryRun: false).contains("no change"))
+        await client.close()
+        await kend.shutdown()
+
+        // kend's watcher applies a new manifest without being asked.
+        try "name = \"execs\"\nprompt = \"print every program executed with its pid\"\n"
+            .write(to: directory.appendingPathComponent("execs.toml"), atomically: true, encoding: .utf8)
+        let watcher = ManifestWatcher(directory: directory.path, interval: .milliseconds(200), prune: true,
+                                      applier: rig.applier, logger: Logger(label: "test"))
+        watcher.start()
+        var running: [String: Ken_V1_Extension] = [:]
+        for _ in 0..<100 {
+            running = try await attached(rig)
+            if running["execs"] != nil { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        XCTAssertNotNil(running["execs"], "the watcher attached the new manifest")
+        try FileManager.default.removeItem(at: directory.appendingPathComponent("execs.toml"))
+        for _ in 0..<100 {
+            running = try await attached(rig)
+            if running["execs"] == nil { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        watcher.stop()
+        XCTAssertNil(running["execs"], "removing the manifest prunes its extension")
+        XCTAssertNotNil(running["opens"])
         await tearDown(rig)
     }
 
