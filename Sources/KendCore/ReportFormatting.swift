@@ -50,7 +50,8 @@ public enum ReportFormatting {
             lines.append(indent(report.program))
         }
         if !report.annotatedProgram.isEmpty, report.annotatedProgram != report.program {
-            lines.append("proved against these annotations:")
+            lines.append(report.verdicts.isEmpty ? "annotations (assumes only: no assert was proven):"
+                                                 : "proved against these annotations:")
             lines.append(indent(report.annotatedProgram))
         }
         for assertion in report.verdicts {
