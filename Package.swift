@@ -46,6 +46,7 @@ let package = Package(
         .target(name: "Digest"),
         .target(name: "TOML"),
         .target(name: "Accounts"),
+        .target(name: "KenVersion"),
 
         // MARK: Protocol.
         .target(name: "KenProto", dependencies: [
@@ -81,7 +82,7 @@ let package = Package(
         ]),
         .target(name: "Registry", dependencies: ["SQLite", "KenProto", "Digest"]),
         .target(name: "AgentCore", dependencies: [
-            "KenRPC", "KenProto", "Registry", "KernelLoader", "BpftraceSyntax", "Systemd", "TOML", "Accounts",
+            "KenRPC", "KenProto", "Registry", "KernelLoader", "BpftraceSyntax", "Systemd", "TOML", "Accounts", "KenVersion",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // kenc's agent subcommands' logic (tables, JSON, exit codes, calls): no kernel code.
@@ -100,7 +101,7 @@ let package = Package(
         .target(name: "KendCore", dependencies: [
             "Synthesis", "KenRPC", "KenProto", "LLM", "ExampleStore", "KernelInfo",
             "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "Digest", "Systemd",
-            "Comprehension", "Contracts", "Fleet", "TOML", "Accounts",
+            "Comprehension", "Contracts", "Fleet", "TOML", "Accounts", "KenVersion",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
@@ -123,7 +124,7 @@ let package = Package(
         ]),
         .executableTarget(name: "kenc", dependencies: [
             "KenRPC", "KenProto", "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "KendCore", "AgentCLI",
-            "Contracts", "KernelInfo", "Fleet",
+            "Contracts", "KernelInfo", "Fleet", "KenVersion",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -156,6 +157,7 @@ let package = Package(
         .testTarget(name: "LLMTests", dependencies: ["LLM", "HTTP", "TestSupport"]),
         .testTarget(name: "ExampleStoreTests", dependencies: ["ExampleStore", "BpftraceSyntax", "LLM", "TestSupport"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
+        .testTarget(name: "KenVersionTests", dependencies: ["KenVersion"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "TOML", "Digest", "KenProto"]),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
         .testTarget(name: "ShippingTests"),
@@ -164,7 +166,7 @@ let package = Package(
         .testTarget(name: "ComprehensionTests", dependencies: ["Comprehension", "Contracts", "BpftraceSyntax", "SymbolicVerifier", "TestSupport"]),
         .testTarget(name: "SynthesisTests", dependencies: [
             "Synthesis", "KendCore", "KenProto", "KenRPC", "LLM", "ExampleStore", "KernelInfo", "TestSupport",
-            "AgentCore", "Fleet", "Comprehension", "Contracts",
+            "AgentCore", "Fleet", "Comprehension", "Contracts", "KenVersion",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "EvalTests", dependencies: ["Evaluation", "KendCore", "Synthesis", "AgentCore", "KenRPC", "KenProto", "LLM", "KernelInfo", "TestSupport"]),

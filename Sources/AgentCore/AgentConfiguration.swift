@@ -1,9 +1,10 @@
 import Foundation
+import KenVersion
 
 /// Everything ken-agent is started with.
 public struct AgentConfiguration: Sendable {
     public static let defaultSocketPath = "/run/ken/agent.sock"
-    public static let version = "0.1.0"
+    public static let version = KenVersion.current
 
     /// Registry, scripts and logs live here (`registry.db`, `extensions/<id>/`).
     public var stateDirectory: String

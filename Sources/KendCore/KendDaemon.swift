@@ -5,6 +5,7 @@ import Digest
 import ExampleStore
 import Foundation
 import KenProto
+import KenVersion
 import KenRPC
 import KernelInfo
 import LLM
@@ -188,10 +189,6 @@ public final class KendDaemon: Sendable {
     }
 }
 
-/// Ken's version, shown by every program and reported over the protocol.
-public enum KenVersion {
-    public static let current = "0.1.0"
-}
 
 /// tracefs is root-only; kend runs as `ken` and reads the copy ken-agent publishes
 /// (`/run/ken/tracing`) when it starts. Under socket activation the agent may not have run

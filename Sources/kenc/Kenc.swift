@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KenVersion
 
 /// kenc: Ken's command line for people, admins and fleet tooling.
 ///
@@ -18,7 +19,7 @@ struct Kenc: AsyncParsableCommand {
             Exit status: 0 success; 1 failure (not verified, diagnostics, rejected); 2 usage; \
             3 not found; 4 permission denied; 5 daemon unreachable.
             """,
-        version: "0.1.0",
+        version: KenVersion.current,
         subcommands: [
             SynthCommand.self,
             ApplyCommand.self,

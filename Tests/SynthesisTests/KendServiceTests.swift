@@ -2,6 +2,7 @@ import Foundation
 import KendCore
 import KenProto
 import KenRPC
+import KenVersion
 import LLM
 import TestSupport
 import XCTest
