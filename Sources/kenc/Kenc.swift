@@ -41,7 +41,7 @@ struct Kenc: AsyncParsableCommand {
     /// and kenc's documented conventions do), not ArgumentParser's 64.
     static func main() async {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {
@@ -54,5 +54,35 @@ struct Kenc: AsyncParsableCommand {
             }
             exit(withError: error)
         }
+    }
+
+    /// Options every daemon-facing subcommand takes, accepted before the subcommand too
+    /// (`kenc --json --agent-socket /run/ken/agent.sock list`): they are moved after it.
+    static let globalFlags: Set<String> = ["--json"]
+    static let globalOptions: Set<String> = ["--agent-socket", "--kend-socket"]
+
+    static func hoistingGlobalOptions(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            let name = argument.split(separator: "=", maxSplits: 1).first.map(String.init) ?? argument
+            if globalFlags.contains(argument) || (globalOptions.contains(name) && argument.contains("=")) {
+                leading.append(argument)
+                index += 1
+            } else if globalOptions.contains(argument), index + 1 < arguments.count {
+                leading += [argument, arguments[index + 1]]
+                index += 2
+            } else {
+                break
+            }
+        }
+        guard !leading.isEmpty, index < arguments.count else { return arguments }
+        // The subcommand (and a nested one, as in `examples search`) comes first, then the options.
+        var rest = Array(arguments[index...])
+        var position = 1
+        if rest.first == "examples", rest.count > 1, !rest[1].hasPrefix("-") { position = 2 }
+        rest.insert(contentsOf: leading, at: position)
+        return rest
     }
 }
