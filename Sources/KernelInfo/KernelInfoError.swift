@@ -14,7 +14,8 @@ public enum KernelInfoError: Error, Sendable, Hashable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .tracefsUnavailable:
-            return "tracefs is not mounted (looked in /sys/kernel/tracing and /sys/kernel/debug/tracing)"
+            return "tracefs is not mounted or not readable (looked in \(Tracefs.defaultRoots.joined(separator: ", ")); "
+                + "as a user other than root, start ken-agent, which publishes a readable copy in /run/ken/tracing)"
         case let .btfUnavailable(reason):
             return "kernel BTF unavailable: \(reason)"
         case let .noSuchTracepoint(category, name):

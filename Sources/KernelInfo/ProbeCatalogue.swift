@@ -29,7 +29,9 @@ public final class ProbeCatalogue: Sendable {
     public func unavailableReason(_ kind: KernelProbeKind) -> String? {
         switch kind {
         case .tracepoint:
-            return tracefs == nil ? "tracefs is not mounted, so tracepoints cannot be listed" : nil
+            return tracefs == nil
+                ? "tracefs is not mounted or not readable, so tracepoints cannot be listed (as a user other than root, start ken-agent: it publishes a readable copy in /run/ken/tracing)"
+                : nil
         case .rawTracepoint, .kfunc:
             return btf == nil ? "this kernel has no BTF (/sys/kernel/btf/vmlinux)" : nil
         case .kprobe:
