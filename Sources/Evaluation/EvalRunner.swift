@@ -75,7 +75,7 @@ public struct EvalRunner: Sendable {
             stageSeconds: Self.summed(timings), attemptTimings: timings,
             promptTokens: report.attempts.map { Int($0.promptTokens) }.reduce(0, +),
             completionTokens: report.attempts.map { Int($0.completionTokens) }.reduce(0, +),
-            totalSeconds: (clock.now - started).secondsValue, behaviour: status, output: output,
+            totalSeconds: (clock.now - started).seconds, behaviour: status, output: output,
             program: report.program,
             note: report.note,
             attemptErrors: report.attempts.map { $0.errors.map(\.message).joined(separator: "; ") })
@@ -95,14 +95,14 @@ public struct EvalRunner: Sendable {
             do {
                 let attached = try await agent.attach(name: Self.extensionName(entry, trial: trial),
                                                       program: entry.referenceProgram, prompt: entry.prompt)
-                attachSeconds = (clock.now - started).secondsValue
+                attachSeconds = (clock.now - started).seconds
                 verdict = attached.state == .attached ? .verifiedAttached : .kernelRejected
                 if verdict == .verifiedAttached {
                     (status, output) = await judge(entry, extensionID: attached.id)
                 }
                 await agent.detach(id: attached.id)
             } catch {
-                attachSeconds = (clock.now - started).secondsValue
+                attachSeconds = (clock.now - started).seconds
                 verdict = .kernelRejected
                 note = "\(error)"
             }
@@ -110,7 +110,7 @@ public struct EvalRunner: Sendable {
         let timings = [[StageSeconds(stage: "attach", seconds: attachSeconds)]]
         return TrialResult(id: entry.id, trial: trial, mode: mode, verdict: verdict, attempts: 1,
                            stageSeconds: timings[0], attemptTimings: timings, promptTokens: 0, completionTokens: 0,
-                           totalSeconds: (clock.now - started).secondsValue, behaviour: status, output: output,
+                           totalSeconds: (clock.now - started).seconds, behaviour: status, output: output,
                            program: entry.referenceProgram, note: note)
     }
 
@@ -162,12 +162,5 @@ public struct EvalRunner: Sendable {
         case .done: "done"
         default: "other"
         }
-    }
-}
-
-extension Duration {
-    var secondsValue: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }

@@ -32,10 +32,9 @@ public struct LLMCandidateSource: CandidateSource {
         } catch {
             throw StageFailure(stage: .llm, feedback: "\(error). Answer with the whole program in one ```bpftrace block.")
         }
-        let latency = completion.metrics.latency.components
         return Proposal(program: program, origin: .llm(model: completion.model),
                         promptTokens: completion.metrics.promptTokens,
                         completionTokens: completion.metrics.completionTokens,
-                        latencySeconds: Double(latency.seconds) + Double(latency.attoseconds) / 1e18)
+                        latencySeconds: completion.metrics.latency.seconds)
     }
 }

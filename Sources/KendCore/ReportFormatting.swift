@@ -1,30 +1,16 @@
 import Foundation
 import KenProto
 import SwiftProtobuf
+import Synthesis
 
 /// How `kenc synth` shows progress and the final report: terse lines for a terminal, and the
 /// report as a JSON document for scripts. Lives here, not in kenc, so tests can check it.
 public enum ReportFormatting {
     /// One progress line: `[1/3] symbolic verifier: proving the annotations`.
     public static func progressLine(_ event: Ken_V1_SynthesisEvent, maxAttempts: Int) -> String {
-        let stage = stageLabel(event.stage)
+        let stage = event.stage.displayName
         let attempt = maxAttempts > 0 ? "[\(event.attempt)/\(maxAttempts)]" : "[\(event.attempt)]"
         return "\(attempt) \(stage): \(event.message)"
-    }
-
-    public static func stageLabel(_ stage: Ken_V1_Stage) -> String {
-        switch stage {
-        case .prompt: "prompt"
-        case .llm: "synthesis"
-        case .parse: "front end"
-        case .resolve: "resolve"
-        case .comprehend: "comprehension"
-        case .symbolicVerify: "symbolic verifier"
-        case .kernelVerify: "kernel verifier"
-        case .attach: "attach"
-        case .done: "done"
-        default: "stage"
-        }
     }
 
     /// The final report for a person.

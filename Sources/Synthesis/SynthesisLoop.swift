@@ -106,7 +106,7 @@ public struct SynthesisLoop: Sendable {
                 attempt.errors.append(contentsOf: failure.diagnostics.isEmpty
                     ? [Self.diagnostic(failure.feedback)] : failure.diagnostics)
                 if feedbackEnabled {
-                    feedback.append(Feedback(attempt: number, stage: Self.stageName(failure.stage), message: failure.feedback))
+                    feedback.append(Feedback(attempt: number, stage: failure.stage.displayName, message: failure.feedback))
                 }
                 await emit(number, failure.stage, "failed: \(failure.feedback.firstLine)", failure.diagnostics)
                 report.attempts.append(attempt)
@@ -256,11 +256,18 @@ public struct SynthesisLoop: Sendable {
         diagnostics.map { $0.rendered.isEmpty ? $0.message : $0.rendered }.joined(separator: "\n")
     }
 
-    static func stageName(_ stage: Ken_V1_Stage) -> String {
-        switch stage {
+    static func percent(_ value: Double) -> String {
+        "\(Int((value * 100).rounded()))%"
+    }
+}
+
+extension Ken_V1_Stage {
+    /// The stage as people read it, in progress lines, feedback to the model and reports.
+    public var displayName: String {
+        switch self {
         case .prompt: "prompt"
         case .llm: "synthesis"
-        case .parse: "parse"
+        case .parse: "front end"
         case .resolve: "resolve"
         case .comprehend: "comprehension"
         case .symbolicVerify: "symbolic verifier"
@@ -270,14 +277,11 @@ public struct SynthesisLoop: Sendable {
         default: "unknown"
         }
     }
-
-    static func percent(_ value: Double) -> String {
-        "\(Int((value * 100).rounded()))%"
-    }
 }
 
 extension Duration {
-    var seconds: Double {
+    /// The duration in seconds, for timings kept as Double.
+    public var seconds: Double {
         let parts = components
         return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }

@@ -60,7 +60,7 @@ enum KendBench {
                                      note: "\(overhead.count) corpus programs through every stage, kernel verifier included"
                                          + (failures.isEmpty ? "" : "; not verified: \(failures.joined(separator: ", "))"))]
             for stage in [Ken_V1_Stage.prompt, .parse, .comprehend, .symbolicVerify, .kernelVerify] {
-                if let samples = perStage[stage] { rows.append(samples.row("kend", "  stage: \(ReportFormatting.stageLabel(stage))")) }
+                if let samples = perStage[stage] { rows.append(samples.row("kend", "  stage: \(stage.displayName)")) }
             }
             return rows
         } catch {
