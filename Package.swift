@@ -107,7 +107,7 @@ let package = Package(
         ]),
 
         .target(name: "Fleet", dependencies: [
-            "TOML", "Digest", "KenProto", "KenRPC",
+            "TOML", "Digest", "KenProto", "KenRPC", "KernelInfo",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
 

@@ -30,13 +30,7 @@ public final class ContractStore: Sendable {
     }
 
     /// `uname -r` of the running kernel.
-    public static func runningRelease() -> String {
-        var u = utsname()
-        guard uname(&u) == 0 else { return "unknown" }
-        return withUnsafeBytes(of: &u.release) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-    }
+    public static func runningRelease() -> String { KernelInfo.runningRelease() }
 
     /// Opens the store of `release` (the running kernel by default) in `stateDirectory`,
     /// building it with `kernel()` when the file is missing, from another schema version or for

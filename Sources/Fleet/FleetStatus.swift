@@ -1,5 +1,6 @@
 import Foundation
 import KenProto
+import KernelInfo
 import KenRPC
 import SwiftProtobuf
 
@@ -37,7 +38,7 @@ public struct FleetStatus: Sendable {
     }
 
     public var kernelRelease: String {
-        agent?.kernelRelease ?? kend?.kernelRelease ?? Self.unameRelease()
+        agent?.kernelRelease ?? kend?.kernelRelease ?? KernelInfo.runningRelease()
     }
 
     /// 0 when both daemons answered, 5 when either did not.
@@ -89,11 +90,5 @@ public struct FleetStatus: Sendable {
         case .detached: "detached"
         default: "unknown"
         }
-    }
-
-    static func unameRelease() -> String {
-        var name = utsname()
-        uname(&name)
-        return withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 }

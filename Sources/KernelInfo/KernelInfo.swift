@@ -91,3 +91,8 @@ final class SharedKernelInfo: @unchecked Sendable {
         return loaded
     }
 }
+
+extension KernelInfo {
+    /// `uname -r` of the running kernel, without loading anything else.
+    public static func runningRelease() -> String { FileReading.kernelRelease() }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import KernelInfo
 
 /// One row of the benchmark table: what was measured, over how many samples, and the numbers.
 struct Row: Codable {
@@ -93,9 +94,6 @@ func machineDescription() -> String {
     }
     parts.append("\(ProcessInfo.processInfo.activeProcessorCount) cores")
     parts.append(String(format: "%.0f GiB", Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824))
-    var name = utsname()
-    uname(&name)
-    let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    parts.append("Linux \(release)")
+    parts.append("Linux \(KernelInfo.runningRelease())")
     return parts.joined(separator: ", ")
 }
