@@ -4,7 +4,9 @@ import ExampleStore
 import Foundation
 import KendCore
 import KenProto
+import KenRPC
 import KernelInfo
+import Pipeline
 import Synthesis
 
 /// kend: Ken's own overhead per synthesis attempt — prompt building, front end, comprehension,
@@ -13,8 +15,8 @@ import Synthesis
 /// Candidates come from the example library (no LLM), so the "LLM" stage is a retrieval; it is
 /// reported apart and subtracted. Each corpus prompt runs one attempt with VerifyOnly, i.e. a
 /// real load through the kernel verifier.
-enum KendBench {
-    static func run(kernel: KernelInfo, corpus: URL, prompts: Int, contracts: ContractStore?) async -> [Row] {
+public enum KendBench {
+    public static func run(kernel: KernelInfo, corpus: URL, prompts: Int, contracts: ContractStore?) async -> [Row] {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("ken-bench-kend-\(getpid())")
         defer { try? FileManager.default.removeItem(at: base) }
         do {
@@ -33,19 +35,20 @@ enum KendBench {
             var own = Samples()
             var perStage: [Ken_V1_Stage: Samples] = [:]
             var failures: [String] = []
+            let pipeline = try SynthesisPipeline.assemble(PipelineConfiguration(
+                kernel: kernel, examples: store, contracts: contracts, agent: AgentEndpoint(socketPath: socket)))
+            let engine = SynthesisEngine(pipeline: pipeline, cache: nil,
+                                         tasks: TaskStore(directory: base.appendingPathComponent("tasks")),
+                                         kernelRelease: kernel.release, corpusVersion: "bench")
             for example in examples {
-                let engine = SynthesisEngine(
-                    stages: BenchPipeline.stages(kernel: kernel, store: store, agentSocket: socket, contracts: contracts),
-                    source: PinnedSource(program: example.program,
-                                         origin: .library(exampleID: example.id, similarity: 1),
-                                         label: "corpus example", fallback: nil),
-                    model: "", cache: nil, tasks: TaskStore(directory: base.appendingPathComponent("tasks")),
-                    kernelRelease: kernel.release, corpusVersion: "bench")
+                // Each corpus program stands in for the LLM's answer: one attempt, every stage.
+                let pinned = PinnedSource(program: example.program, origin: .library(exampleID: example.id, similarity: 1),
+                                          label: "corpus example", fallback: nil)
                 let report = try await engine.synthesize(.with {
                     $0.prompt = example.prompt
                     $0.maxAttempts = 1
                     $0.verifyOnly = true
-                }) { _ in }
+                }, pinned: pinned) { _ in }
                 guard report.verified, let attempt = report.attempts.first else {
                     failures.append(example.id)
                     continue
