@@ -1,6 +1,7 @@
 import BpftraceSyntax
 import Comprehension
 import Contracts
+import KenProto
 import Synthesis
 
 /// The Comprehension stage: contract assumes always, prompt-derived asserts when an LLM is
@@ -23,10 +24,18 @@ public struct ComprehensionAnnotator: CandidateAnnotator {
             return .failure(StageFailure(stage: .comprehend, feedback: rendered.joined(separator: "\n"), diagnostics: checks))
         }
         var annotated = candidate
-        annotated.annotated = AnnotatedProgram(text: result.annotatedSource, notes: result.notes, warnings: checks)
+        annotated.annotated = AnnotatedProgram(text: result.annotatedSource, notes: result.notes, warnings: checks,
+                                               claims: result.assertOrigins.mapValues(Self.claimedBy))
         annotated.typed.annotatedTree = tree
         annotated.typed.verification = result.verification
         return .success(annotated)
+    }
+
+    static func claimedBy(_ origin: Annotation.Origin) -> Ken_V1_ClaimedBy {
+        switch origin {
+        case .contract: .contract
+        case .llm: .llm
+        }
     }
 }
 

@@ -92,7 +92,8 @@ public struct VerifierProver: CandidateProver {
         case .failure(let failure):
             let rendered = failure.diagnostics.map { $0.render(source: text) }.joined(separator: "\n")
             return ProofOutcome(verdict: .unknown, asserts: [], warnings: [],
-                                feedback: "the annotated program does not parse or resolve:\n\(rendered)")
+                                feedback: "the annotated program does not parse or resolve:\n\(rendered)",
+                                couldNotCheck: "it does not parse or resolve: \(rendered)")
         case .success(let program):
             return Self.outcome(SymbolicVerifier(options: options).verify(program))
         }
@@ -107,6 +108,7 @@ public struct VerifierProver: CandidateProver {
             verdict.text = item.text
             verdict.verdict = proto(item.verdict)
             verdict.message = item.reason ?? item.message ?? ""
+            verdict.vacuous = item.vacuous
             if let counterexample = item.counterexample {
                 verdict.path = counterexample.path.map { "\($0.position) \($0.construct) \($0.condition) \($0.taken ? "taken" : "not taken")" }
                     .joined(separator: "; ")

@@ -79,8 +79,9 @@ public struct SynthesisLoop<Typed: Sendable>: Sendable {
             let end = await runAttempt(attempt, request: request, context: context, task: task)
             task.result.attempts.append(attempt.record)
             switch end {
-            case .passed(let candidate, let proofWarnings):
-                await task.passed(candidate, proofWarnings: proofWarnings, attempt: number, attached: request.attach)
+            case .passed(let candidate, let verdict, let proofWarnings):
+                await task.passed(candidate, verdict: verdict, proofWarnings: proofWarnings, attempt: number,
+                                  attached: request.attach)
                 return task.outcome
             case .failed(let failure):
                 await task.failed(failure, attempt: attempt)
@@ -97,7 +98,7 @@ public struct SynthesisLoop<Typed: Sendable>: Sendable {
 
     /// How an attempt ended.
     enum AttemptEnd {
-        case passed(Candidate<Typed>, proofWarnings: [String])
+        case passed(Candidate<Typed>, ProgramVerdict, proofWarnings: [String])
         /// A stage refused the candidate: feedback for the next attempt.
         case failed(StageFailure)
         /// The source or the agent could not be reached: no later attempt would fare better.
@@ -128,11 +129,12 @@ public struct SynthesisLoop<Typed: Sendable>: Sendable {
             let proposal = try await propose(attempt, request: request, context: context, task: task)
             var candidate = try await checkFrontEnd(proposal, attempt: attempt, task: task)
             candidate = try await comprehend(candidate, prompt: request.prompt, attempt: attempt, task: task)
-            let proofWarnings = try await prove(candidate, attempt: attempt, task: task)
+            let proof = try await prove(candidate, attempt: attempt, task: task)
             try requireCleanChecks(candidate)
             task.reached(.annotated, candidate.program, annotated: candidate.annotatedText)
-            try await submitToKernel(candidate, request: request, attempt: attempt, task: task)
-            return .passed(candidate, proofWarnings: proofWarnings)
+            let verdict = try judge(proof, candidate: candidate, request: request, task: task)
+            try await submitToKernel(candidate, verdict: verdict, request: request, attempt: attempt, task: task)
+            return .passed(candidate, verdict, proofWarnings: proof?.warnings ?? [])
         } catch let failure as StageFailure {
             return .failed(failure)
         } catch let stop as Stop {
@@ -186,12 +188,13 @@ public struct SynthesisLoop<Typed: Sendable>: Sendable {
         return try await attempt.timed(.comprehend) { try await annotator.annotate(candidate, prompt: prompt).get() }
     }
 
-    /// Proves the annotations. No asserts means no claim to prove or refute: the stage passes,
-    /// and the result says that nothing about the program's behaviour was proven.
-    func prove(_ candidate: Candidate<Typed>, attempt: AttemptRun, task: TaskRun) async throws -> [String] {
-        guard let prover else { return [] }
+    /// Proves the annotations (nil: no prover is wired). No asserts means no claim to prove or
+    /// refute: the stage passes, and the verdict says that nothing was proven.
+    func prove(_ candidate: Candidate<Typed>, attempt: AttemptRun, task: TaskRun) async throws -> ProofOutcome? {
+        guard let prover else { return nil }
         await task.emit(attempt.number, .symbolicVerify, "proving the annotations")
-        let proof = await attempt.timed(.symbolicVerify) { await prover.prove(candidate, file: attempt.file) }
+        var proof = await attempt.timed(.symbolicVerify) { await prover.prove(candidate, file: attempt.file) }
+        proof.asserts = proof.asserts.map { Self.claimed($0, in: candidate.annotated) }
         task.result.asserts = proof.asserts
         guard proof.verdict == .verified || proof.asserts.isEmpty else {
             let checks = candidate.annotated?.warnings ?? []
@@ -200,7 +203,19 @@ public struct SynthesisLoop<Typed: Sendable>: Sendable {
                                feedback: rendered.isEmpty ? proof.feedback : proof.feedback + "\n" + rendered,
                                diagnostics: [StageFailure.diagnostic(proof.feedback)] + checks)
         }
-        return proof.warnings
+        return proof
+    }
+
+    /// PROVEN or CHECKED; with `requireProof`, a program that is only checked goes no further.
+    func judge(_ proof: ProofOutcome?, candidate: Candidate<Typed>, request: SynthesisRequest,
+               task: TaskRun) throws -> ProgramVerdict {
+        let verdict = ProgramVerdict.judge(proof: proof, notes: Self.unprovenNotes(candidate.annotated?.notes ?? []))
+        task.result.verdict = verdict
+        if request.requireProof, !verdict.isProven {
+            throw StageFailure(stage: .symbolicVerify,
+                               feedback: "not attached: a proven program was required (--require-proof) and nothing was proven: \(verdict.unprovenReason)")
+        }
+        return verdict
     }
 
     /// Ken's own checks (byte order, user pointers) go back like errors even when proven.
@@ -210,13 +225,14 @@ public struct SynthesisLoop<Typed: Sendable>: Sendable {
     }
 
     /// The kernel verifier through ken-agent (VerifyOnly), or Attach.
-    func submitToKernel(_ candidate: Candidate<Typed>, request: SynthesisRequest, attempt: AttemptRun,
-                        task: TaskRun) async throws {
+    func submitToKernel(_ candidate: Candidate<Typed>, verdict: ProgramVerdict, request: SynthesisRequest,
+                        attempt: AttemptRun, task: TaskRun) async throws {
         guard let kernel else { return }
         let stage: Ken_V1_Stage = request.attach ? .attach : .kernelVerify
         await task.emit(attempt.number, stage, request.attach ? "attaching through ken-agent" : "loading through the kernel verifier")
         let submission = KernelSubmission(program: candidate.program, annotated: candidate.annotatedText,
-                                          prompt: request.prompt, name: request.name, attach: request.attach)
+                                          prompt: request.prompt, name: request.name, attach: request.attach,
+                                          verdict: verdict)
         let verdict: Result<Ken_V1_Extension?, StageFailure>
         do {
             verdict = try await attempt.timed(stage) { try await kernel.submit(submission) }
@@ -228,7 +244,24 @@ public struct SynthesisLoop<Typed: Sendable>: Sendable {
         }
     }
 
-    // MARK: Text for feedback
+    // MARK: Claims and text for feedback
+
+    /// The assert with who claimed it: Comprehension's record by position; without
+    /// Comprehension the program's own asserts are its author's.
+    static func claimed(_ verdict: Ken_V1_AssertVerdict, in annotated: AnnotatedProgram?) -> Ken_V1_AssertVerdict {
+        var out = verdict
+        let key = AnnotatedProgram.claimKey(line: Int(verdict.line), column: Int(verdict.column))
+        out.claimedBy = annotated.map { $0.claims[key] ?? .unspecified } ?? .program
+        return out
+    }
+
+    /// The Comprehension notes that explain why nothing was proven (dropped annotations, no
+    /// LLM); the rest (contract lookups) say nothing about proof.
+    static func unprovenNotes(_ notes: [String]) -> [String] {
+        notes.filter { note in
+            ["dropped", "no LLM", "does not resolve", "failed", "request states"].contains { note.contains($0) }
+        }
+    }
 
     /// Diagnostics as they go into a prompt: each rendered with its source line and hint.
     static func rendered(_ diagnostics: [Ken_V1_Diagnostic]) -> String {

@@ -11,6 +11,9 @@ public struct SynthesisResult: Sendable {
     public var origin: CandidateOrigin?
     /// Whether a candidate passed every stage.
     public var passed = false
+    /// PROVEN or CHECKED: of the candidate that passed, else of the last one judged (whose
+    /// reason the report keeps, e.g. why `--require-proof` refused it).
+    public var verdict: ProgramVerdict?
     /// Attempts ran out on candidates a hint could fix (not set when the task was stopped).
     public var needsHint = false
     /// The passing candidate, or the one that got furthest.
@@ -31,13 +34,16 @@ public struct SynthesisResult: Sendable {
     public var report: Ken_V1_SynthesisReport {
         var report = Ken_V1_SynthesisReport()
         report.taskID = taskID
-        report.verified = passed
+        report.passed = passed
         report.needsHint = needsHint
         report.program = program
         report.annotatedProgram = annotatedProgram
         report.verdicts = asserts
         report.attempts = attempts.map(\.proto)
         report.note = notes.joined(separator: "; ")
+        if let verdict {
+            if passed { verdict.apply(to: &report) } else { report.unprovenReason = verdict.unprovenReason }
+        }
         switch origin {
         case .llm: report.source = "llm"
         case .pinned: report.source = "pinned"
@@ -185,12 +191,15 @@ final class TaskRun {
     }
 
     /// Every stage passed.
-    func passed<Typed>(_ candidate: Candidate<Typed>, proofWarnings: [String], attempt: Int, attached: Bool) async {
+    func passed<Typed>(_ candidate: Candidate<Typed>, verdict: ProgramVerdict, proofWarnings: [String],
+                       attempt: Int, attached: Bool) async {
         result.passed = true
-        if !proofWarnings.isEmpty { result.notes.append("verifier: " + proofWarnings.joined(separator: "; ")) }
+        result.verdict = verdict
+        if !proofWarnings.isEmpty { result.notes.append("symbolic verifier: " + proofWarnings.joined(separator: "; ")) }
         result.program = candidate.program
         result.annotatedProgram = candidate.annotatedText
-        await emit(attempt, .done, attached ? "verified and attached" : "verified")
+        let headline = verdict.isProven ? "proven" : "checked, nothing proven"
+        await emit(attempt, .done, attached ? "\(headline), attached" : headline)
     }
 
     /// Attempts ran out: a hint can continue the task.
