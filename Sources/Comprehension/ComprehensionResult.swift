@@ -51,9 +51,13 @@ public struct ComprehensionResult: Sendable {
     public var warnings: [Diagnostic]
     /// The verifier's result on the final annotated program, when it ran.
     public var verification: VerificationResult?
+    /// The kept LLM assumes that no kernel contract implies: what a proof rests on beyond the
+    /// kernel's own guarantees (LLM assumes a contract contradicts are dropped, with a note).
+    public var assumed: [Annotation]
 
     public init(annotatedProgram: Program?, annotatedSource: String, annotations: [Annotation], notes: [String],
-                warnings: [Diagnostic], verification: VerificationResult?) {
+                warnings: [Diagnostic], verification: VerificationResult?, assumed: [Annotation] = []) {
+        self.assumed = assumed
         self.annotatedProgram = annotatedProgram
         self.annotatedSource = annotatedSource
         self.annotations = annotations

@@ -77,9 +77,11 @@ public struct VerifierProver: ProgramProver {
         let program: Program
         switch VerificationFrontEnd.prepare(source: annotated.text, file: file, kernel: kernel) {
         case .failure(let failure):
+            // UNKNOWN with its reason, never a silent pass: the warning travels with the outcome
+            // even though no assert could be checked.
             let text = failure.diagnostics.map { $0.render(source: annotated.text) }.joined(separator: "\n")
-            return ProofOutcome(verdict: .unknown, asserts: [], warnings: [],
-                                feedback: "the annotated program does not parse or resolve:\n\(text)")
+            let reason = "UNKNOWN: the annotated program does not parse or resolve, so nothing was proven:\n\(text)"
+            return ProofOutcome(verdict: .unknown, asserts: [], warnings: [reason], feedback: reason)
         case .success(let typed):
             program = typed
         }
