@@ -99,7 +99,7 @@ public struct ComprehensionEngine: Sendable {
 
         return ComprehensionResult(annotatedProgram: outcome.program, annotatedSource: outcome.source,
                                    annotations: outcome.kept, notes: session.notes, warnings: checks.warnings,
-                                   verification: outcome.verification,
+                                   verification: outcome.verification, assertOrigins: outcome.assertOrigins,
                                    assumed: session.assumed.filter { outcome.kept.contains($0) })
     }
 }

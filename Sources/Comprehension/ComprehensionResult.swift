@@ -51,12 +51,16 @@ public struct ComprehensionResult: Sendable {
     public var warnings: [Diagnostic]
     /// The verifier's result on the final annotated program, when it ran.
     public var verification: VerificationResult?
+    /// Who claimed each assert of `annotatedSource`, keyed by its position "LINE:COLUMN" (as
+    /// the verifier reports it), so a report can say whether a proof is tied to the request.
+    public var assertOrigins: [String: Annotation.Origin]
     /// The kept LLM assumes that no kernel contract implies: what a proof rests on beyond the
     /// kernel's own guarantees (LLM assumes a contract contradicts are dropped, with a note).
     public var assumed: [Annotation]
 
     public init(annotatedProgram: Program?, annotatedSource: String, annotations: [Annotation], notes: [String],
-                warnings: [Diagnostic], verification: VerificationResult?, assumed: [Annotation] = []) {
+                warnings: [Diagnostic], verification: VerificationResult?,
+                assertOrigins: [String: Annotation.Origin] = [:], assumed: [Annotation] = []) {
         self.assumed = assumed
         self.annotatedProgram = annotatedProgram
         self.annotatedSource = annotatedSource
@@ -64,5 +68,6 @@ public struct ComprehensionResult: Sendable {
         self.notes = notes
         self.warnings = warnings
         self.verification = verification
+        self.assertOrigins = assertOrigins
     }
 }

@@ -77,11 +77,10 @@ public struct VerifierProver: ProgramProver {
         let program: Program
         switch VerificationFrontEnd.prepare(source: annotated.text, file: file, kernel: kernel) {
         case .failure(let failure):
-            // UNKNOWN with its reason, never a silent pass: the warning travels with the outcome
-            // even though no assert could be checked.
             let text = failure.diagnostics.map { $0.render(source: annotated.text) }.joined(separator: "\n")
-            let reason = "UNKNOWN: the annotated program does not parse or resolve, so nothing was proven:\n\(text)"
-            return ProofOutcome(verdict: .unknown, asserts: [], warnings: [reason], feedback: reason)
+            return ProofOutcome(verdict: .unknown, asserts: [], warnings: [],
+                                feedback: "the annotated program does not parse or resolve:\n\(text)",
+                                couldNotCheck: "it does not parse or resolve: \(text)")
         case .success(let typed):
             program = typed
         }
@@ -98,6 +97,7 @@ public struct VerifierProver: ProgramProver {
             verdict.text = item.text
             verdict.verdict = proto(item.verdict)
             verdict.message = item.reason ?? item.message ?? ""
+            verdict.vacuous = item.vacuous
             if let counterexample = item.counterexample {
                 verdict.path = counterexample.path.map { "\($0.position) \($0.construct) \($0.condition) \($0.taken ? "taken" : "not taken")" }
                     .joined(separator: "; ")

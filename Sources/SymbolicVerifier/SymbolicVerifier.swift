@@ -147,7 +147,7 @@ public struct SymbolicVerifier: Sendable {
         if results.contains(where: { $0.verdict == .violated }) { return .violated }
         if results.contains(where: { $0.verdict == .unknown }) { return .unknown }
         if results.isEmpty {
-            session.warn("the program has no assert: nothing was verified", at: nil)
+            session.warn("the program has no assert: nothing was proven", at: nil)
             return .unknown
         }
         if results.allSatisfy(\.vacuous) {

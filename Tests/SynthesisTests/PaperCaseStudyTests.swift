@@ -103,7 +103,7 @@ final class PaperCaseStudyTests: XCTestCase {
 
         let requests = server.requests
         XCTAssertEqual(requests.count, 4, "synthesis and comprehension, twice")
-        XCTAssertTrue(report.verified && report.attached, ReportFormatting.text(report))
+        XCTAssertTrue(report.passed && report.attached, ReportFormatting.text(report))
         XCTAssertEqual(report.attempts.count, 2)
         // The first attempt failed in the symbolic verifier, with a counterexample.
         let firstErrors = report.attempts.first?.errors.map { $0.rendered.isEmpty ? $0.message : $0.rendered }.joined() ?? ""

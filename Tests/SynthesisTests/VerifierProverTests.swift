@@ -7,14 +7,14 @@ import XCTest
 /// The verifier stage of the pipeline: an annotated program the prover cannot read is UNKNOWN
 /// with its reason, never a silent pass.
 final class VerifierProverTests: XCTestCase {
-    func testAnUnparsableAnnotatedProgramIsUnknownWithItsReason() async {
+    func testAnUnparsableAnnotatedProgramIsUnknownWithItsReason() async throws {
         let prover = VerifierProver(kernel: nil)
         let outcome = await prover.prove(annotated: AnnotatedProgram(text: "tracepoint:a:b { assert(1 == ; }"),
                                          file: "broken.bt")
         XCTAssertEqual(outcome.verdict, .unknown)
         XCTAssertTrue(outcome.asserts.isEmpty)
-        XCTAssertTrue(outcome.warnings.contains { $0.contains("does not parse or resolve, so nothing was proven") },
-                      "\(outcome.warnings)")
+        let reason = try XCTUnwrap(outcome.couldNotCheck, "a program the prover cannot read must say so")
+        XCTAssertTrue(reason.contains("does not parse or resolve"), reason)
         XCTAssertTrue(outcome.feedback.contains("broken.bt:1"), outcome.feedback)
     }
 
@@ -30,6 +30,6 @@ final class VerifierProverTests: XCTestCase {
             """
         let outcome = await prover.prove(annotated: AnnotatedProgram(text: text), file: "unresolved.bt")
         XCTAssertEqual(outcome.verdict, .unknown)
-        XCTAssertTrue(outcome.warnings.contains { $0.contains("no_such_field") }, "\(outcome.warnings)")
+        XCTAssertTrue(outcome.couldNotCheck?.contains("no_such_field") ?? false, "\(String(describing: outcome.couldNotCheck))")
     }
 }
