@@ -45,12 +45,14 @@ public struct SynthesisEngine: Sendable {
     public var kernelRelease: String
     public var corpusVersion: String
     public var defaultAttempts: Int
+    /// kend.toml's `synthesis.require_proof`: every request refuses to attach a CHECKED program.
+    public var requireProof: Bool
     /// Called with (prompt, program) after a proven LLM synthesis: the example store learns.
     public var learn: (@Sendable (String, String) async -> Void)?
 
     public init(stages: PipelineStages, source: any CandidateSource, model: String, cache: SynthesisCache?,
                 tasks: TaskStore, kernelRelease: String, corpusVersion: String, defaultAttempts: Int = 3,
-                learn: (@Sendable (String, String) async -> Void)? = nil) {
+                requireProof: Bool = false, learn: (@Sendable (String, String) async -> Void)? = nil) {
         self.stages = stages
         self.source = source
         self.model = model
@@ -59,6 +61,7 @@ public struct SynthesisEngine: Sendable {
         self.kernelRelease = kernelRelease
         self.corpusVersion = corpusVersion
         self.defaultAttempts = defaultAttempts
+        self.requireProof = requireProof
         self.learn = learn
     }
 
@@ -95,7 +98,7 @@ public struct SynthesisEngine: Sendable {
         let attempts = call.maxAttempts == 0 ? defaultAttempts : Int(min(call.maxAttempts, 20))
         let request = SynthesisRequest(prompt: prompt, name: name.isEmpty ? "ken-\(taskID.prefix(8))" : name,
                                        attach: call.attach && !call.verifyOnly, maxAttempts: attempts, hints: hints,
-                                       requireProof: call.requireProof)
+                                       requireProof: call.requireProof || requireProof)
 
         let key = SynthesisCache.Key(prompt: prompt, kernelRelease: kernelRelease, model: model,
                                      corpusVersion: corpusVersion)
