@@ -65,12 +65,14 @@ public struct SymbolicVerifier: Sendable {
         let types = StaticTypes(program: program)
         var results: [AssertResult] = []
         let constants = NamedConstants.abi.merging(NamedConstants.defines(in: program)) { _, defined in defined }
+        let writers = MapWriters(program: program, constants: constants)
 
         for (index, probe) in program.probes.enumerated() {
             let probeName = probe.attachPoints.map(\.text).joined(separator: ",")
             let run = ProbeRun(context: context, probeIndex: index, probeName: probeName, options: options,
                                mapShapes: types.maps, staticTypes: types, session: session,
-                               constants: constants)
+                               constants: constants, writers: writers,
+                               probeKinds: probe.attachPoints.map(\.kind))
             var start = PathState()
             if let predicate = probe.predicate {
                 let holds = run.truth(predicate, &start)
