@@ -112,6 +112,7 @@ public final class KendDaemon: Sendable {
             cache: SynthesisCache(directory: state.appendingPathComponent("cache")),
             tasks: TaskStore(directory: state.appendingPathComponent("tasks")),
             kernelRelease: kernel.release, corpusVersion: corpusVersion, defaultAttempts: maxAttempts,
+            requireProof: file.requireProof ?? false,
             learn: { prompt, program in
                 _ = try? await store.addLearned(prompt: prompt, program: program, tags: ["learned"])
             })
