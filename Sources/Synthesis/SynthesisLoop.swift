@@ -142,7 +142,7 @@ public struct SynthesisLoop: Sendable {
                 report.source = "library"
                 report.similarity = similarity
                 if report.note.isEmpty {
-                    report.note = "no LLM is configured: answered from the example library (closest example \(id), similarity \(Self.percent(similarity)))"
+                    report.note = "no LLM is configured: answered from the example library with \(id), an example that does the asked task (word similarity \(Self.percent(similarity)))"
                 }
             }
             if furthest.rank < 0 { furthest = (0, proposal.program, "") }
@@ -252,7 +252,10 @@ public struct SynthesisLoop: Sendable {
             let why = "no candidate passed every check in \(report.attempts.count) attempt(s)"
             report.note = report.note.isEmpty ? why : report.note + "; " + why
         }
-        await emit(report.attempts.count, .done, "attempts ran out: add a hint (kenc synth --hint \"…\") to continue this task")
+        // A stopped source (the offline library declining, an unreachable endpoint) is not helped
+        // by a hint, so none is advised.
+        await emit(report.attempts.count, .done, stopped ? "stopped: nothing attached"
+                   : "attempts ran out: add a hint (kenc synth --hint \"…\") to continue this task")
         return SynthesisOutcome(report: report, feedback: feedback)
     }
 
