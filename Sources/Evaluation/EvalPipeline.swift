@@ -28,7 +28,7 @@ public struct EvalPipeline: Sendable {
 
     public init(kernel: KernelInfo, dialect: BpftraceDialect = .v0_17, llm: LLMClient?, contracts: ContractStore?,
                 examples: ExampleStore?, annotateWithLLM: Bool = true, annotationLogDirectory: String,
-                libraryThreshold: Double = 0.25) {
+                libraryThreshold: Double = LibraryMatcher.defaultThreshold) {
         self.kernel = kernel
         self.dialect = dialect
         self.llm = llm

@@ -23,7 +23,8 @@ public struct KendSettings: Sendable {
     public var bpftrace: String
     /// nil: the settings file's, else 3.
     public var maxAttempts: Int?
-    /// The offline library's "close enough" similarity (0...1); nil: the file's, else 0.25.
+    /// The offline library's word-similarity floor among examples that do the task (0...1); nil: the
+    /// file's, else `LibraryMatcher.defaultThreshold` (calibrated, docs/evaluation.md).
     public var libraryThreshold: Double?
     /// Fleet manifests to watch and apply on change (nil: the file's, else no watching).
     public var manifestDirectory: String?
@@ -76,7 +77,7 @@ public final class KendDaemon: Sendable {
         // The environment's LLM settings win over the file's, which win over none (offline).
         let file = try KendConfigFile.load(path: settings.configFile)
         let maxAttempts = settings.maxAttempts ?? file.maxAttempts ?? 3
-        let threshold = settings.libraryThreshold ?? file.libraryThreshold ?? 0.25
+        let threshold = settings.libraryThreshold ?? file.libraryThreshold ?? LibraryMatcher.defaultThreshold
         let manifestDirectory = settings.manifestDirectory ?? file.manifests
         let watchInterval = settings.watchInterval ?? file.watchInterval.map { .milliseconds(Int64($0 * 1000)) } ?? .seconds(5)
         let watchPrunes = settings.watchPrunes ?? file.prune ?? true

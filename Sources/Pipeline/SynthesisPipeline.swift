@@ -36,7 +36,7 @@ public struct PipelineConfiguration: Sendable {
     public var feedback: Bool
 
     public init(kernel: KernelInfo, dialect: BpftraceDialect = .v0_17, llm: LLMClient? = nil,
-                libraryThreshold: Double = 0.25, examples: ExampleStore? = nil, contracts: ContractStore? = nil,
+                libraryThreshold: Double = LibraryMatcher.defaultThreshold, examples: ExampleStore? = nil, contracts: ContractStore? = nil,
                 annotateWithLLM: Bool = true, annotationLog: AnnotationLog? = nil, agent: AgentEndpoint? = nil,
                 symbolicVerification: Bool = true, feedback: Bool = true) {
         self.kernel = kernel
