@@ -53,7 +53,7 @@ final class ExtensionSupervisor: Sendable {
     func needsUnsafe(_ record: ExtensionRecord) -> Bool {
         var used = false
         if let program = try? ProgramChecker(policy: permissive, dialect: .v0_17).check(record.programText) {
-            used = !program.unsafeBuiltins.isEmpty
+            used = program.needsUnsafeFlag
         }
         return used
     }
