@@ -81,7 +81,7 @@ extension AgentService {
         // Limits and the `attaching` record are decided under one gate so racing attaches
         // cannot overrun a limit; the kernel work happens outside it.
         let record: ExtensionRecord = try await attachGate.run { () throws -> ExtensionRecord in
-            let mine = try registry.liveCount(ownerUID: peer.uid)
+            let mine = try registry.liveCount(ownerUID: peer.uid) + self.verifyingCount(peer.uid)
             guard mine < policy.maxExtensionsPerUID else {
                 throw RPCStatusError(.resourceExhausted, "uid \(peer.uid) already has \(mine) extensions (limit \(policy.maxExtensionsPerUID))",
                                      hint: "detach one (kenc list, kenc detach ID)")
@@ -108,19 +108,6 @@ extension AgentService {
         logger.info("attaching", metadata: ["id": "\(record.id)", "name": "\(record.name)", "uid": "\(peer.uid)", "kind": "\(kind.rawValue)"])
         let attached = try await supervisor.start(record, unsafe: checked?.needsUnsafeFlag ?? false)
         return Ken_V1_AttachReply.with { $0.extension = proto(attached) }
-    }
-
-    func verify(_ request: Ken_V1_VerifyOnlyRequest) async throws -> Ken_V1_VerifyOnlyReply {
-        switch request.kind {
-        case .bpftrace:
-            let checked = try checkScript(request.programText)
-            return try await supervisor.verifyScript(checked.text, unsafe: checked.needsUnsafeFlag)
-        case .bpfObject:
-            try checkObject(request.object)
-            return try await supervisor.verifyObject([UInt8](request.object))
-        default:
-            throw RPCStatusError(.invalidArgument, "the verify request names no program kind (bpftrace or object)")
-        }
     }
 
     func detach(_ record: ExtensionRecord, by peer: Peer) async throws -> ExtensionRecord {
