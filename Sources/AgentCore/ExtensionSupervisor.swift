@@ -34,7 +34,7 @@ final class ExtensionSupervisor: Sendable {
         self.logger = logger
         let runner = BpftraceRunner(configuration: BpftraceConfiguration(
             executablePath: configuration.bpftracePath.contains("/") ? configuration.bpftracePath : nil))
-        bpftraceVersion = (try? runner.executable()).flatMap { InstalledBpftrace.versionLine(executable: $0) }
+        bpftraceVersion = runner.versionLine()
     }
 
     func notes(_ id: String) -> AgentNotes {

@@ -93,27 +93,15 @@ public final class KendDaemon: Sendable {
         if client == nil {
             logger.notice("no LLM is configured (KEN_LLM_URL unset): answering from the example library")
         }
-        // Contracts are built from this kernel once per release (seconds) and reused after.
-        let contracts: ContractStore?
-        do {
-            contracts = try ContractStore.open(stateDirectory: settings.stateDirectory, kernel: { kernel })
-            if let info = contracts?.info, info.rebuiltNow {
-                logger.info("kernel contracts built for \(kernel.release) in \(String(format: "%.1f", info.buildSeconds)) s")
-            }
-        } catch {
-            contracts = nil
-            logger.error("kernel contracts unavailable, annotating without them: \(error)")
-        }
+        // Contracts are built from this kernel once per release (seconds) and reused after; in
+        // the background, so the socket answers at once (see BackgroundContracts).
+        let contracts = BackgroundContracts(stateDirectory: settings.stateDirectory, kernel: kernel, logger: logger)
         let log = AnnotationLog(stateDirectory: settings.stateDirectory)
-        let annotator = contracts.map {
-            ComprehensionAnnotator(engine: ComprehensionEngine(contracts: $0, llm: client, kernel: kernel, log: log))
-        }
-        let pinnedAnnotator = contracts.map {
-            ComprehensionAnnotator(engine: ComprehensionEngine(contracts: $0, llm: nil, kernel: kernel, log: log))
-        }
+        let annotator = DeferredAnnotator(contracts: contracts, llm: client, kernel: kernel, log: log)
+        let pinnedAnnotator = DeferredAnnotator(contracts: contracts, llm: nil, kernel: kernel, log: log)
         var kinds: Set<ProbeContract.Kind> = [.tracepoint, .rawTracepoint]
         if kernel.catalogue.unavailableReason(.kprobe) == nil { kinds.insert(.function) }
-        let probes: any ProbeSuggester = contracts.map { ContractProbes(store: $0, kinds: kinds) } ?? CatalogueProbes(kernel: kernel)
+        let probes = DeferredProbes(contracts: contracts, kinds: kinds, fallback: CatalogueProbes(kernel: kernel))
         let stages = PipelineStages(
             checker: FrontEndChecker(kernel: kernel, dialect: dialect),
             annotator: annotator,
@@ -156,7 +144,8 @@ public final class KendDaemon: Sendable {
         }
         let applier = FleetApplier(engine: engine, agentSocket: settings.agentSocket)
         let server = try await RPCServer.start(endpoint: endpoint,
-                                               handler: KendService(engine: engine, status: status, applier: applier, examples: store),
+                                               handler: KendService(engine: engine, status: status, applier: applier, examples: store,
+                                                                    prepare: { await contracts.waitForStore(progress: $0) }),
                                                logger: logger)
         let watcher = manifestDirectory.map {
             ManifestWatcher(directory: $0, interval: watchInterval, prune: watchPrunes,
