@@ -69,10 +69,10 @@ struct SynthCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         print(json ? ReportFormatting.json(report) : ReportFormatting.text(report))
-        if let out, report.verified {
+        if let out, report.passed {
             try report.program.write(toFile: out, atomically: true, encoding: .utf8)
         }
-        let succeeded = report.verified && (!attach || report.attached)
+        let succeeded = report.passed && (!attach || report.attached)
         if !succeeded { throw ExitCode(1) }
     }
 }
