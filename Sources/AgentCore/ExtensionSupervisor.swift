@@ -124,10 +124,7 @@ final class ExtensionSupervisor: Sendable {
     static func summary(of error: BpftraceError) -> String {
         switch error {
         case .exitedBeforeAttach(let status, let output):
-            let first = output.split(separator: "\n").first { line in
-                line.contains("ERROR") || line.contains("rror:") || line.contains("invalid") || line.contains("failed")
-            }
-            return "bpftrace \(status) before attaching" + (first.map { ": \($0.trimmingCharacters(in: .whitespaces))" } ?? "")
+            return "bpftrace \(status) before attaching" + (BpftraceOutputSummary.headline(output).map { ": \($0)" } ?? "")
         case .attachTimedOut(let seconds, _):
             return "bpftrace did not attach its probes within \(seconds) s"
         default:
