@@ -82,7 +82,7 @@ let package = Package(
         ]),
         .target(name: "Registry", dependencies: ["SQLite", "KenProto", "Digest"]),
         .target(name: "AgentCore", dependencies: [
-            "KenRPC", "KenProto", "Registry", "KernelLoader", "BpftraceSyntax", "Systemd", "TOML", "Accounts", "KenVersion",
+            "KenRPC", "KenProto", "Registry", "KernelLoader", "BPF", "BpftraceSyntax", "Systemd", "TOML", "Accounts", "KenVersion",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // kenc's agent subcommands' logic (tables, JSON, exit codes, calls): no kernel code.
@@ -90,7 +90,7 @@ let package = Package(
 
         // MARK: kend side.
         .target(name: "LLM", dependencies: ["HTTP"]),
-        .target(name: "ExampleStore", dependencies: ["LLM"]),
+        .target(name: "ExampleStore", dependencies: ["LLM", "BpftraceSyntax"]),
         // Test support shared by test targets and ken-bench: a scripted OpenAI-compatible HTTP
         // server, and BPF C compiled with clang for tests that load real objects.
         .target(name: "TestSupport", path: "Tests/Support"),
@@ -179,7 +179,7 @@ let package = Package(
         .testTarget(name: "ComprehensionTests", dependencies: ["Comprehension", "Contracts", "BpftraceSyntax", "SymbolicVerifier", "TestSupport"]),
         .testTarget(name: "SynthesisTests", dependencies: [
             "Synthesis", "Pipeline", "KendCore", "KenProto", "KenRPC", "LLM", "ExampleStore", "KernelInfo", "TestSupport",
-            "AgentCore", "Fleet", "Comprehension", "Contracts", "KenVersion",
+            "AgentCore", "Fleet", "Comprehension", "Contracts", "KenVersion", "BpftraceSyntax",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),

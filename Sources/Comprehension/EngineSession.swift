@@ -12,6 +12,8 @@ struct Session {
     var notes: [String] = []
     var specs: [ProbeSpec?] = []
     var probeContracts: [ProbeContract?] = []
+    /// LLM assumes no contract implies, by text: the proof takes them on trust.
+    var assumed: [Annotation] = []
 
     init(engine: ComprehensionEngine, prompt: String, file: String) {
         self.engine = engine
@@ -102,6 +104,20 @@ struct Session {
                     notes.append("dropped LLM annotation \(annotation.text) in \(name): \(problem)")
                 } else if out.contains(where: { $0.probeIndex == index && $0.text == annotation.text }) {
                     continue
+                } else if AnnotationReply.isAssume(statement) {
+                    switch standing(of: clean, probeIndex: index, in: candidate) {
+                    case let .contradicts(facts):
+                        notes.append("dropped LLM annotation \(annotation.text) in \(name): "
+                                     + (facts.isEmpty ? "it can never hold" : "it contradicts the kernel contract (\(facts))"))
+                    case .implied:
+                        out.append(annotation)
+                    case .assumed:
+                        if !assumed.contains(annotation) {
+                            assumed.append(annotation)
+                            notes.append("assumed (no contract implies it): \(annotation.text) in \(name)")
+                        }
+                        out.append(annotation)
+                    }
                 } else {
                     out.append(annotation)
                 }

@@ -28,7 +28,7 @@ public struct EvalPipeline: Sendable {
 
     public init(kernel: KernelInfo, dialect: BpftraceDialect = .v0_17, llm: LLMClient?, contracts: ContractStore?,
                 examples: ExampleStore?, annotateWithLLM: Bool = true, annotationLogDirectory: String,
-                libraryThreshold: Double = 0.25) {
+                libraryThreshold: Double = LibraryMatcher.defaultThreshold) {
         self.kernel = kernel
         self.dialect = dialect
         self.llm = llm
@@ -45,7 +45,7 @@ public struct EvalPipeline: Sendable {
     public func loop(mode: EvalMode, agent: AgentEndpoint) throws -> SynthesisLoop<TypedProgram> {
         try SynthesisPipeline.assemble(PipelineConfiguration(
             kernel: kernel, dialect: dialect, llm: llm, libraryThreshold: libraryThreshold, examples: examples,
-            contracts: contracts, annotateWithLLM: annotateWithLLM,
+            contracts: contracts.map(ContractsSupply.open), annotateWithLLM: annotateWithLLM,
             annotationLog: AnnotationLog(stateDirectory: annotationLogDirectory), agent: agent,
             symbolicVerification: mode != .noSymbolic, feedback: mode != .singleShot)).loop
     }

@@ -23,7 +23,8 @@ public struct KendSettings: Sendable {
     public var bpftrace: String
     /// nil: the settings file's, else 3.
     public var maxAttempts: Int?
-    /// The offline library's "close enough" similarity (0...1); nil: the file's, else 0.25.
+    /// The offline library's word-similarity floor among examples that do the task (0...1); nil: the
+    /// file's, else `LibraryMatcher.defaultThreshold` (calibrated, docs/evaluation.md).
     public var libraryThreshold: Double?
     /// Fleet manifests to watch and apply on change (nil: the file's, else no watching).
     public var manifestDirectory: String?
@@ -76,7 +77,7 @@ public final class KendDaemon: Sendable {
         // The environment's LLM settings win over the file's, which win over none (offline).
         let file = try KendConfigFile.load(path: settings.configFile)
         let maxAttempts = settings.maxAttempts ?? file.maxAttempts ?? 3
-        let threshold = settings.libraryThreshold ?? file.libraryThreshold ?? 0.25
+        let threshold = settings.libraryThreshold ?? file.libraryThreshold ?? LibraryMatcher.defaultThreshold
         let manifestDirectory = settings.manifestDirectory ?? file.manifests
         let watchInterval = settings.watchInterval ?? file.watchInterval.map { .milliseconds(Int64($0 * 1000)) } ?? .seconds(5)
         let watchPrunes = settings.watchPrunes ?? file.prune ?? true
@@ -92,26 +93,20 @@ public final class KendDaemon: Sendable {
         if client == nil {
             logger.notice("no LLM is configured (KEN_LLM_URL unset): answering from the example library")
         }
-        // Contracts are built from this kernel once per release (seconds) and reused after.
-        let contracts: ContractStore?
-        do {
-            contracts = try ContractStore.open(stateDirectory: settings.stateDirectory, kernel: { kernel })
-            if let info = contracts?.info, info.rebuiltNow {
-                logger.info("kernel contracts built for \(kernel.release) in \(String(format: "%.1f", info.buildSeconds)) s")
-            }
-        } catch {
-            contracts = nil
-            logger.error("kernel contracts unavailable, annotating without them: \(error)")
-        }
+        // Contracts are built from this kernel once per release (seconds) and reused after; in
+        // the background, so the socket answers at once (see BackgroundContracts).
+        let contracts = BackgroundContracts(stateDirectory: settings.stateDirectory, kernel: kernel, logger: logger)
         let agent = AgentEndpoint(socketPath: settings.agentSocket)
         let pipeline = try SynthesisPipeline.assemble(PipelineConfiguration(
             kernel: kernel, dialect: dialect, llm: client, libraryThreshold: threshold, examples: store,
-            contracts: contracts, annotationLog: AnnotationLog(stateDirectory: settings.stateDirectory), agent: agent))
+            contracts: contracts.supply, annotationLog: AnnotationLog(stateDirectory: settings.stateDirectory),
+            agent: agent))
         let engine = SynthesisEngine(
             pipeline: pipeline,
             cache: SynthesisCache(directory: state.appendingPathComponent("cache")),
             tasks: TaskStore(directory: state.appendingPathComponent("tasks")),
             kernelRelease: kernel.release, corpusVersion: corpusVersion, defaultAttempts: maxAttempts,
+            requireProof: file.requireProof ?? false,
             learn: { prompt, program in
                 _ = try? await store.addLearned(prompt: prompt, program: program, tags: ["learned"])
             })
@@ -135,7 +130,8 @@ public final class KendDaemon: Sendable {
         }
         let applier = FleetApplier(engine: engine, agent: agent)
         let server = try await RPCServer.start(endpoint: endpoint,
-                                               handler: KendService(engine: engine, status: status, applier: applier, examples: store),
+                                               handler: KendService(engine: engine, status: status, applier: applier, examples: store,
+                                                                    prepare: { await contracts.waitForStore(progress: $0) }),
                                                logger: logger)
         let watcher = manifestDirectory.map {
             ManifestWatcher(directory: $0, interval: watchInterval, prune: watchPrunes,

@@ -18,17 +18,21 @@ public struct SynthesisEngine: Sendable {
     public var kernelRelease: String
     public var corpusVersion: String
     public var defaultAttempts: Int
+    /// kend.toml's `synthesis.require_proof`: every request refuses to attach a CHECKED program.
+    public var requireProof: Bool
     /// Called with (prompt, program) after a proven LLM synthesis: the example store learns.
     public var learn: (@Sendable (String, String) async -> Void)?
 
     public init(pipeline: SynthesisPipeline, cache: SynthesisCache?, tasks: TaskStore, kernelRelease: String,
-                corpusVersion: String, defaultAttempts: Int = 3, learn: (@Sendable (String, String) async -> Void)? = nil) {
+                corpusVersion: String, defaultAttempts: Int = 3, requireProof: Bool = false,
+                learn: (@Sendable (String, String) async -> Void)? = nil) {
         self.pipeline = pipeline
         self.cache = cache
         self.tasks = tasks
         self.kernelRelease = kernelRelease
         self.corpusVersion = corpusVersion
         self.defaultAttempts = defaultAttempts
+        self.requireProof = requireProof
         self.learn = learn
     }
 
@@ -65,7 +69,7 @@ public struct SynthesisEngine: Sendable {
         let attempts = call.maxAttempts == 0 ? defaultAttempts : Int(min(call.maxAttempts, 20))
         let request = SynthesisRequest(prompt: prompt, name: name.isEmpty ? "ken-\(taskID.prefix(8))" : name,
                                        attach: call.attach && !call.verifyOnly, maxAttempts: attempts, hints: hints,
-                                       requireProof: call.requireProof)
+                                       requireProof: call.requireProof || requireProof)
 
         let key = SynthesisCache.Key(prompt: prompt, kernelRelease: kernelRelease, model: pipeline.model,
                                      corpusVersion: corpusVersion)

@@ -17,14 +17,17 @@ public struct StoreRetriever: ExampleRetriever {
     }
 }
 
-/// The offline default: with no LLM configured, candidates are the closest verified programs
-/// of the example library — the closest on the first attempt, the next closest after a failure —
-/// as long as they are close enough to the request to be an honest answer.
+/// The offline default: with no LLM configured, candidates come from the example library —
+/// only examples that do the asked task, with the request's values filled in
+/// (`ExampleStore.libraryDecision`, `LibraryMatcher`): the best on the first attempt, the next
+/// such example after a failure, and a decline once none is left. It never falls back to an
+/// example that does some other task.
 public struct LibrarySource: CandidateSource {
     public let store: ExampleStore
-    /// Below this similarity (0...1) the library declines rather than answer something else.
+    /// The word-similarity floor (0...1) among examples that do the task; calibrated on the
+    /// evaluation's dev split (docs/evaluation.md).
     public let threshold: Double
-    public init(store: ExampleStore, threshold: Double = 0.25) {
+    public init(store: ExampleStore, threshold: Double = LibraryMatcher.defaultThreshold) {
         self.store = store
         self.threshold = threshold
     }
@@ -32,39 +35,47 @@ public struct LibrarySource: CandidateSource {
     public var description: String { "the example library (no LLM is configured)" }
 
     public func propose(messages: [PromptMessage], request: SynthesisRequest, attempt: Int) async throws -> Proposal {
-        var ranked = await store.search(request.prompt, k: max(request.maxAttempts, attempt)).results
-            .map { (example: $0.example, similarity: $0.similarity) }
-        if let best = await store.bestMatch(request.prompt),
-           !ranked.contains(where: { $0.example.id == best.example.id }) {
-            ranked.append(best)
+        let decision = await store.libraryDecision(for: request.prompt, threshold: threshold)
+        guard attempt >= 1, attempt <= decision.candidates.count else {
+            throw LibraryDeclined(prompt: request.prompt, decision: decision, failedAttempts: attempt - 1)
         }
-        ranked.sort { $0.similarity > $1.similarity }
-        guard let best = ranked.first, best.similarity >= threshold else {
-            throw LibraryDeclined(prompt: request.prompt, closest: ranked.first.map { ($0.example.prompt, $0.similarity) },
-                                  threshold: threshold)
-        }
-        guard attempt <= ranked.count, ranked[attempt - 1].similarity >= threshold else {
-            throw LibraryDeclined(prompt: request.prompt, closest: nil, threshold: threshold)
-        }
-        let chosen = ranked[attempt - 1]
-        return Proposal(program: chosen.example.program,
+        let chosen = decision.candidates[attempt - 1]
+        return Proposal(program: chosen.program,
                         origin: .library(exampleID: chosen.example.id, similarity: chosen.similarity))
     }
 }
 
-/// No example is close enough to answer without an LLM.
+/// No example in the library does the task (or every one that does failed a check): the
+/// library declines, and says which examples are nearest so the user can ask for one of them.
+/// It gives no advice to add a hint: without an LLM a hint changes nothing.
 public struct LibraryDeclined: Error, CustomStringConvertible {
     public var prompt: String
-    public var closest: (prompt: String, similarity: Double)?
-    public var threshold: Double
+    public var decision: LibraryDecision
+    /// Attempts of this task that already used an example and failed.
+    public var failedAttempts: Int
+
+    public init(prompt: String, decision: LibraryDecision, failedAttempts: Int) {
+        self.prompt = prompt
+        self.decision = decision
+        self.failedAttempts = failedAttempts
+    }
 
     public var description: String {
-        var text = "no LLM is configured and no verified example is close enough to \"\(prompt)\""
-        if let closest {
-            text += " (closest: \"\(closest.prompt)\", similarity \(Int((closest.similarity * 100).rounded()))%, needed \(Int((threshold * 100).rounded()))%)"
+        var text: String
+        if failedAttempts > 0 {
+            text = "no LLM is configured, and no further example in the library does \"\(prompt)\" "
+                + "(\(failedAttempts) that did failed Ken's checks)"
         } else {
-            text += " (no further example above \(Int((threshold * 100).rounded()))%)"
+            text = "no LLM is configured, and no example in the library does \"\(prompt)\" "
+                + "(read as: \(decision.request))"
         }
-        return text + "; configure an LLM with KEN_LLM_URL and KEN_LLM_MODEL, or rephrase"
+        if !decision.nearest.isEmpty {
+            text += ". Nearest examples:"
+            for near in decision.nearest {
+                let why = near.mismatches.first ?? "word similarity below \(Int((decision.threshold * 100).rounded()))%"
+                text += "\n  - \(near.example.id): \"\(near.example.prompt)\" (\(why))"
+            }
+        }
+        return text + "\nAsk for one of these, or configure an LLM (KEN_LLM_URL and KEN_LLM_MODEL) to write a new program."
     }
 }

@@ -160,7 +160,7 @@ final class TaskRun {
         result.origin = origin
         if case .library(let id, let similarity) = origin, result.notes.isEmpty {
             let percent = "\(Int((similarity * 100).rounded()))%"
-            result.notes.append("no LLM is configured: answered from the example library (closest example \(id), similarity \(percent))")
+            result.notes.append("no LLM is configured: answered from the example library with \(id), an example that does the asked task (word similarity \(percent))")
         }
     }
 
@@ -214,6 +214,10 @@ final class TaskRun {
         if result.notes.isEmpty || library {
             result.notes.append("no candidate passed every check in \(result.attempts.count) attempt(s)")
         }
-        await emit(result.attempts.count, .done, "attempts ran out: add a hint (kenc synth --hint \"…\") to continue this task")
+        // A stopped source (the offline library declining, an unreachable endpoint) is not helped
+        // by a hint, so none is advised.
+        await emit(result.attempts.count, .done, needsHint
+                   ? "attempts ran out: add a hint (kenc synth --hint \"…\") to continue this task"
+                   : "stopped: nothing attached")
     }
 }
