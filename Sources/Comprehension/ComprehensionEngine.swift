@@ -42,6 +42,12 @@ public struct ComprehensionEngine: Sendable {
                                        notes: ["the candidate does not parse; nothing was annotated"],
                                        warnings: parsed.diagnostics.filter { $0.severity == .error }, verification: nil)
         }
+        return await annotate(parsed: parsedProgram, prompt: prompt, file: file)
+    }
+
+    /// Annotates a candidate already parsed from its text (the synthesis pipeline's front end
+    /// hands its tree on): Ken's checks point at that text, and nothing is parsed twice.
+    public func annotate(parsed parsedProgram: Program, prompt: String, file: String = "candidate.bt") async -> ComprehensionResult {
         var session = Session(engine: self, prompt: prompt, file: file)
         let candidate = stripAnnotations(parsedProgram)
         if candidate != parsedProgram {

@@ -153,8 +153,10 @@ struct Session {
     }
 
     /// Inserts the annotations (assumes first, asserts last in each probe body), prints and
-    /// re-parses, and returns which top-level statement position holds which annotation.
-    func assemble(_ candidate: Program, _ annotations: [Annotation]) -> (Program, String, [String: Annotation]) {
+    /// re-parses, and returns which top-level statement position holds which annotation. The
+    /// tree is the re-parsed one (positions in the printed text) unless the text did not parse.
+    func assemble(_ candidate: Program, _ annotations: [Annotation]) -> (program: Program, source: String,
+                                                                        placed: [String: Annotation], reparsed: Bool) {
         var program = candidate
         var layout: [(prefix: [Annotation], suffix: [Annotation])] = []
         for index in program.probes.indices {
@@ -167,7 +169,7 @@ struct Session {
         }
         let source = Printer.print(program)
         guard let reparsed = Parser.parse(source: source, file: file).program else {
-            return (program, source, [:])
+            return (program, source, [:], false)
         }
         var placed: [String: Annotation] = [:]
         for (index, probe) in reparsed.probes.enumerated() where index < layout.count {
@@ -181,7 +183,7 @@ struct Session {
                 if position >= 0 { placed[Self.key(statements[position].range.start)] = annotation }
             }
         }
-        return (reparsed, source, placed)
+        return (reparsed, source, placed, true)
     }
 
     static func key(_ location: SourceLocation) -> String { "\(location.line):\(location.column)" }
@@ -197,8 +199,10 @@ struct Session {
         while true {
             round += 1
             let all = contractAnnotations + llm
-            let (program, source, placed) = assemble(candidate, all)
-            switch VerificationFrontEnd.prepare(source: source, file: file, kernel: engine.kernel) {
+            let (program, source, placed, reparsed) = assemble(candidate, all)
+            let prepared = reparsed ? VerificationFrontEnd.prepare(program: program, kernel: engine.kernel)
+                : VerificationFrontEnd.prepare(source: source, file: file, kernel: engine.kernel)
+            switch prepared {
             case let .failure(failure):
                 var culprits: [Annotation] = []
                 for diagnostic in failure.diagnostics {

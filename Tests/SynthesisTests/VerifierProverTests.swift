@@ -1,26 +1,15 @@
+import BpftraceSyntax
 import Foundation
-import KendCore
 import KenProto
+import Pipeline
 import Synthesis
 import XCTest
 
-/// The verifier stage of the pipeline: an annotated program the prover cannot read is UNKNOWN
+/// The verifier stage of the pipeline: an annotated program the prover cannot resolve is UNKNOWN
 /// with its reason, never a silent pass.
 final class VerifierProverTests: XCTestCase {
-    func testAnUnparsableAnnotatedProgramIsUnknownWithItsReason() async throws {
-        let prover = VerifierProver(kernel: nil)
-        let outcome = await prover.prove(annotated: AnnotatedProgram(text: "tracepoint:a:b { assert(1 == ; }"),
-                                         file: "broken.bt")
-        XCTAssertEqual(outcome.verdict, .unknown)
-        XCTAssertTrue(outcome.asserts.isEmpty)
-        let reason = try XCTUnwrap(outcome.couldNotCheck, "a program the prover cannot read must say so")
-        XCTAssertTrue(reason.contains("does not parse or resolve"), reason)
-        XCTAssertTrue(outcome.feedback.contains("broken.bt:1"), outcome.feedback)
-    }
-
     func testAnUnresolvableAnnotatedProgramIsUnknownWithItsReason() async throws {
         let kernel = try Fixtures.requireTracefs()
-        let prover = VerifierProver(kernel: kernel)
         let text = """
             tracepoint:syscalls:sys_enter_openat
             {
@@ -28,8 +17,14 @@ final class VerifierProverTests: XCTestCase {
               assert($f == 1);
             }
             """
-        let outcome = await prover.prove(annotated: AnnotatedProgram(text: text), file: "unresolved.bt")
+        let tree = try XCTUnwrap(Parser.parse(source: text, file: "unresolved.bt").program)
+        let candidate = KernelCandidate(program: text, probes: ["tracepoint:syscalls:sys_enter_openat"],
+                                        annotated: AnnotatedProgram(text: text),
+                                        typed: TypedProgram(file: "unresolved.bt", tree: tree, annotatedTree: tree))
+        let outcome = await VerifierProver(kernel: kernel).prove(candidate, file: "unresolved.bt")
         XCTAssertEqual(outcome.verdict, .unknown)
-        XCTAssertTrue(outcome.couldNotCheck?.contains("no_such_field") ?? false, "\(String(describing: outcome.couldNotCheck))")
+        XCTAssertTrue(outcome.asserts.isEmpty)
+        let reason = try XCTUnwrap(outcome.couldNotCheck, "a program the prover cannot resolve must say so")
+        XCTAssertTrue(reason.contains("no_such_field"), reason)
     }
 }
