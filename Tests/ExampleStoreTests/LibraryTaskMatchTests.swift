@@ -4,8 +4,12 @@ import XCTest
 
 /// The offline library answers only with an example that does the asked task (issue #13 item 3).
 final class LibraryTaskMatchTests: XCTestCase {
+    /// The shipped corpus alone: what the threshold is calibrated on, the same on every machine.
     static let store: ExampleStore? = try? ExampleStore(ExampleStore.Configuration(
         corpusDirectory: LibraryEvaluationSet.repositoryRoot.appendingPathComponent("corpus/examples"), toolDirectories: []))
+    /// As kend loads it: the corpus and the bpftrace tools installed on this machine.
+    static let storeAsKend: ExampleStore? = try? ExampleStore(ExampleStore.Configuration(
+        corpusDirectory: LibraryEvaluationSet.repositoryRoot.appendingPathComponent("corpus/examples")))
 
     func corpus() throws -> ExampleStore {
         try XCTUnwrap(Self.store, "the shipped corpus loads")
@@ -92,6 +96,15 @@ final class LibraryTaskMatchTests: XCTestCase {
         for line in devWrong + heldWrong { print("  different task: \(line)") }
         XCTAssertLessThanOrEqual(held.wrong, 1, "different-task answers on the held-apart split: \(heldWrong)")
         XCTAssertGreaterThanOrEqual(held.right, 10, "useful coverage on the held-apart split: \(held)")
+
+        // The same split as kend answers on this machine, installed tools included.
+        let kendStore = try XCTUnwrap(Self.storeAsKend)
+        let tools = await kendStore.all().filter { $0.origin == .installedTool }.count
+        let (withTools, toolWrong) = tally(heldApart, await decisions(heldApart, store: kendStore),
+                                           threshold: LibraryMatcher.defaultThreshold)
+        print("library held-apart split with the \(tools) installed bpftrace tools: \(withTools)")
+        for line in toolWrong { print("  different task: \(line)") }
+        XCTAssertLessThanOrEqual(withTools.wrong, 1, "with installed tools: \(toolWrong)")
     }
 
     /// Prompts written after the word lists were frozen, measured once: a check that the
