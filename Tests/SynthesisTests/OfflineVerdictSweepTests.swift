@@ -5,6 +5,7 @@ import Foundation
 import KendCore
 import KenProto
 import KernelInfo
+import Pipeline
 import Synthesis
 import XCTest
 
@@ -42,14 +43,12 @@ final class OfflineVerdictSweepTests: XCTestCase {
         let state = try Fixtures.temporaryDirectory("sweep")
         defer { try? FileManager.default.removeItem(at: state) }
         let store = try Fixtures.store(state: state)
-        let stages = PipelineStages(
-            checker: FrontEndChecker(kernel: kernel, dialect: .v0_17),
-            annotator: ComprehensionAnnotator(engine: ComprehensionEngine(
-                contracts: contracts, llm: nil, kernel: kernel, log: AnnotationLog(stateDirectory: state.path))),
-            prover: VerifierProver(kernel: kernel),
-            kernel: nil, examples: nil, probes: nil, bpftraceVersion: "0.17.0")
-        let engine = SynthesisEngine(stages: stages, source: LibrarySource(store: store), model: "",
-                                     cache: nil, tasks: TaskStore(directory: state.appendingPathComponent("tasks")),
+        // The offline pipeline as kend assembles it, less the kernel gate.
+        let pipeline = try SynthesisPipeline.assemble(PipelineConfiguration(
+            kernel: kernel, examples: store, contracts: .open(contracts),
+            annotationLog: AnnotationLog(stateDirectory: state.path)))
+        let engine = SynthesisEngine(pipeline: pipeline, cache: nil,
+                                     tasks: TaskStore(directory: state.appendingPathComponent("tasks")),
                                      kernelRelease: kernel.release, corpusVersion: "sweep")
         let verifiedWord = try NSRegularExpression(pattern: "\\bverified\\b", options: [.caseInsensitive])
         func saysVerified(_ text: String) -> Bool {
