@@ -25,7 +25,15 @@ public enum NeedlessIncludes {
     public static func headerRoots(release: String) -> [String] {
         ["/lib/modules/\(release)/build/include", "/lib/modules/\(release)/source/include",
          "/lib/modules/\(release)/build/arch/x86/include/generated", "/usr/src/linux-headers-\(release)/include",
-         "/usr/include", "/usr/local/include"]
+         "/usr/include", "/usr/include/\(machineTriple)", "/usr/local/include"]
+    }
+
+    /// Debian's multiarch include directory name (`x86_64-linux-gnu`), where `sys/socket.h` lives.
+    static var machineTriple: String {
+        var name = utsname()
+        uname(&name)
+        let machine = withUnsafeBytes(of: &name.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return machine + "-linux-gnu"
     }
 
     /// Decides for `program` (already resolved as `resolved`) against `kernel`.
@@ -48,6 +56,9 @@ public enum NeedlessIncludes {
             }
             return .dropped(without, notes)
         }
+        // Includes under #if/#ifdef (the installed tools choose headers by BPFTRACE_HAVE_BTF)
+        // depend on what clang defines: Ken does not guess which branch is taken.
+        guard !program.preamble.contains(where: { $0.kind == .preprocessor }) else { return .unchanged }
         let missing = includes.filter { item in
             guard let header = headerName(item) else { return false }
             return !headerExists(header)
