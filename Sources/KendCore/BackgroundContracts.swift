@@ -1,12 +1,10 @@
-import Comprehension
 import Contracts
 import Foundation
 import KenProto
 import KernelInfo
-import LLM
 import Logging
 import Synchronization
-import Synthesis
+import Pipeline
 
 /// The kernel contracts store, opened — or, on the first start on a kernel release, built
 /// (about 5 s) — in the background, so kend answers its socket at once.
@@ -38,6 +36,11 @@ public final class BackgroundContracts: Sendable {
                 return nil
             }
         }
+    }
+
+    /// The store as the pipeline takes it (`PipelineConfiguration.contracts`).
+    public var supply: ContractsSupply {
+        ContractsSupply(store: { await self.store() }, isReady: { self.isReady })
     }
 
     /// Whether the store is open (or failed for good); Status reports it.
@@ -73,37 +76,4 @@ private final class DoneFlag: Sendable {
     private let value = Mutex(false)
     func set() { value.withLock { $0 = true } }
     var isSet: Bool { value.withLock { $0 } }
-}
-
-/// The Comprehension stage over contracts that may still be building: waits for them, then
-/// annotates as `ComprehensionAnnotator` does; without contracts the program goes on as written.
-struct DeferredAnnotator: ProgramAnnotator {
-    let contracts: BackgroundContracts
-    let llm: LLMClient?
-    let kernel: KernelInfo
-    let log: AnnotationLog
-
-    func annotate(program: CheckedProgram, prompt: String) async -> Result<AnnotatedProgram, StageFailure> {
-        guard let store = await contracts.store() else {
-            return .success(AnnotatedProgram(text: program.program,
-                                             notes: ["kernel contracts are unavailable on this kernel: no contract annotations were added"]))
-        }
-        let engine = ComprehensionEngine(contracts: store, llm: llm, kernel: kernel, log: log)
-        return await ComprehensionAnnotator(engine: engine).annotate(program: program, prompt: prompt)
-    }
-}
-
-/// Probe suggestions from the contracts once built, from the probe catalogue until then or
-/// when they cannot be built.
-struct DeferredProbes: ProbeSuggester {
-    let contracts: BackgroundContracts
-    let kinds: Set<ProbeContract.Kind>
-    let fallback: CatalogueProbes
-
-    func probes(for prompt: String, limit: Int) async -> [ProbeHint] {
-        guard contracts.isReady, let store = await contracts.store() else {
-            return await fallback.probes(for: prompt, limit: limit)
-        }
-        return await ContractProbes(store: store, kinds: kinds).probes(for: prompt, limit: limit)
-    }
 }
