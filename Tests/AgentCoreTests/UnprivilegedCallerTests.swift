@@ -187,11 +187,15 @@ final class UnprivilegedCallerTests: XCTestCase {
     }
 
     func testSixtyConcurrentVerifyOnlyCallsRunBoundedAndAreAllAnswered() async throws {
-        let agent = try await agent(restrictive(limits: "verify_concurrency = 4\nextensions_per_uid = 64"))
+        // Two users, 30 calls each: the agent also limits connections per uid (32), and these
+        // calls are meant to reach the verify queue, not that limit.
+        let agent = try await agent(restrictive(limits: "verify_concurrency = 4"))
+        let second = try users.add("v")
         let script = try agent.file("count.bt", Data("tracepoint:syscalls:sys_enter_getppid { @n = count(); }\n".utf8))
         var processes: [(Process, String)] = []
         for index in 0..<60 {
-            let process = user.process(AgentProcess.kenc, ["attach", "--verify-only", script, "--agent-socket", agent.socket])
+            let caller = index.isMultiple(of: 2) ? user! : second
+            let process = caller.process(AgentProcess.kenc, ["attach", "--verify-only", script, "--agent-socket", agent.socket])
             let output = agent.directory + "/out\(index)"
             FileManager.default.createFile(atPath: output, contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
