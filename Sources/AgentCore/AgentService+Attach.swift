@@ -52,6 +52,27 @@ extension AgentService {
         }
     }
 
+    /// The verdict is the submitter's claim, recorded as given: it must at least be coherent
+    /// (a PROVEN claim names what was proven) and small.
+    static func validateVerdict(_ request: Ken_V1_AttachRequest) throws {
+        switch request.verdict {
+        case .proven:
+            guard !request.provenAsserts.isEmpty else {
+                throw RPCStatusError(.invalidArgument, "a PROVEN verdict must list the asserts that were proven")
+            }
+        case .checked, .unspecified:
+            guard request.provenAsserts.isEmpty else {
+                throw RPCStatusError(.invalidArgument, "proven_asserts are given only with a PROVEN verdict")
+            }
+        default:
+            throw RPCStatusError(.invalidArgument, "unknown verdict \(request.verdict.rawValue)")
+        }
+        guard request.provenAsserts.count <= 256, request.unprovenReason.utf8.count <= 8192,
+              request.provenAsserts.allSatisfy({ $0.text.utf8.count <= 4096 }) else {
+            throw RPCStatusError(.resourceExhausted, "the verdict's proven asserts or reason are too long")
+        }
+    }
+
     func attach(_ request: Ken_V1_AttachRequest, peer: Peer) async throws -> Ken_V1_AttachReply {
         guard let kind = ExtensionKind(proto: request.kind) else {
             throw RPCStatusError(.invalidArgument, "the attach request names no program kind (bpftrace or object)")
@@ -66,6 +87,7 @@ extension AgentService {
                 || (request.manifestDigest.count == 64 && request.manifestDigest.allSatisfy(\.isHexDigit)) else {
             throw RPCStatusError(.invalidArgument, "manifest_digest must be a sha256 in hex")
         }
+        try AgentService.validateVerdict(request)
         var checked: CheckedProgram?
         switch kind {
         case .bpftrace:
@@ -96,7 +118,9 @@ extension AgentService {
                 id: id, name: request.name.isEmpty ? id : request.name, ownerUID: peer.uid, kind: kind,
                 programText: program?.text ?? "", object: [UInt8](request.object), prompt: request.prompt,
                 annotatedProgram: request.annotatedProgram, probes: program?.probes ?? [],
-                state: .attaching, restartPolicy: restartPolicy, manifestDigest: request.manifestDigest)
+                state: .attaching, restartPolicy: restartPolicy, manifestDigest: request.manifestDigest,
+                verdict: ProofVerdict(proto: request.verdict), provenAsserts: request.provenAsserts.map(ProvenClaim.init(proto:)),
+                unprovenReason: request.unprovenReason)
             do {
                 try registry.insert(record)
             } catch RegistryError.nameInUse(let name) {
@@ -106,7 +130,20 @@ extension AgentService {
             return record
         }
         logger.info("attaching", metadata: ["id": "\(record.id)", "name": "\(record.name)", "uid": "\(peer.uid)", "kind": "\(kind.rawValue)"])
-        let attached = try await supervisor.start(record, unsafe: checked?.needsUnsafeFlag ?? false)
+        let attached: ExtensionRecord
+        do {
+            attached = try await supervisor.start(record, unsafe: checked?.needsUnsafeFlag ?? false)
+        } catch {
+            // It never ran: the caller has the error, and `kenc list` keeps nothing to detach by
+            // hand. The record stays, detached with its error, so `kenc show ID` still explains it.
+            // An extension that attached and later fails is `failed` and stays listed.
+            _ = try? registry.modify(id: record.id) {
+                $0.state = .detached
+                $0.pid = 0
+            }
+            supervisor.notes(record.id).append("never attached: not listed")
+            throw error
+        }
         return Ken_V1_AttachReply.with { $0.extension = proto(attached) }
     }
 

@@ -76,10 +76,19 @@ public enum ReportFormatting {
         return lines.joined(separator: "\n")
     }
 
+    /// The report as protobuf JSON, with the verdict keys always present: `verdict` (PROVEN,
+    /// CHECKED, or null when no program passed), `proven_asserts` and `unproven_reason`.
     public static func json(_ report: Ken_V1_SynthesisReport) -> String {
         var options = JSONEncodingOptions()
         options.preserveProtoFieldNames = true
-        return (try? report.jsonString(options: options)) ?? "{}"
+        guard let text = try? report.jsonString(options: options),
+              var document = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return "{}" }
+        document["passed"] = report.passed
+        document["verdict"] = report.verdict == .unspecified ? NSNull() : document["verdict"] ?? NSNull()
+        document["proven_asserts"] = document["proven_asserts"] ?? [Any]()
+        document["unproven_reason"] = report.unprovenReason
+        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// A proven assert is PROVEN; one that holds whatever the program does is VACUOUS.
