@@ -29,6 +29,7 @@ public struct ComprehensionAnnotator: ProgramAnnotator {
         switch origin {
         case .contract: .contract
         case .llm: .llm
+        case .prompt: .prompt
         }
     }
 }
