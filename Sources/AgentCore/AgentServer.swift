@@ -26,6 +26,7 @@ public final class AgentServer: Sendable {
     ) async throws -> AgentServer {
         let registry = try Registry(stateDirectory: configuration.stateDirectory)
         let service = AgentService(configuration: configuration, registry: registry, logger: logger)
+        service.supervisor.removeStrayVerifiers()
         let outcomes = await service.supervisor.reconcile()
         service.supervisor.purgeDetached(retention: configuration.detachedRetentionSeconds)
         // Root and administrators always get a connection: the per-user limits and the shared

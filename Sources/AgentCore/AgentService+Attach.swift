@@ -18,18 +18,25 @@ extension AgentService {
         do {
             return try checker().check(text)
         } catch {
-            let code: Ken_V1_Code
-            switch error.reason {
-            case .syntax: code = .invalidArgument
-            case .unsafeBuiltin, .probeKind: code = .permissionDenied
-            case .tooLarge: code = .resourceExhausted
-            case .dialect: code = .failedPrecondition
-            }
-            throw RPCStatusError(code, error.message, detail: error.detail, hint: error.hint)
+            throw Self.status(of: error)
         }
     }
 
-    func checkObject(_ bytes: Data) throws(RPCStatusError) {
+    static func status(of refusal: ProgramRefusal) -> RPCStatusError {
+        let code: Ken_V1_Code
+        switch refusal.reason {
+        case .syntax, .invalidObject: code = .invalidArgument
+        case .unsafeBuiltin, .probeKind, .helper, .kfunc, .preamble: code = .permissionDenied
+        case .tooLarge: code = .resourceExhausted
+        case .dialect: code = .failedPrecondition
+        }
+        return RPCStatusError(code, refusal.message, detail: refusal.detail, hint: refusal.hint)
+    }
+
+    /// Checks an object's framing, then inspects it against the policy before any of it reaches
+    /// the kernel (see `ProgramChecker.checkObject`).
+    @discardableResult
+    func checkObject(_ bytes: Data) throws(RPCStatusError) -> CheckedObject {
         guard !bytes.isEmpty else { throw RPCStatusError(.invalidArgument, "the object is empty") }
         guard bytes.count <= configuration.policy.maxProgramBytes else {
             throw RPCStatusError(.resourceExhausted, "the object is \(bytes.count) bytes; the limit is \(configuration.policy.maxProgramBytes)",
@@ -37,6 +44,11 @@ extension AgentService {
         }
         guard bytes.prefix(4) == Data([0x7F, 0x45, 0x4C, 0x46]) else {
             throw RPCStatusError(.invalidArgument, "the object is not an ELF file", hint: "compile it with clang -target bpf -O2 -g -c")
+        }
+        do {
+            return try checker().checkObject([UInt8](bytes))
+        } catch {
+            throw Self.status(of: error)
         }
     }
 
@@ -91,7 +103,7 @@ extension AgentService {
         // Limits and the `attaching` record are decided under one gate so racing attaches
         // cannot overrun a limit; the kernel work happens outside it.
         let record: ExtensionRecord = try await attachGate.run { () throws -> ExtensionRecord in
-            let mine = try registry.liveCount(ownerUID: peer.uid)
+            let mine = try registry.liveCount(ownerUID: peer.uid) + self.verifyingCount(peer.uid)
             guard mine < policy.maxExtensionsPerUID else {
                 throw RPCStatusError(.resourceExhausted, "uid \(peer.uid) already has \(mine) extensions (limit \(policy.maxExtensionsPerUID))",
                                      hint: "detach one (kenc list, kenc detach ID)")
@@ -118,21 +130,8 @@ extension AgentService {
             return record
         }
         logger.info("attaching", metadata: ["id": "\(record.id)", "name": "\(record.name)", "uid": "\(peer.uid)", "kind": "\(kind.rawValue)"])
-        let attached = try await supervisor.start(record, unsafe: !(checked?.unsafeBuiltins.isEmpty ?? true))
+        let attached = try await supervisor.start(record, unsafe: checked?.needsUnsafeFlag ?? false)
         return Ken_V1_AttachReply.with { $0.extension = proto(attached) }
-    }
-
-    func verify(_ request: Ken_V1_VerifyOnlyRequest) async throws -> Ken_V1_VerifyOnlyReply {
-        switch request.kind {
-        case .bpftrace:
-            let checked = try checkScript(request.programText)
-            return try await supervisor.verifyScript(checked.text, unsafe: !checked.unsafeBuiltins.isEmpty)
-        case .bpfObject:
-            try checkObject(request.object)
-            return try await supervisor.verifyObject([UInt8](request.object))
-        default:
-            throw RPCStatusError(.invalidArgument, "the verify request names no program kind (bpftrace or object)")
-        }
     }
 
     func detach(_ record: ExtensionRecord, by peer: Peer) async throws -> ExtensionRecord {

@@ -41,19 +41,22 @@ final class ExtensionSupervisor: Sendable {
         AgentNotes(directory: configuration.extensionDirectory(id: id), maxBytes: 64 * 1024)
     }
 
+    /// The runner for extensions: capped memory, the attach timeout as the start's wall-clock cap,
+    /// and no death signal (extensions outlive the agent).
     func runner(unsafe: Bool) -> BpftraceRunner {
         BpftraceRunner(configuration: BpftraceConfiguration(
             executablePath: configuration.bpftracePath.contains("/") ? configuration.bpftracePath : nil,
             attachTimeout: .milliseconds(Int64(configuration.attachTimeoutSeconds * 1000)),
             extraArguments: unsafe ? ["--unsafe"] : [],
-            logLimitBytes: configuration.policy.logMaxBytes))
+            logLimitBytes: configuration.policy.logMaxBytes,
+            limits: ChildLimits(addressSpaceBytes: configuration.policy.childMemoryBytes)))
     }
 
     /// Whether a stored script needs `--unsafe` (the policy was checked when it was attached).
     func needsUnsafe(_ record: ExtensionRecord) -> Bool {
         var used = false
         if let program = try? ProgramChecker(policy: permissive, dialect: .v0_17).check(record.programText) {
-            used = !program.unsafeBuiltins.isEmpty
+            used = program.needsUnsafeFlag
         }
         return used
     }

@@ -2,6 +2,7 @@ import Fleet
 import Foundation
 import KenProto
 import KenRPC
+import Pipeline
 import Synthesis
 
 /// kend's Apply: makes what runs match a set of fleet manifests.
@@ -14,11 +15,11 @@ import Synthesis
 /// they are unchanged and how `--prune` knows which extensions are its to remove.
 public struct FleetApplier: Sendable {
     public let engine: SynthesisEngine
-    public let agentSocket: String
+    public let agent: AgentEndpoint
 
-    public init(engine: SynthesisEngine, agentSocket: String) {
+    public init(engine: SynthesisEngine, agent: AgentEndpoint) {
         self.engine = engine
-        self.agentSocket = agentSocket
+        self.agent = agent
     }
 
     public func apply(_ request: Ken_V1_ApplyRequest,
@@ -39,7 +40,7 @@ public struct FleetApplier: Sendable {
         }
         let client: AgentClient
         do {
-            client = try await AgentClient.connect(path: agentSocket)
+            client = try await agent.connect()
         } catch {
             throw RPCStatusError(.failedPrecondition, "\(error)", hint: "start ken-agent (systemctl start ken-agent.socket)")
         }

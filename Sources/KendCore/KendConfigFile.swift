@@ -18,7 +18,7 @@ import TOML
 ///
 /// [synthesis]
 /// max_attempts = 3
-/// library_threshold = 0.25              # offline library: least similarity to answer with
+/// library_threshold = 0.21              # offline library: least word similarity among examples that do the task
 /// require_proof = false                 # true: attach only PROVEN programs, never merely CHECKED ones
 ///
 /// [fleet]

@@ -3,6 +3,7 @@ import ExampleStore
 import Foundation
 import KenProto
 import KenRPC
+import Pipeline
 import Synthesis
 
 /// kend's protocol handler: Status, Synthesize (streamed), Verify, Apply.
@@ -61,7 +62,7 @@ public struct KendService: RPCHandler {
             }
         case .examples(let call):
             guard let examples else { throw RPCStatusError(.unimplemented, "this kend has no example store") }
-            response.examples = try await ExampleCalls(store: examples, checker: engine.stages.checker).handle(call)
+            response.examples = try await ExampleCalls(store: examples, checker: engine.pipeline.loop.frontEnd).handle(call)
         case .cancel, nil:
             throw RPCStatusError(.invalidArgument, "the request names no call")
         }
@@ -73,28 +74,27 @@ public struct KendService: RPCHandler {
         guard !call.program.isEmpty else { throw RPCStatusError(.invalidArgument, "no program to verify") }
         let file = call.fileName.isEmpty ? "program.bt" : call.fileName
         var reply = Ken_V1_VerifyReply()
-        let checked: CheckedProgram
-        switch await engine.stages.checker.check(program: call.program, file: file) {
+        let loop = engine.pipeline.loop
+        var candidate: KernelCandidate
+        switch await loop.frontEnd.check(program: call.program, file: file) {
         case .failure(let failure):
             reply.verdict = .unknown
-            reply.diagnostics = failure.diagnostics.isEmpty ? [SynthesisLoop.diagnostic(failure.feedback)] : failure.diagnostics
+            reply.diagnostics = failure.diagnostics.isEmpty ? [StageFailure.diagnostic(failure.feedback)] : failure.diagnostics
             return reply
         case .success(let value):
-            checked = value
+            candidate = value
             reply.diagnostics = value.warnings
         }
-        var annotated = AnnotatedProgram(text: call.program)
-        if !call.prompt.isEmpty, let annotator = engine.stages.annotator {
-            if case .success(let value) = await annotator.annotate(program: checked, prompt: call.prompt) {
-                annotated = value
-            }
+        if !call.prompt.isEmpty, let annotator = loop.annotator,
+           case .success(let annotated) = await annotator.annotate(candidate, prompt: call.prompt) {
+            candidate = annotated
         }
-        reply.annotatedProgram = annotated.text
-        guard let prover = engine.stages.prover else {
+        reply.annotatedProgram = candidate.annotated?.text ?? call.program
+        guard let prover = loop.prover else {
             reply.verdict = .unknown
             return reply
         }
-        let proof = await prover.prove(annotated: annotated, file: file)
+        let proof = await prover.prove(candidate, file: file)
         reply.verdict = proof.verdict
         reply.asserts = proof.asserts
         return reply

@@ -22,6 +22,9 @@ struct AttachCommand: AsyncParsableCommand {
     @Flag(help: "Print the whole extension as JSON instead of its id.")
     var json = false
 
+    @Flag(help: "Only pass it through the agent's checks and the kernel verifier: nothing is attached and no probe body runs.")
+    var verifyOnly = false
+
     @OptionGroup var agent: AgentSocketOptions
 
     func validate() throws {
@@ -31,11 +34,33 @@ struct AttachCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if verifyOnly { return try await runVerifyOnly() }
         try await runAgentCommand { () throws(AgentCLIError) in
             let request = try AgentCalls.attachRequest(path: file, name: name, restart: restart)
             let response = try await agent.calls.call { $0.attach = request }
             let ext = response.attach.extension
             emit(json ? AgentJSON.render(AgentJSON.object(ext)) : ext.id + "\n")
         }
+    }
+
+    /// `--verify-only`: prints the verified programs and the log; exits 1 if the kernel refused.
+    func runVerifyOnly() async throws {
+        var accepted = true
+        try await runAgentCommand { () throws(AgentCLIError) in
+            let request = try AgentCalls.verifyRequest(path: file)
+            let reply = try await agent.calls.verify(request) { place in
+                FileHandle.standardError.write(Data("kenc: queued for verification (place \(place))\n".utf8))
+            }
+            accepted = reply.accepted
+            if json {
+                emit((try? reply.jsonString()) ?? "{}")
+                emit("\n")
+            } else {
+                emit(reply.accepted ? "accepted\n" : "rejected\n")
+                for program in reply.programs { emit("  \(program)\n") }
+                if !reply.log.isEmpty { emit(reply.log + (reply.log.hasSuffix("\n") ? "" : "\n")) }
+            }
+        }
+        if !accepted { throw ExitCode(AgentExitCode.failure.rawValue) }
     }
 }

@@ -2,6 +2,7 @@ import AgentCore
 import Fleet
 import Foundation
 import KendCore
+import Pipeline
 import KenProto
 import KenRPC
 import LLM
@@ -45,9 +46,9 @@ final class FleetApplyTests: XCTestCase {
             endpoint: .path(socket))
         let server = try ScriptedLLMServer(script: script)
         let engine = Fixtures.engine(source: LLMCandidateSource(client: try Fixtures.llm(server)), kernel: kernel,
-                                     state: state, store: nil, gate: AgentGate(socketPath: socket))
+                                     state: state, store: nil, gate: AgentGate(agent: AgentEndpoint(socketPath: socket)))
         return Rig(agent: agent, client: try await AgentClient.connect(path: socket),
-                   applier: FleetApplier(engine: engine, agentSocket: socket), server: server, state: state)
+                   applier: FleetApplier(engine: engine, agent: AgentEndpoint(socketPath: socket)), server: server, state: state)
     }
 
     func tearDown(_ rig: Rig) async {

@@ -1,4 +1,5 @@
 import KendCore
+import Pipeline
 import KenProto
 import Synthesis
 import TestSupport

@@ -1,6 +1,7 @@
 import ExampleStore
 import Foundation
 import KendCore
+import Pipeline
 import KenProto
 import LLM
 import Synthesis
