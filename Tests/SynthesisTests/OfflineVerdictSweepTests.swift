@@ -5,6 +5,7 @@ import Foundation
 import KendCore
 import KenProto
 import KernelInfo
+import Pipeline
 import Synthesis
 import XCTest
 
@@ -42,13 +43,13 @@ final class OfflineVerdictSweepTests: XCTestCase {
         let state = try Fixtures.temporaryDirectory("sweep")
         defer { try? FileManager.default.removeItem(at: state) }
         let store = try Fixtures.store(state: state)
-        let stages = PipelineStages(
-            checker: FrontEndChecker(kernel: kernel, dialect: .v0_17),
+        let loop = SynthesisLoop<TypedProgram>(
+            source: LibrarySource(store: store),
+            frontEnd: FrontEndChecker(kernel: kernel, dialect: .v0_17),
             annotator: ComprehensionAnnotator(engine: ComprehensionEngine(
                 contracts: contracts, llm: nil, kernel: kernel, log: AnnotationLog(stateDirectory: state.path))),
-            prover: VerifierProver(kernel: kernel),
-            kernel: nil, examples: nil, probes: nil, bpftraceVersion: "0.17.0")
-        let engine = SynthesisEngine(stages: stages, source: LibrarySource(store: store), model: "",
+            prover: VerifierProver(kernel: kernel))
+        let engine = SynthesisEngine(pipeline: SynthesisPipeline(loop: loop, model: ""),
                                      cache: nil, tasks: TaskStore(directory: state.appendingPathComponent("tasks")),
                                      kernelRelease: kernel.release, corpusVersion: "sweep")
         let verifiedWord = try NSRegularExpression(pattern: "\\bverified\\b", options: [.caseInsensitive])

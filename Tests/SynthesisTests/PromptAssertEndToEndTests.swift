@@ -4,6 +4,7 @@ import Foundation
 import KendCore
 import KenProto
 import KernelInfo
+import Pipeline
 import Synthesis
 import XCTest
 
@@ -28,10 +29,10 @@ final class PromptAssertEndToEndTests: XCTestCase {
             throw XCTSkip("no kernel BTF: the contracts store cannot be built")
         }
         let contracts = try Self.contracts.get()
-        let loop = SynthesisLoop(
+        let loop = SynthesisLoop<TypedProgram>(
             source: PinnedSource(program: program, origin: .library(exampleID: "files-by-process", similarity: 0.9),
                                  label: "library example", fallback: nil),
-            checker: FrontEndChecker(kernel: kernel, dialect: .v0_17),
+            frontEnd: FrontEndChecker(kernel: kernel, dialect: .v0_17),
             annotator: ComprehensionAnnotator(engine: ComprehensionEngine(contracts: contracts, llm: nil, kernel: kernel)),
             prover: VerifierProver(kernel: kernel))
         return await loop.run(SynthesisRequest(prompt: prompt, maxAttempts: 1), taskID: "prompt-asserts")

@@ -1,21 +1,18 @@
+import BpftraceSyntax
 import Foundation
 import KendCore
 import KenProto
+import Pipeline
 import Synthesis
 import XCTest
 
-/// The verifier stage of the pipeline: an annotated program the prover cannot read is UNKNOWN
+/// The verifier stage of the pipeline: an annotated program the prover cannot resolve is UNKNOWN
 /// with its reason, never a silent pass.
 final class VerifierProverTests: XCTestCase {
-    func testAnUnparsableAnnotatedProgramIsUnknownWithItsReason() async throws {
-        let prover = VerifierProver(kernel: nil)
-        let outcome = await prover.prove(annotated: AnnotatedProgram(text: "tracepoint:a:b { assert(1 == ; }"),
-                                         file: "broken.bt")
-        XCTAssertEqual(outcome.verdict, .unknown)
-        XCTAssertTrue(outcome.asserts.isEmpty)
-        let reason = try XCTUnwrap(outcome.couldNotCheck, "a program the prover cannot read must say so")
-        XCTAssertTrue(reason.contains("does not parse or resolve"), reason)
-        XCTAssertTrue(outcome.feedback.contains("broken.bt:1"), outcome.feedback)
+    func candidate(_ text: String, file: String) throws -> KernelCandidate {
+        let tree = try XCTUnwrap(Parser.parse(source: text, file: file).program)
+        return KernelCandidate(program: text, probes: [], annotated: AnnotatedProgram(text: text),
+                               typed: TypedProgram(file: file, tree: tree))
     }
 
     func testAnUnresolvableAnnotatedProgramIsUnknownWithItsReason() async throws {
@@ -28,8 +25,13 @@ final class VerifierProverTests: XCTestCase {
               assert($f == 1);
             }
             """
-        let outcome = await prover.prove(annotated: AnnotatedProgram(text: text), file: "unresolved.bt")
+        let outcome = await prover.prove(try candidate(text, file: "unresolved.bt"), file: "unresolved.bt")
         XCTAssertEqual(outcome.verdict, .unknown)
-        XCTAssertTrue(outcome.couldNotCheck?.contains("no_such_field") ?? false, "\(String(describing: outcome.couldNotCheck))")
+        XCTAssertTrue(outcome.asserts.isEmpty)
+        let reason = try XCTUnwrap(outcome.couldNotCheck, "a program the prover cannot resolve must say so")
+        XCTAssertTrue(reason.contains("does not parse or resolve") && reason.contains("no_such_field"), reason)
+        let verdict = ProgramVerdict.judge(proof: outcome)
+        XCTAssertEqual(verdict.kind, .checked)
+        XCTAssertTrue(verdict.unprovenReason.hasPrefix("UNKNOWN:"), verdict.unprovenReason)
     }
 }
