@@ -40,7 +40,11 @@ final class TestAgent: @unchecked Sendable {
         let server = try await AgentServer.start(configuration: configuration, endpoint: .path(socketPath),
                                                  rpcConfiguration: rpcConfiguration)
         self.server = server
-        client = try await AgentClient.connect(path: socketPath)
+        let client = try await AgentClient.connect(path: socketPath)
+        // A first call at once: a connection that sends nothing is closed after the server's
+        // unused timeout, and tests keep this one for their whole run.
+        _ = try await client.call(.with { $0.status = .init() }, timeout: .seconds(10))
+        self.client = client
         return server
     }
 
