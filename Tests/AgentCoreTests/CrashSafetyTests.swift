@@ -108,8 +108,9 @@ final class CrashSafetyTests: XCTestCase {
             defer { agent.cleanUp() }
             try await agent.start()
             let kenc = user.process(TestBinaries.path("kenc"), ["attach", objectPath, "--agent-socket", agent.socket])
+            let kencErr = Pipe()
             kenc.standardOutput = FileHandle.nullDevice
-            kenc.standardError = FileHandle.nullDevice
+            kenc.standardError = kencErr
             try kenc.run()
             // Freeze the agent the moment some but not all programs are pinned, then kill it.
             var pinnedAtKill = -1
@@ -128,6 +129,7 @@ final class CrashSafetyTests: XCTestCase {
                 kill(agent.pid, SIGKILL)
                 agent.waitForExit()
                 kenc.waitUntilExit()
+                print("missed the window: \(pinnedAtKill) pinned; kenc: \(String(decoding: kencErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
                 continue
             }
             agent.waitForExit()
