@@ -182,7 +182,7 @@ let package = Package(
         .testTarget(name: "PromptAssertsTests", dependencies: ["PromptAsserts", "BpftraceSyntax"]),
         .testTarget(name: "SynthesisTests", dependencies: [
             "Synthesis", "Pipeline", "KendCore", "KenProto", "KenRPC", "LLM", "ExampleStore", "KernelInfo", "TestSupport",
-            "AgentCore", "Fleet", "Comprehension", "Contracts", "KenVersion",
+            "AgentCore", "Fleet", "Comprehension", "Contracts", "KenVersion", "BpftraceSyntax",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),

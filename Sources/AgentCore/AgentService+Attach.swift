@@ -130,7 +130,20 @@ extension AgentService {
             return record
         }
         logger.info("attaching", metadata: ["id": "\(record.id)", "name": "\(record.name)", "uid": "\(peer.uid)", "kind": "\(kind.rawValue)"])
-        let attached = try await supervisor.start(record, unsafe: checked?.needsUnsafeFlag ?? false)
+        let attached: ExtensionRecord
+        do {
+            attached = try await supervisor.start(record, unsafe: checked?.needsUnsafeFlag ?? false)
+        } catch {
+            // It never ran: the caller has the error, and `kenc list` keeps nothing to detach by
+            // hand. The record stays, detached with its error, so `kenc show ID` still explains it.
+            // An extension that attached and later fails is `failed` and stays listed.
+            _ = try? registry.modify(id: record.id) {
+                $0.state = .detached
+                $0.pid = 0
+            }
+            supervisor.notes(record.id).append("never attached: not listed")
+            throw error
+        }
         return Ken_V1_AttachReply.with { $0.extension = proto(attached) }
     }
 

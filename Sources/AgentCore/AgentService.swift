@@ -44,6 +44,7 @@ public final class AgentService: Sendable {
         switch request.call {
         case .status:
             try authorize(.status, peer)
+            await configuration.kernelFactsPublished?()
             response.statusReply = try status(peer: peer)
         case let .attach(attach):
             try authorize(.attach, peer)

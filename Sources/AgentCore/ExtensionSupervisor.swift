@@ -34,7 +34,7 @@ final class ExtensionSupervisor: Sendable {
         self.logger = logger
         let runner = BpftraceRunner(configuration: BpftraceConfiguration(
             executablePath: configuration.bpftracePath.contains("/") ? configuration.bpftracePath : nil))
-        bpftraceVersion = (try? runner.executable()).flatMap { InstalledBpftrace.versionLine(executable: $0) }
+        bpftraceVersion = runner.versionLine()
     }
 
     func notes(_ id: String) -> AgentNotes {
@@ -65,6 +65,7 @@ final class ExtensionSupervisor: Sendable {
         var p = configuration.policy
         p.allowedUnsafeBuiltins = Set(UnsafeBuiltin.allCases)
         p.allowedProbeKinds = []
+        p.allowsIncludes = true
         p.maxProgramBytes = Int(Int32.max)
         return p
     }
@@ -127,10 +128,7 @@ final class ExtensionSupervisor: Sendable {
     static func summary(of error: BpftraceError) -> String {
         switch error {
         case .exitedBeforeAttach(let status, let output):
-            let first = output.split(separator: "\n").first { line in
-                line.contains("ERROR") || line.contains("rror:") || line.contains("invalid") || line.contains("failed")
-            }
-            return "bpftrace \(status) before attaching" + (first.map { ": \($0.trimmingCharacters(in: .whitespaces))" } ?? "")
+            return "bpftrace \(status) before attaching" + (BpftraceOutputSummary.headline(output).map { ": \($0)" } ?? "")
         case .attachTimedOut(let seconds, _):
             return "bpftrace did not attach its probes within \(seconds) s"
         default:

@@ -36,7 +36,7 @@ public enum KendBench {
             var perStage: [Ken_V1_Stage: Samples] = [:]
             var failures: [String] = []
             let pipeline = try SynthesisPipeline.assemble(PipelineConfiguration(
-                kernel: kernel, examples: store, contracts: contracts, agent: AgentEndpoint(socketPath: socket)))
+                kernel: kernel, examples: store, contracts: contracts.map(ContractsSupply.open), agent: AgentEndpoint(socketPath: socket)))
             let engine = SynthesisEngine(pipeline: pipeline, cache: nil,
                                          tasks: TaskStore(directory: base.appendingPathComponent("tasks")),
                                          kernelRelease: kernel.release, corpusVersion: "bench")

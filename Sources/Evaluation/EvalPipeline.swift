@@ -45,7 +45,7 @@ public struct EvalPipeline: Sendable {
     public func loop(mode: EvalMode, agent: AgentEndpoint) throws -> SynthesisLoop<TypedProgram> {
         try SynthesisPipeline.assemble(PipelineConfiguration(
             kernel: kernel, dialect: dialect, llm: llm, libraryThreshold: libraryThreshold, examples: examples,
-            contracts: contracts, annotateWithLLM: annotateWithLLM,
+            contracts: contracts.map(ContractsSupply.open), annotateWithLLM: annotateWithLLM,
             annotationLog: AnnotationLog(stateDirectory: annotationLogDirectory), agent: agent,
             symbolicVerification: mode != .noSymbolic, feedback: mode != .singleShot)).loop
     }

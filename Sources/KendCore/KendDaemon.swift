@@ -93,21 +93,14 @@ public final class KendDaemon: Sendable {
         if client == nil {
             logger.notice("no LLM is configured (KEN_LLM_URL unset): answering from the example library")
         }
-        // Contracts are built from this kernel once per release (seconds) and reused after.
-        let contracts: ContractStore?
-        do {
-            contracts = try ContractStore.open(stateDirectory: settings.stateDirectory, kernel: { kernel })
-            if let info = contracts?.info, info.rebuiltNow {
-                logger.info("kernel contracts built for \(kernel.release) in \(String(format: "%.1f", info.buildSeconds)) s")
-            }
-        } catch {
-            contracts = nil
-            logger.error("kernel contracts unavailable, annotating without them: \(error)")
-        }
+        // Contracts are built from this kernel once per release (seconds) and reused after; in
+        // the background, so the socket answers at once (see BackgroundContracts).
+        let contracts = BackgroundContracts(stateDirectory: settings.stateDirectory, kernel: kernel, logger: logger)
         let agent = AgentEndpoint(socketPath: settings.agentSocket)
         let pipeline = try SynthesisPipeline.assemble(PipelineConfiguration(
             kernel: kernel, dialect: dialect, llm: client, libraryThreshold: threshold, examples: store,
-            contracts: contracts, annotationLog: AnnotationLog(stateDirectory: settings.stateDirectory), agent: agent))
+            contracts: contracts.supply, annotationLog: AnnotationLog(stateDirectory: settings.stateDirectory),
+            agent: agent))
         let engine = SynthesisEngine(
             pipeline: pipeline,
             cache: SynthesisCache(directory: state.appendingPathComponent("cache")),
@@ -137,7 +130,8 @@ public final class KendDaemon: Sendable {
         }
         let applier = FleetApplier(engine: engine, agent: agent)
         let server = try await RPCServer.start(endpoint: endpoint,
-                                               handler: KendService(engine: engine, status: status, applier: applier, examples: store),
+                                               handler: KendService(engine: engine, status: status, applier: applier, examples: store,
+                                                                    prepare: { await contracts.waitForStore(progress: $0) }),
                                                logger: logger)
         let watcher = manifestDirectory.map {
             ManifestWatcher(directory: $0, interval: watchInterval, prune: watchPrunes,

@@ -22,10 +22,15 @@ public struct KendService: RPCHandler {
     public var applier: FleetApplier?
     /// Serves Examples; nil answers UNIMPLEMENTED.
     public var examples: ExampleStore?
+    /// Awaited before Synthesize, Verify and Apply: kend serves at once while it builds its kernel
+    /// contracts, and these calls wait for them, streaming progress events meanwhile.
+    public var prepare: (@Sendable (_ progress: @escaping @Sendable (Ken_V1_SynthesisEvent) async -> Void) async -> Void)?
 
     public init(engine: SynthesisEngine, status: @escaping @Sendable () async -> Ken_V1_KendStatusReply,
                 applier: FleetApplier? = nil, examples: ExampleStore? = nil,
+                prepare: (@Sendable (_ progress: @escaping @Sendable (Ken_V1_SynthesisEvent) async -> Void) async -> Void)? = nil,
                 isAuthorized: @escaping @Sendable (PeerCredentials) -> Bool = PeerPolicy.sameUserOrGroup) {
+        self.prepare = prepare
         self.engine = engine
         self.status = status
         self.applier = applier
@@ -39,15 +44,24 @@ public struct KendService: RPCHandler {
                                  hint: "ask an administrator to add you to the group that owns kend's socket")
         }
         var response = Response()
+        let sendEvent: @Sendable (Ken_V1_SynthesisEvent) async -> Void = { event in
+            var update = Response()
+            update.event = event
+            try? await context.send(update)
+        }
+        switch request.call {
+        case .synthesize, .apply:
+            await prepare?(sendEvent)
+        case .verify:
+            await prepare? { _ in }
+        default:
+            break
+        }
         switch request.call {
         case .status:
             response.statusReply = await status()
         case .synthesize(let call):
-            let report = try await engine.synthesize(call) { event in
-                var update = Response()
-                update.event = event
-                try? await context.send(update)
-            }
+            let report = try await engine.synthesize(call, onEvent: sendEvent)
             response.report = report
         case .verify(let call):
             response.verify = try await verify(call)
@@ -55,11 +69,7 @@ public struct KendService: RPCHandler {
             guard let applier else {
                 throw RPCStatusError(.unimplemented, "this kend does not serve Apply (no agent socket configured)")
             }
-            response.apply = try await applier.apply(call) { event in
-                var update = Response()
-                update.event = event
-                try? await context.send(update)
-            }
+            response.apply = try await applier.apply(call, progress: sendEvent)
         case .examples(let call):
             guard let examples else { throw RPCStatusError(.unimplemented, "this kend has no example store") }
             response.examples = try await ExampleCalls(store: examples, checker: engine.pipeline.loop.frontEnd).handle(call)

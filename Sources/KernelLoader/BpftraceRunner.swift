@@ -85,6 +85,26 @@ public struct BpftraceRunner: Sendable {
         throw BpftraceError.executableNotFound(candidates.joined(separator: ", "))
     }
 
+    /// The first line of `bpftrace --version` (`bpftrace v0.17.0`), or nil when it cannot be run.
+    ///
+    /// Spawned with `ChildSpawn` and reaped with `waitpid`, not Foundation's `Process`: `Process`
+    /// watches its children through a CFSocket whose wake-up pair is an AF_INET socket, which the
+    /// agent's unit forbids (RestrictAddressFamilies=AF_UNIX AF_NETLINK) — every start logged
+    /// "Could not create wakeup socket pair for CFSocket".
+    public func versionLine() -> String? {
+        guard let executable = try? executable() else { return nil }
+        let output = NSTemporaryDirectory() + "ken-bpftrace-version-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(output) }
+        guard let pid = try? ChildSpawn.spawn(executable: executable, arguments: ["--version"], environment: [:],
+                                              stdoutPath: output, stderrPath: "/dev/null") else { return nil }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+        guard status == 0, let data = FileManager.default.contents(atPath: output) else { return nil }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").first.map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+    }
+
     /// Starts `script` as an extension and returns once all its probes are attached.
     ///
     /// Writes the script to `<directory>/script.bt` (created if missing, mode 0700) and runs

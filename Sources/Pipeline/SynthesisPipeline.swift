@@ -21,9 +21,10 @@ public struct PipelineConfiguration: Sendable {
     public var libraryThreshold: Double
     /// Few-shot examples for the prompt, and the offline library.
     public var examples: ExampleStore?
-    /// The per-release contracts store; nil: no Comprehension, candidates are proven with their
-    /// own annotations only, and probe hints come from the kernel's catalogue.
-    public var contracts: ContractStore?
+    /// The per-release contracts store (open, or still being built); nil: no Comprehension,
+    /// candidates are proven with their own annotations only, and probe hints come from the
+    /// kernel's catalogue.
+    public var contracts: ContractsSupply?
     /// false: Comprehension asks no LLM for prompt-derived asserts (contract assumes only).
     public var annotateWithLLM: Bool
     /// Where Comprehension records each annotated program it verified.
@@ -36,7 +37,7 @@ public struct PipelineConfiguration: Sendable {
     public var feedback: Bool
 
     public init(kernel: KernelInfo, dialect: BpftraceDialect = .v0_17, llm: LLMClient? = nil,
-                libraryThreshold: Double = LibraryMatcher.defaultThreshold, examples: ExampleStore? = nil, contracts: ContractStore? = nil,
+                libraryThreshold: Double = LibraryMatcher.defaultThreshold, examples: ExampleStore? = nil, contracts: ContractsSupply? = nil,
                 annotateWithLLM: Bool = true, annotationLog: AnnotationLog? = nil, agent: AgentEndpoint? = nil,
                 symbolicVerification: Bool = true, feedback: Bool = true) {
         self.kernel = kernel
@@ -92,8 +93,7 @@ public struct SynthesisPipeline: Sendable {
         let symbolic = configuration.symbolicVerification
         func annotator(llm: LLMClient?) -> (any CandidateAnnotator<TypedProgram>)? {
             guard symbolic, let contracts = configuration.contracts else { return nil }
-            return ComprehensionAnnotator(engine: ComprehensionEngine(
-                contracts: contracts, llm: llm, kernel: kernel, log: configuration.annotationLog))
+            return SuppliedComprehension(contracts: contracts, llm: llm, kernel: kernel, log: configuration.annotationLog)
         }
         let loop = SynthesisLoop<TypedProgram>(
             source: source,
@@ -111,11 +111,12 @@ public struct SynthesisPipeline: Sendable {
 
     /// Probe hints for the prompt: the contracts store's search, limited to the kinds this
     /// kernel can attach (function probes only where kprobes work), else the catalogue.
-    static func probeSuggester(kernel: KernelInfo, contracts: ContractStore?) -> any ProbeSuggester {
-        guard let contracts else { return CatalogueProbes(kernel: kernel) }
+    static func probeSuggester(kernel: KernelInfo, contracts: ContractsSupply?) -> any ProbeSuggester {
+        let catalogue = CatalogueProbes(kernel: kernel)
+        guard let contracts else { return catalogue }
         var kinds: Set<ProbeContract.Kind> = [.tracepoint, .rawTracepoint]
         if kernel.catalogue.unavailableReason(.kprobe) == nil { kinds.insert(.function) }
-        return ContractProbes(store: contracts, kinds: kinds)
+        return SuppliedProbes(contracts: contracts, kinds: kinds, fallback: catalogue)
     }
 
     /// The loop for a program given with the request (pinned, cached): `source` proposes it,

@@ -37,14 +37,12 @@ final class OfflineVerdictSweepTests: XCTestCase {
         let state = try Fixtures.temporaryDirectory("sweep")
         defer { try? FileManager.default.removeItem(at: state) }
         let store = try Fixtures.store(state: state)
-        let loop = SynthesisLoop<TypedProgram>(
-            source: LibrarySource(store: store),
-            frontEnd: FrontEndChecker(kernel: kernel, dialect: .v0_17),
-            annotator: ComprehensionAnnotator(engine: ComprehensionEngine(
-                contracts: contracts, llm: nil, kernel: kernel, log: AnnotationLog(stateDirectory: state.path))),
-            prover: VerifierProver(kernel: kernel))
-        let engine = SynthesisEngine(pipeline: SynthesisPipeline(loop: loop, model: ""),
-                                     cache: nil, tasks: TaskStore(directory: state.appendingPathComponent("tasks")),
+        // The offline pipeline as kend assembles it, less the kernel gate.
+        let pipeline = try SynthesisPipeline.assemble(PipelineConfiguration(
+            kernel: kernel, examples: store, contracts: .open(contracts),
+            annotationLog: AnnotationLog(stateDirectory: state.path)))
+        let engine = SynthesisEngine(pipeline: pipeline, cache: nil,
+                                     tasks: TaskStore(directory: state.appendingPathComponent("tasks")),
                                      kernelRelease: kernel.release, corpusVersion: "sweep")
         let verifiedWord = try NSRegularExpression(pattern: "\\bverified\\b", options: [.caseInsensitive])
         func saysVerified(_ text: String) -> Bool {
@@ -54,14 +52,14 @@ final class OfflineVerdictSweepTests: XCTestCase {
         var counts = (prompts: 0, proven: 0, checked: 0, failed: 0, declined: 0)
         for (origin, prompt) in try await Self.prompts(store: store) {
             counts.prompts += 1
-            let events = EventMessages()
+            let events = EventLog()
             let report = try await engine.synthesize(Ken_V1_SynthesizeRequest.with { $0.prompt = prompt }) { event in
-                events.append(event.message)
+                events.append(Ken_V1_SynthesisEventSnapshot(attempt: event.attempt, stage: "\(event.stage)", message: event.message))
             }
             let text = ReportFormatting.text(report)
             let context = "\(origin): \(prompt)\n\(text)"
             XCTAssertFalse(saysVerified(text), "the report says verified: \(context)")
-            XCTAssertFalse(events.all.contains(where: saysVerified), "progress says verified: \(context)")
+            XCTAssertFalse(events.events.contains(where: { saysVerified($0.message) }), "progress says verified: \(context)")
             guard report.passed else {
                 XCTAssertNotEqual(report.verdict, .proven, context)
                 XCTAssertTrue(report.provenAsserts.isEmpty, context)
@@ -100,20 +98,5 @@ final class OfflineVerdictSweepTests: XCTestCase {
               + "\(counts.declined) declined by the library, \(counts.failed) failed a check")
         XCTAssertEqual(counts.prompts, counts.proven + counts.checked + counts.declined + counts.failed)
         XCTAssertGreaterThan(counts.proven + counts.checked, 0, "the sweep answered something")
-    }
-}
-
-/// Progress messages collected from the engine's callback.
-final class EventMessages: @unchecked Sendable {
-    // Guarded by `lock`: the engine calls back from its task.
-    private let lock = NSLock()
-    private var stored: [String] = []
-    func append(_ message: String) {
-        lock.lock(); defer { lock.unlock() }
-        stored.append(message)
-    }
-    var all: [String] {
-        lock.lock(); defer { lock.unlock() }
-        return stored
     }
 }

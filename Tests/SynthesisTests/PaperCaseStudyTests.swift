@@ -72,7 +72,7 @@ final class PaperCaseStudyTests: XCTestCase {
         ])
         let llm = try Fixtures.llm(server)
         let pipeline = try SynthesisPipeline.assemble(PipelineConfiguration(
-            kernel: kernel, llm: llm, contracts: contracts, annotationLog: AnnotationLog(stateDirectory: state.path),
+            kernel: kernel, llm: llm, contracts: .open(contracts), annotationLog: AnnotationLog(stateDirectory: state.path),
             agent: AgentEndpoint(socketPath: socket)))
         let engine = SynthesisEngine(pipeline: pipeline, cache: nil,
                                      tasks: TaskStore(directory: state.appendingPathComponent("tasks")),
