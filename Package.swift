@@ -85,6 +85,7 @@ let package = Package(
         .target(name: "Registry", dependencies: ["SQLite", "KenProto", "Digest"]),
         .target(name: "AgentCore", dependencies: [
             "KenRPC", "KenProto", "Registry", "KernelLoader", "BPF", "BpftraceSyntax", "Systemd", "TOML", "Accounts", "KenVersion",
+            "KernelInfo",  // the running release for Status (no Z3, LLM or curl behind it)
             .product(name: "Logging", package: "swift-log"),
         ]),
         // kenc's agent subcommands' logic (tables, JSON, exit codes, calls): no kernel code.

@@ -14,7 +14,7 @@ public struct AgentRPCHandler: RPCHandler {
     }
 
     public func handle(_ request: Ken_V1_AgentRequest, context: RPCCallContext<Ken_V1_AgentResponse>) async throws -> Ken_V1_AgentResponse {
-        let peer = Peer(uid: context.peer.uid, gid: context.peer.gid, pid: context.peer.pid)
+        let peer = context.peer
         return try await service.handle(request, peer: peer) { response in
             try await context.send(response)
         }

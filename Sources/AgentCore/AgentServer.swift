@@ -34,7 +34,7 @@ public final class AgentServer: Sendable {
         var rpcConfiguration = rpcConfiguration
         let authorizer = service.authorizer
         rpcConfiguration.isPrivileged = { peer in
-            peer.uid == 0 || authorizer.isAdmin(Peer(uid: peer.uid, gid: peer.gid, pid: peer.pid))
+            peer.uid == 0 || authorizer.isAdmin(peer)
         }
         let server = try await RPCServer.start(endpoint: endpoint, handler: AgentRPCHandler(service: service),
                                                configuration: rpcConfiguration, logger: logger)

@@ -73,7 +73,7 @@ extension AgentService {
         }
     }
 
-    func attach(_ request: Ken_V1_AttachRequest, peer: Peer) async throws -> Ken_V1_AttachReply {
+    func attach(_ request: Ken_V1_AttachRequest, peer: PeerCredentials) async throws -> Ken_V1_AttachReply {
         guard let kind = ExtensionKind(proto: request.kind) else {
             throw RPCStatusError(.invalidArgument, "the attach request names no program kind (bpftrace or object)")
         }
@@ -147,7 +147,7 @@ extension AgentService {
         return Ken_V1_AttachReply.with { $0.extension = proto(attached) }
     }
 
-    func detach(_ record: ExtensionRecord, by peer: Peer) async throws -> ExtensionRecord {
+    func detach(_ record: ExtensionRecord, by peer: PeerCredentials) async throws -> ExtensionRecord {
         logger.info("detaching", metadata: ["id": "\(record.id)", "uid": "\(peer.uid)"])
         return try await supervisor.detach(id: record.id, reason: "detached by uid \(peer.uid)")
     }

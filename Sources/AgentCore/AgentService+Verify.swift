@@ -13,7 +13,7 @@ extension AgentService {
     ///   responses with their place in the queue.
     /// - A verify-only bpftrace child is capped (memory, CPU, limits.verify_seconds of wall clock)
     ///   and dies with the agent; if the caller goes away it is killed at once.
-    func verify(_ request: Ken_V1_VerifyOnlyRequest, peer: Peer,
+    func verify(_ request: Ken_V1_VerifyOnlyRequest, peer: PeerCredentials,
                 send: @escaping @Sendable (Ken_V1_AgentResponse) async throws -> Void) async throws -> Ken_V1_VerifyOnlyReply {
         let script: CheckedProgram?
         switch request.kind {
@@ -57,7 +57,7 @@ extension AgentService {
 
     /// Counts one verify-only call against the caller's extension limit, under the attach gate so
     /// attaches and verifies cannot together overrun it.
-    private func countVerify(_ peer: Peer) async throws {
+    private func countVerify(_ peer: PeerCredentials) async throws {
         let policy = configuration.policy
         let registry = self.registry
         try await attachGate.run { () throws in

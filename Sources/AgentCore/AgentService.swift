@@ -1,6 +1,7 @@
 import Foundation
 import KenProto
 import KenRPC
+import KernelInfo
 import Logging
 import Registry
 import Synchronization
@@ -36,7 +37,7 @@ public final class AgentService: Sendable {
 
     /// Answers one request. Streams (Logs with follow) call `send` for every line but the last.
     public func handle(
-        _ request: Ken_V1_AgentRequest, peer: Peer,
+        _ request: Ken_V1_AgentRequest, peer: PeerCredentials,
         send: @escaping @Sendable (Ken_V1_AgentResponse) async throws -> Void
     ) async throws -> Ken_V1_AgentResponse {
         var response = Ken_V1_AgentResponse()
@@ -95,7 +96,7 @@ public final class AgentService: Sendable {
 
     // MARK: - Authorization and lookup
 
-    func authorize(_ operation: AgentOperation, _ peer: Peer) throws(RPCStatusError) {
+    func authorize(_ operation: AgentOperation, _ peer: PeerCredentials) throws(RPCStatusError) {
         if case let .deny(message, hint) = authorizer.authorize(operation, peer: peer) {
             logger.notice("denied", metadata: ["peer": "\(peer)", "operation": "\(operation)"])
             throw RPCStatusError(.permissionDenied, message, hint: hint)
@@ -146,12 +147,12 @@ public final class AgentService: Sendable {
 
     // MARK: - Status and List
 
-    func status(peer: Peer) throws(RPCStatusError) -> Ken_V1_AgentStatusReply {
+    func status(peer: PeerCredentials) throws(RPCStatusError) -> Ken_V1_AgentStatusReply {
         let counts: [ExtensionState: Int]
         do { counts = try registry.counts() } catch { throw RPCStatusError(.internal, "registry: \(error)") }
         return Ken_V1_AgentStatusReply.with {
             $0.version = AgentConfiguration.version
-            $0.kernelRelease = HostInfo.kernelRelease()
+            $0.kernelRelease = KernelInfo.runningRelease()
             $0.bpftraceVersion = supervisor.bpftraceVersion ?? ""
             $0.extensionsTotal = UInt32(counts.filter { $0.key != .detached }.values.reduce(0, +))
             $0.extensionsAttached = UInt32(counts[.attached] ?? 0)

@@ -1,4 +1,5 @@
 import Accounts
+import KenRPC
 
 /// What a peer asks to do, for the authorization decision.
 public enum AgentOperation: Sendable, Equatable {
@@ -32,12 +33,12 @@ public struct Authorizer: Sendable {
         self.groupsOf = groupsOf
     }
 
-    public func isAdmin(_ peer: Peer) -> Bool { policy.admin.contains(peer, groupsOf: groupsOf) }
+    public func isAdmin(_ peer: PeerCredentials) -> Bool { policy.admin.contains(peer, groupsOf: groupsOf) }
 
     /// May use the agent at all (attach, list, inspect, manage their own extensions).
-    public func isUser(_ peer: Peer) -> Bool { isAdmin(peer) || policy.attach.contains(peer, groupsOf: groupsOf) }
+    public func isUser(_ peer: PeerCredentials) -> Bool { isAdmin(peer) || policy.attach.contains(peer, groupsOf: groupsOf) }
 
-    public func authorize(_ operation: AgentOperation, peer: Peer) -> AuthorizationDecision {
+    public func authorize(_ operation: AgentOperation, peer: PeerCredentials) -> AuthorizationDecision {
         guard isUser(peer) else {
             let who = UserDatabase.userName(uid: peer.uid).map { "\($0) (uid \(peer.uid))" } ?? "uid \(peer.uid)"
             return .deny(

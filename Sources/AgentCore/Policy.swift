@@ -1,22 +1,7 @@
 import Accounts
 import Foundation
+import KenRPC
 import TOML
-
-/// Who the caller is, as the kernel reported it for the socket (SO_PEERCRED). Never taken from
-/// the request itself.
-public struct Peer: Sendable, Equatable, CustomStringConvertible {
-    public var uid: UInt32
-    public var gid: UInt32
-    public var pid: Int32
-
-    public init(uid: UInt32, gid: UInt32, pid: Int32) {
-        self.uid = uid
-        self.gid = gid
-        self.pid = pid
-    }
-
-    public var description: String { "uid \(uid) gid \(gid) pid \(pid)" }
-}
 
 /// A set of principals: users (names or numeric uids) and groups (names or numeric gids).
 public struct Principals: Sendable, Equatable {
@@ -30,7 +15,7 @@ public struct Principals: Sendable, Equatable {
 
     /// True if the peer is one of the users, or its primary (peer) gid or any group of its uid
     /// is one of the groups. Unknown names never match.
-    public func contains(_ peer: Peer, groupsOf: (UInt32) -> Set<UInt32> = UserDatabase.groups(ofUID:)) -> Bool {
+    public func contains(_ peer: PeerCredentials, groupsOf: (UInt32) -> Set<UInt32> = UserDatabase.groups(ofUID:)) -> Bool {
         for user in users {
             if let uid = UInt32(user) ?? UserDatabase.userID(named: user), uid == peer.uid { return true }
         }

@@ -50,15 +50,56 @@ extension Ken_V1_Status {
     }
 }
 
-extension Ken_V1_AgentRequest: RPCRequestEnvelope {
+/// A request envelope of Ken's shape: an `id` and a `call` oneof whose `cancel` case carries a
+/// `CancelRequest`. ken-agent's and kend's envelopes both have it, so the envelope behaviour is
+/// written once here; each service supplies only its name and the names of its calls.
+public protocol ServiceRequestEnvelope: RPCRequestEnvelope {
+    associatedtype Call: Sendable
+    var call: Call? { get }
+    var cancel: Ken_V1_CancelRequest { get set }
+    /// The log name of a call ("status", "attach", …); exactly the cancel case is named "cancel".
+    static func name(of call: Call) -> String
+}
+
+extension ServiceRequestEnvelope {
     public var hasCall: Bool { call != nil }
 
     public var cancelledRequestID: UInt64? {
-        if case .cancel(let cancel) = call { return cancel.requestID }
-        return nil
+        guard let call, Self.name(of: call) == "cancel" else { return nil }
+        return cancel.requestID
     }
 
-    public var callName: String {
+    public var callName: String { call.map(Self.name(of:)) ?? "(none)" }
+
+    public static func cancel(id: UInt64, requestID: UInt64) -> Self {
+        var request = Self()
+        request.id = id
+        request.cancel = Ken_V1_CancelRequest.with { $0.requestID = requestID }
+        return request
+    }
+}
+
+/// A response envelope of Ken's shape: an `id`, `more` and a `Status`.
+public protocol ServiceResponseEnvelope: RPCResponseEnvelope {
+    var status: Ken_V1_Status { get set }
+}
+
+extension ServiceResponseEnvelope {
+    public var code: Ken_V1_Code { status.code }
+    public var statusMessage: String { status.message }
+
+    public static func failure(id: UInt64, code: Ken_V1_Code, message: String, detail: String, hint: String) -> Self {
+        var response = Self()
+        response.id = id
+        response.status = Ken_V1_Status(code: code, message: message, detail: detail, hint: hint)
+        return response
+    }
+}
+
+extension Ken_V1_AgentRequest: ServiceRequestEnvelope {
+    public static var serviceName: String { "ken-agent" }
+
+    public static func name(of call: OneOf_Call) -> String {
         switch call {
         case .status: return "status"
         case .attach: return "attach"
@@ -68,41 +109,16 @@ extension Ken_V1_AgentRequest: RPCRequestEnvelope {
         case .detach: return "detach"
         case .logs: return "logs"
         case .cancel: return "cancel"
-        case nil: return "(none)"
         }
     }
-
-    public static func cancel(id: UInt64, requestID: UInt64) -> Self {
-        var request = Self()
-        request.id = id
-        request.cancel = Ken_V1_CancelRequest.with { $0.requestID = requestID }
-        return request
-    }
-
-    public static var serviceName: String { "ken-agent" }
 }
 
-extension Ken_V1_AgentResponse: RPCResponseEnvelope {
-    public var code: Ken_V1_Code { status.code }
-    public var statusMessage: String { status.message }
+extension Ken_V1_AgentResponse: ServiceResponseEnvelope {}
 
-    public static func failure(id: UInt64, code: Ken_V1_Code, message: String, detail: String, hint: String) -> Self {
-        var response = Self()
-        response.id = id
-        response.status = Ken_V1_Status(code: code, message: message, detail: detail, hint: hint)
-        return response
-    }
-}
+extension Ken_V1_KendRequest: ServiceRequestEnvelope {
+    public static var serviceName: String { "kend" }
 
-extension Ken_V1_KendRequest: RPCRequestEnvelope {
-    public var hasCall: Bool { call != nil }
-
-    public var cancelledRequestID: UInt64? {
-        if case .cancel(let cancel) = call { return cancel.requestID }
-        return nil
-    }
-
-    public var callName: String {
+    public static func name(of call: OneOf_Call) -> String {
         switch call {
         case .status: return "status"
         case .synthesize: return "synthesize"
@@ -110,28 +126,8 @@ extension Ken_V1_KendRequest: RPCRequestEnvelope {
         case .apply: return "apply"
         case .examples: return "examples"
         case .cancel: return "cancel"
-        case nil: return "(none)"
         }
     }
-
-    public static func cancel(id: UInt64, requestID: UInt64) -> Self {
-        var request = Self()
-        request.id = id
-        request.cancel = Ken_V1_CancelRequest.with { $0.requestID = requestID }
-        return request
-    }
-
-    public static var serviceName: String { "kend" }
 }
 
-extension Ken_V1_KendResponse: RPCResponseEnvelope {
-    public var code: Ken_V1_Code { status.code }
-    public var statusMessage: String { status.message }
-
-    public static func failure(id: UInt64, code: Ken_V1_Code, message: String, detail: String, hint: String) -> Self {
-        var response = Self()
-        response.id = id
-        response.status = Ken_V1_Status(code: code, message: message, detail: detail, hint: hint)
-        return response
-    }
-}
+extension Ken_V1_KendResponse: ServiceResponseEnvelope {}

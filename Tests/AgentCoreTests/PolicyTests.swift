@@ -1,6 +1,7 @@
 import Accounts
 import AgentCore
 import Foundation
+import KenRPC
 import XCTest
 
 
@@ -85,14 +86,14 @@ final class AuthorizationTests: XCTestCase {
     }()
 
     func testRootMayDoEverything() {
-        let root = Peer(uid: 0, gid: 0, pid: 1)
+        let root = PeerCredentials(uid: 0, gid: 0, pid: 1)
         for op: AgentOperation in [.status, .attach, .list, .get, .verifyOnly, .detach(owner: 1000), .logs(owner: 1000)] {
             XCTAssertEqual(authorizer.authorize(op, peer: root), .allow, "\(op)")
         }
     }
 
     func testGroupMemberManagesOnlyOwnExtensions() {
-        let user = Peer(uid: 1000, gid: 1000, pid: 2)
+        let user = PeerCredentials(uid: 1000, gid: 1000, pid: 2)
         XCTAssertEqual(authorizer.authorize(.attach, peer: user), .allow)
         XCTAssertEqual(authorizer.authorize(.detach(owner: 1000), peer: user), .allow)
         guard case let .deny(message, _) = authorizer.authorize(.detach(owner: 0), peer: user) else { return XCTFail() }
@@ -102,17 +103,17 @@ final class AuthorizationTests: XCTestCase {
 
     func testPrimaryGidFromPeerCredentialsCounts() {
         // The socket's gid (e.g. after newgrp) is honoured even if the group database says otherwise.
-        XCTAssertEqual(authorizer.authorize(.attach, peer: Peer(uid: 3000, gid: 4000, pid: 3)), .allow)
+        XCTAssertEqual(authorizer.authorize(.attach, peer: PeerCredentials(uid: 3000, gid: 4000, pid: 3)), .allow)
     }
 
     func testAdminMayDetachOthers() {
-        let admin = Peer(uid: 2000, gid: 2000, pid: 4)
+        let admin = PeerCredentials(uid: 2000, gid: 2000, pid: 4)
         XCTAssertEqual(authorizer.authorize(.detach(owner: 1000), peer: admin), .allow)
         XCTAssertEqual(authorizer.authorize(.logs(owner: 0), peer: admin), .allow)
     }
 
     func testOutsiderIsDeniedEverything() {
-        let outsider = Peer(uid: 3000, gid: 3000, pid: 5)
+        let outsider = PeerCredentials(uid: 3000, gid: 3000, pid: 5)
         for op: AgentOperation in [.status, .attach, .list, .get, .verifyOnly, .detach(owner: 3000), .logs(owner: 3000)] {
             guard case let .deny(message, hint) = authorizer.authorize(op, peer: outsider) else { return XCTFail("\(op)") }
             XCTAssertTrue(message.contains("3000"), message)
@@ -128,8 +129,8 @@ final class AuthorizationTests: XCTestCase {
         XCTAssertTrue(UserDatabase.groups(ofUID: 0).contains(0))
         XCTAssertNil(UserDatabase.groupID(named: "no-such-group-ken-test"))
         let real = Authorizer(policy: AgentPolicy())
-        XCTAssertEqual(real.authorize(.attach, peer: Peer(uid: 0, gid: 0, pid: 1)), .allow)
-        guard case .deny = real.authorize(.attach, peer: Peer(uid: 65534, gid: 65534, pid: 1)) else {
+        XCTAssertEqual(real.authorize(.attach, peer: PeerCredentials(uid: 0, gid: 0, pid: 1)), .allow)
+        guard case .deny = real.authorize(.attach, peer: PeerCredentials(uid: 65534, gid: 65534, pid: 1)) else {
             return XCTFail("nobody must not be allowed by the default policy")
         }
     }
