@@ -77,13 +77,13 @@ public struct AgentCalls: Sendable {
     }
 
     /// The attach request for a file: an ELF object (by its magic bytes) or a bpftrace script.
-    public static func attachRequest(path: String, name: String?, restart: String?) throws(AgentCLIError) -> Ken_V1_AttachRequest {
+    public static func attachRequest(path: String, name: String?, restart: RestartPolicy?) throws(AgentCLIError) -> Ken_V1_AttachRequest {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw AgentCLIError(.usage, "cannot read \(path)", hint: "give a .bt script or a compiled .o BPF object")
         }
         var request = Ken_V1_AttachRequest()
         request.name = name ?? ""
-        request.restartPolicy = restart ?? ""
+        request.restart = restart?.proto ?? .unspecified
         if data.prefix(4) == Data([0x7F, 0x45, 0x4C, 0x46]) {
             request.kind = .bpfObject
             request.object = data

@@ -109,7 +109,7 @@ public enum AgentFormatting {
         if !e.probes.isEmpty { lines.append(("probes", e.probes.joined(separator: ", "))) }
         if !e.pinDir.isEmpty { lines.append(("pinned", e.pinDir)) }
         if !e.objectSha256.isEmpty { lines.append(("sha256", e.objectSha256)) }
-        lines.append(("restart", "\(e.restartPolicy.isEmpty ? "no" : e.restartPolicy) (restarts: \(e.restarts))"))
+        lines.append(("restart", "\((RestartPolicy(proto: e.restart) ?? .no).rawValue) (restarts: \(e.restarts))"))
         lines.append(("created", "\(iso8601(e.createdUnixMs)) (\(age(milliseconds: e.createdUnixMs, now: now)) ago)"))
         lines.append(("changed", iso8601(e.changedUnixMs)))
         if !e.lastError.isEmpty { lines.append(("last error", e.lastError.replacingOccurrences(of: "\n", with: "\n            "))) }

@@ -10,7 +10,7 @@ public enum AgentJSON {
             "id": e.id, "name": e.name, "owner_uid": e.ownerUid, "kind": AgentFormatting.kindName(e.kind),
             "state": AgentFormatting.stateName(e.state), "prog_ids": e.progIds, "link_ids": e.linkIds,
             "memlock_bytes": e.memlockBytes, "pid": e.pid, "probes": e.probes, "pin_dir": e.pinDir,
-            "object_sha256": e.objectSha256, "restart_policy": e.restartPolicy.isEmpty ? "no" : e.restartPolicy,
+            "object_sha256": e.objectSha256, "restart_policy": (RestartPolicy(proto: e.restart) ?? .no).rawValue,
             "restarts": e.restarts, "created_unix_ms": e.createdUnixMs, "changed_unix_ms": e.changedUnixMs,
             "last_error": e.lastError, "prompt": e.prompt, "program_text": e.programText,
             "annotated_program": e.annotatedProgram, "manifest_digest": e.manifestDigest,

@@ -77,11 +77,10 @@ extension AgentService {
         guard let kind = ExtensionKind(proto: request.kind) else {
             throw RPCStatusError(.invalidArgument, "the attach request names no program kind (bpftrace or object)")
         }
-        let policyText = request.restartPolicy.isEmpty ? configuration.policy.defaultRestartPolicy : request.restartPolicy
-        guard let restartPolicy = RestartPolicy(wire: policyText) else {
-            throw RPCStatusError(.invalidArgument, "unknown restart policy \"\(request.restartPolicy.prefix(32))\"",
-                                 hint: "use no, on-failure or always")
+        if case .UNRECOGNIZED(let value) = request.restart {
+            throw RPCStatusError(.invalidArgument, "unknown restart policy \(value)", hint: "use no, on-failure or always")
         }
+        let restartPolicy = RestartPolicy(proto: request.restart) ?? configuration.policy.defaultRestartPolicy
         if !request.name.isEmpty { try AgentService.validateName(request.name) }
         guard request.manifestDigest.isEmpty
                 || (request.manifestDigest.count == 64 && request.manifestDigest.allSatisfy(\.isHexDigit)) else {

@@ -1,5 +1,6 @@
 import Accounts
 import Foundation
+import KenProto
 import KenRPC
 import TOML
 
@@ -102,7 +103,7 @@ public struct AgentPolicy: Sendable, Equatable {
     public var maxExtensionsTotal = 256
     /// Largest script or object accepted, in bytes.
     public var maxProgramBytes = 1 << 20
-    public var defaultRestartPolicy = "no"
+    public var defaultRestartPolicy = RestartPolicy.no
     /// Detach every extension when the agent stops (default: keep them running).
     public var detachOnStop = false
     /// Restarts allowed per extension before it is left failed.
@@ -163,10 +164,10 @@ public struct AgentPolicy: Sendable, Equatable {
                 for (key, v) in table {
                     switch key {
                     case "restart_policy":
-                        guard case let .string(s) = v, ["no", "on-failure", "always"].contains(s) else {
+                        guard case let .string(s) = v, let restart = RestartPolicy(rawValue: s) else {
                             throw .invalid("lifecycle.restart_policy must be \"no\", \"on-failure\" or \"always\"")
                         }
-                        policy.defaultRestartPolicy = s
+                        policy.defaultRestartPolicy = restart
                     case "detach_on_stop":
                         guard case let .boolean(b) = v else { throw .invalid("lifecycle.detach_on_stop must be true or false") }
                         policy.detachOnStop = b

@@ -289,9 +289,6 @@ public nonisolated struct Ken_V1_AttachRequest: Sendable {
   /// what the symbolic verifier proved, kept for audits
   public var annotatedProgram: String = String()
 
-  /// "no" (default), "on-failure", "always"
-  public var restartPolicy: String = String()
-
   /// set by kend's Apply: which manifest declared this extension
   public var manifestDigest: String = String()
 
@@ -301,6 +298,9 @@ public nonisolated struct Ken_V1_AttachRequest: Sendable {
   public var provenAsserts: [Ken_V1_ProvenAssert] = []
 
   public var unprovenReason: String = String()
+
+  /// UNSPECIFIED: the policy's default_restart
+  public var restart: Ken_V1_RestartPolicy = .unspecified
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -977,7 +977,7 @@ nonisolated extension Ken_V1_AgentStatusReply: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AttachRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}program_text\0\u{1}object\0\u{1}prompt\0\u{3}annotated_program\0\u{3}restart_policy\0\u{3}manifest_digest\0\u{2}\\\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}program_text\0\u{1}object\0\u{1}prompt\0\u{3}annotated_program\0\u{4}\u{2}manifest_digest\0\u{2}\\\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0\u{2}^\u{2}restart\0\u{b}restart_policy\0\u{c}\u{7}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -991,11 +991,11 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
       case 4: try { try decoder.decodeSingularBytesField(value: &self.object) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.prompt) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.annotatedProgram) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.restartPolicy) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.manifestDigest) }()
       case 100: try { try decoder.decodeSingularEnumField(value: &self.verdict) }()
       case 101: try { try decoder.decodeRepeatedMessageField(value: &self.provenAsserts) }()
       case 102: try { try decoder.decodeSingularStringField(value: &self.unprovenReason) }()
+      case 260: try { try decoder.decodeSingularEnumField(value: &self.restart) }()
       default: break
       }
     }
@@ -1020,9 +1020,6 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
     if !self.annotatedProgram.isEmpty {
       try visitor.visitSingularStringField(value: self.annotatedProgram, fieldNumber: 6)
     }
-    if !self.restartPolicy.isEmpty {
-      try visitor.visitSingularStringField(value: self.restartPolicy, fieldNumber: 7)
-    }
     if !self.manifestDigest.isEmpty {
       try visitor.visitSingularStringField(value: self.manifestDigest, fieldNumber: 8)
     }
@@ -1035,6 +1032,9 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
     if !self.unprovenReason.isEmpty {
       try visitor.visitSingularStringField(value: self.unprovenReason, fieldNumber: 102)
     }
+    if self.restart != .unspecified {
+      try visitor.visitSingularEnumField(value: self.restart, fieldNumber: 260)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1045,11 +1045,11 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.object != rhs.object {return false}
     if lhs.prompt != rhs.prompt {return false}
     if lhs.annotatedProgram != rhs.annotatedProgram {return false}
-    if lhs.restartPolicy != rhs.restartPolicy {return false}
     if lhs.manifestDigest != rhs.manifestDigest {return false}
     if lhs.verdict != rhs.verdict {return false}
     if lhs.provenAsserts != rhs.provenAsserts {return false}
     if lhs.unprovenReason != rhs.unprovenReason {return false}
+    if lhs.restart != rhs.restart {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -111,6 +111,56 @@ public nonisolated enum Ken_V1_Code: SwiftProtobuf.Enum, Swift.CaseIterable {
 
 }
 
+/// What the agent does when an extension's bpftrace child exits (the Swift `RestartPolicy`).
+/// UNSPECIFIED in a request means the policy file's default; the agent never reports it.
+public nonisolated enum Ken_V1_RestartPolicy: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// leave it failed
+  case no // = 1
+
+  /// restart after a non-zero exit
+  case onFailure // = 2
+
+  /// restart after any exit
+  case always // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .no
+    case 2: self = .onFailure
+    case 3: self = .always
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .no: return 1
+    case .onFailure: return 2
+    case .always: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Ken_V1_RestartPolicy] = [
+    .unspecified,
+    .no,
+    .onFailure,
+    .always,
+  ]
+
+}
+
 public nonisolated enum Ken_V1_ProgramKind: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -523,12 +573,6 @@ public nonisolated struct Ken_V1_Extension: @unchecked Sendable {
     set {_uniqueStorage()._pinDir = newValue}
   }
 
-  /// "no" | "on-failure" | "always"
-  public var restartPolicy: String {
-    get {_storage._restartPolicy}
-    set {_uniqueStorage()._restartPolicy = newValue}
-  }
-
   public var restarts: UInt32 {
     get {_storage._restarts}
     set {_uniqueStorage()._restarts = newValue}
@@ -555,6 +599,11 @@ public nonisolated struct Ken_V1_Extension: @unchecked Sendable {
   public var unprovenReason: String {
     get {_storage._unprovenReason}
     set {_uniqueStorage()._unprovenReason = newValue}
+  }
+
+  public var restart: Ken_V1_RestartPolicy {
+    get {_storage._restart}
+    set {_uniqueStorage()._restart = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -634,6 +683,10 @@ fileprivate nonisolated let _protobuf_package = "ken.v1"
 
 nonisolated extension Ken_V1_Code: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0OK\0\u{1}INVALID_ARGUMENT\0\u{1}NOT_FOUND\0\u{1}PERMISSION_DENIED\0\u{1}FAILED_PRECONDITION\0\u{1}RESOURCE_EXHAUSTED\0\u{1}DEADLINE_EXCEEDED\0\u{1}INTERNAL\0\u{1}UNIMPLEMENTED\0\u{1}CANCELLED\0")
+}
+
+nonisolated extension Ken_V1_RestartPolicy: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0RESTART_POLICY_UNSPECIFIED\0\u{1}RESTART_POLICY_NO\0\u{1}RESTART_POLICY_ON_FAILURE\0\u{1}RESTART_POLICY_ALWAYS\0")
 }
 
 nonisolated extension Ken_V1_ProgramKind: SwiftProtobuf._ProtoNameProviding {
@@ -818,7 +871,7 @@ nonisolated extension Ken_V1_ProvenAssert: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Extension"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}owner_uid\0\u{1}kind\0\u{3}program_text\0\u{3}object_sha256\0\u{1}prompt\0\u{3}annotated_program\0\u{3}prog_ids\0\u{3}link_ids\0\u{1}state\0\u{3}created_unix_ms\0\u{3}changed_unix_ms\0\u{3}last_error\0\u{3}memlock_bytes\0\u{1}pid\0\u{1}probes\0\u{3}pin_dir\0\u{3}restart_policy\0\u{1}restarts\0\u{3}manifest_digest\0\u{2}O\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}owner_uid\0\u{1}kind\0\u{3}program_text\0\u{3}object_sha256\0\u{1}prompt\0\u{3}annotated_program\0\u{3}prog_ids\0\u{3}link_ids\0\u{1}state\0\u{3}created_unix_ms\0\u{3}changed_unix_ms\0\u{3}last_error\0\u{3}memlock_bytes\0\u{1}pid\0\u{1}probes\0\u{3}pin_dir\0\u{2}\u{2}restarts\0\u{3}manifest_digest\0\u{2}O\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0\u{2}^\u{2}restart\0\u{b}restart_policy\0\u{c}\u{13}\u{1}")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -839,12 +892,12 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
     var _pid: Int32 = 0
     var _probes: [String] = []
     var _pinDir: String = String()
-    var _restartPolicy: String = String()
     var _restarts: UInt32 = 0
     var _manifestDigest: String = String()
     var _verdict: Ken_V1_ExtensionVerdict = .unspecified
     var _provenAsserts: [Ken_V1_ProvenAssert] = []
     var _unprovenReason: String = String()
+    var _restart: Ken_V1_RestartPolicy = .unspecified
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -873,12 +926,12 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
       _pid = source._pid
       _probes = source._probes
       _pinDir = source._pinDir
-      _restartPolicy = source._restartPolicy
       _restarts = source._restarts
       _manifestDigest = source._manifestDigest
       _verdict = source._verdict
       _provenAsserts = source._provenAsserts
       _unprovenReason = source._unprovenReason
+      _restart = source._restart
     }
   }
 
@@ -915,12 +968,12 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
         case 16: try { try decoder.decodeSingularInt32Field(value: &_storage._pid) }()
         case 17: try { try decoder.decodeRepeatedStringField(value: &_storage._probes) }()
         case 18: try { try decoder.decodeSingularStringField(value: &_storage._pinDir) }()
-        case 19: try { try decoder.decodeSingularStringField(value: &_storage._restartPolicy) }()
         case 20: try { try decoder.decodeSingularUInt32Field(value: &_storage._restarts) }()
         case 21: try { try decoder.decodeSingularStringField(value: &_storage._manifestDigest) }()
         case 100: try { try decoder.decodeSingularEnumField(value: &_storage._verdict) }()
         case 101: try { try decoder.decodeRepeatedMessageField(value: &_storage._provenAsserts) }()
         case 102: try { try decoder.decodeSingularStringField(value: &_storage._unprovenReason) }()
+        case 260: try { try decoder.decodeSingularEnumField(value: &_storage._restart) }()
         default: break
         }
       }
@@ -983,9 +1036,6 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
       if !_storage._pinDir.isEmpty {
         try visitor.visitSingularStringField(value: _storage._pinDir, fieldNumber: 18)
       }
-      if !_storage._restartPolicy.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._restartPolicy, fieldNumber: 19)
-      }
       if _storage._restarts != 0 {
         try visitor.visitSingularUInt32Field(value: _storage._restarts, fieldNumber: 20)
       }
@@ -1000,6 +1050,9 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
       }
       if !_storage._unprovenReason.isEmpty {
         try visitor.visitSingularStringField(value: _storage._unprovenReason, fieldNumber: 102)
+      }
+      if _storage._restart != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._restart, fieldNumber: 260)
       }
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -1028,12 +1081,12 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
         if _storage._pid != rhs_storage._pid {return false}
         if _storage._probes != rhs_storage._probes {return false}
         if _storage._pinDir != rhs_storage._pinDir {return false}
-        if _storage._restartPolicy != rhs_storage._restartPolicy {return false}
         if _storage._restarts != rhs_storage._restarts {return false}
         if _storage._manifestDigest != rhs_storage._manifestDigest {return false}
         if _storage._verdict != rhs_storage._verdict {return false}
         if _storage._provenAsserts != rhs_storage._provenAsserts {return false}
         if _storage._unprovenReason != rhs_storage._unprovenReason {return false}
+        if _storage._restart != rhs_storage._restart {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -133,6 +133,63 @@ public nonisolated enum Ken_V1_Verdict: SwiftProtobuf.Enum, Swift.CaseIterable {
 
 }
 
+/// Where a synthesized program came from.
+public nonisolated enum Ken_V1_SynthesisSource: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// no program (nothing was produced)
+  case unspecified // = 0
+
+  /// written by the language model
+  case llm // = 1
+
+  /// the offline library (see `similarity`)
+  case library // = 2
+
+  /// a cached earlier synthesis of the same request
+  case cache // = 3
+
+  /// a program the request pinned (given as-is)
+  case pinned // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .llm
+    case 2: self = .library
+    case 3: self = .cache
+    case 4: self = .pinned
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .llm: return 1
+    case .library: return 2
+    case .cache: return 3
+    case .pinned: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Ken_V1_SynthesisSource] = [
+    .unspecified,
+    .llm,
+    .library,
+    .cache,
+    .pinned,
+  ]
+
+}
+
 public nonisolated struct Ken_V1_KendRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -501,9 +558,6 @@ public nonisolated struct Ken_V1_SynthesisReport: Sendable {
   /// Clears the value of ``extension``. Subsequent reads from it will return its default value.
   public mutating func clearExtension() {self._extension = nil}
 
-  /// "llm", "library" (offline), "cache"
-  public var source: String = String()
-
   /// for library synthesis
   public var similarity: Double = 0
 
@@ -521,6 +575,9 @@ public nonisolated struct Ken_V1_SynthesisReport: Sendable {
 
   /// for CHECKED: why nothing was proven
   public var unprovenReason: String = String()
+
+  /// where the program came from
+  public var origin: Ken_V1_SynthesisSource = .unspecified
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -769,6 +826,10 @@ nonisolated extension Ken_V1_Stage: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Ken_V1_Verdict: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0VERDICT_UNSPECIFIED\0\u{1}VERIFIED\0\u{1}VIOLATED\0\u{1}UNKNOWN\0")
+}
+
+nonisolated extension Ken_V1_SynthesisSource: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SYNTHESIS_SOURCE_UNSPECIFIED\0\u{1}SYNTHESIS_SOURCE_LLM\0\u{1}SYNTHESIS_SOURCE_LIBRARY\0\u{1}SYNTHESIS_SOURCE_CACHE\0\u{1}SYNTHESIS_SOURCE_PINNED\0")
 }
 
 nonisolated extension Ken_V1_KendRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1504,7 +1565,7 @@ nonisolated extension Ken_V1_Attempt: SwiftProtobuf.Message, SwiftProtobuf._Mess
 
 nonisolated extension Ken_V1_SynthesisReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SynthesisReport"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}passed\0\u{1}attached\0\u{1}program\0\u{3}annotated_program\0\u{1}verdicts\0\u{1}attempts\0\u{1}extension\0\u{1}source\0\u{1}similarity\0\u{1}note\0\u{3}needs_hint\0\u{2}X\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}passed\0\u{1}attached\0\u{1}program\0\u{3}annotated_program\0\u{1}verdicts\0\u{1}attempts\0\u{1}extension\0\u{2}\u{2}similarity\0\u{1}note\0\u{3}needs_hint\0\u{2}X\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0\u{2}^\u{2}origin\0\u{b}source\0\u{c}\u{9}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1520,13 +1581,13 @@ nonisolated extension Ken_V1_SynthesisReport: SwiftProtobuf.Message, SwiftProtob
       case 6: try { try decoder.decodeRepeatedMessageField(value: &self.verdicts) }()
       case 7: try { try decoder.decodeRepeatedMessageField(value: &self.attempts) }()
       case 8: try { try decoder.decodeSingularMessageField(value: &self._extension) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.source) }()
       case 10: try { try decoder.decodeSingularDoubleField(value: &self.similarity) }()
       case 11: try { try decoder.decodeSingularStringField(value: &self.note) }()
       case 12: try { try decoder.decodeSingularBoolField(value: &self.needsHint) }()
       case 100: try { try decoder.decodeSingularEnumField(value: &self.verdict) }()
       case 101: try { try decoder.decodeRepeatedMessageField(value: &self.provenAsserts) }()
       case 102: try { try decoder.decodeSingularStringField(value: &self.unprovenReason) }()
+      case 260: try { try decoder.decodeSingularEnumField(value: &self.origin) }()
       default: break
       }
     }
@@ -1561,9 +1622,6 @@ nonisolated extension Ken_V1_SynthesisReport: SwiftProtobuf.Message, SwiftProtob
     try { if let v = self._extension {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
     } }()
-    if !self.source.isEmpty {
-      try visitor.visitSingularStringField(value: self.source, fieldNumber: 9)
-    }
     if self.similarity.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.similarity, fieldNumber: 10)
     }
@@ -1582,6 +1640,9 @@ nonisolated extension Ken_V1_SynthesisReport: SwiftProtobuf.Message, SwiftProtob
     if !self.unprovenReason.isEmpty {
       try visitor.visitSingularStringField(value: self.unprovenReason, fieldNumber: 102)
     }
+    if self.origin != .unspecified {
+      try visitor.visitSingularEnumField(value: self.origin, fieldNumber: 260)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1594,13 +1655,13 @@ nonisolated extension Ken_V1_SynthesisReport: SwiftProtobuf.Message, SwiftProtob
     if lhs.verdicts != rhs.verdicts {return false}
     if lhs.attempts != rhs.attempts {return false}
     if lhs._extension != rhs._extension {return false}
-    if lhs.source != rhs.source {return false}
     if lhs.similarity != rhs.similarity {return false}
     if lhs.note != rhs.note {return false}
     if lhs.needsHint != rhs.needsHint {return false}
     if lhs.verdict != rhs.verdict {return false}
     if lhs.provenAsserts != rhs.provenAsserts {return false}
     if lhs.unprovenReason != rhs.unprovenReason {return false}
+    if lhs.origin != rhs.origin {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

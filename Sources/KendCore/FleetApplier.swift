@@ -155,7 +155,7 @@ public struct FleetApplier: Sendable {
             return Outcome(extensionID: "", message: "passed every check but not attached: \(text)", changed: existing != nil,
                            failed: true, verdict: report.verdict, unprovenReason: report.unprovenReason)
         }
-        let source = report.source.isEmpty ? "" : " (\(report.source))"
+        let source = report.origin == .unspecified ? "" : " (\(report.origin.name))"
         return Outcome(extensionID: attached.attach.extension.id,
                        message: "\(existing == nil ? "attached" : "replaced \(existing?.id ?? "")")\(source) after \(report.attempts.count) attempt(s)",
                        changed: true, failed: false, verdict: report.verdict, unprovenReason: report.unprovenReason)

@@ -39,7 +39,7 @@ public enum ReportFormatting {
     public static func text(_ report: Ken_V1_SynthesisReport) -> String {
         var lines: [String] = []
         var header = "task \(report.taskID): \(headline(report)) after \(report.attempts.count) attempt(s)"
-        if !report.source.isEmpty { header += " (source: \(report.source))" }
+        if report.origin != .unspecified { header += " (source: \(report.origin.name))" }
         lines.append(header)
         lines += provenLines(report)
         if !report.note.isEmpty { lines.append("note: \(report.note)") }

@@ -87,14 +87,14 @@ public struct SynthesisEngine: Sendable {
         let outcome = await loop.runTask(request, taskID: taskID, priorFeedback: prior, onEvent: onEvent)
         var report = outcome.report
         if fromCache, report.passed, report.attempts.count == 1 {
-            report.source = "cache"
+            report.origin = .cache
         }
 
         let record = TaskRecord(taskID: taskID, prompt: prompt, name: name, hints: hints,
                                 feedback: outcome.feedback.map { .init(attempt: $0.attempt, stage: $0.stage, message: $0.message) },
                                 createdUnixMs: Int64(Date().timeIntervalSince1970 * 1000))
         try? await tasks.save(record)
-        if report.passed, report.source == "llm" {
+        if report.passed, report.origin == .llm {
             // The cache keeps the verdict with the program; only a proven program is learned as
             // a worked example, so the library never teaches what was merely checked.
             try? cache?.store(report, for: key)

@@ -63,7 +63,7 @@ extension ExtensionRecord {
         e.pid = pid
         e.probes = probes
         e.pinDir = pinDir
-        e.restartPolicy = restartPolicy.rawValue
+        e.restart = restartPolicy.proto
         e.restarts = restarts
         e.manifestDigest = manifestDigest
         e.verdict = verdict.proto
@@ -80,7 +80,7 @@ extension ExtensionRecord {
             id: e.id, name: e.name, ownerUID: e.ownerUid, kind: kind, programText: e.programText,
             objectSHA256: e.objectSha256, prompt: e.prompt, annotatedProgram: e.annotatedProgram,
             progIDs: e.progIds, linkIDs: e.linkIds, pid: e.pid, probes: e.probes, pinDir: e.pinDir,
-            state: state, restartPolicy: RestartPolicy(wire: e.restartPolicy) ?? .no, restarts: e.restarts,
+            state: state, restartPolicy: RestartPolicy(proto: e.restart) ?? .no, restarts: e.restarts,
             createdUnixMs: e.createdUnixMs, changedUnixMs: e.changedUnixMs, lastError: e.lastError,
             manifestDigest: e.manifestDigest, verdict: ProofVerdict(proto: e.verdict),
             provenAsserts: e.provenAsserts.map(ProvenClaim.init(proto:)), unprovenReason: e.unprovenReason)

@@ -1,5 +1,6 @@
 import Digest
 import Foundation
+import KenProto
 
 /// What kind of program an extension is.
 public enum ExtensionKind: String, Sendable, Equatable, CaseIterable {
@@ -12,19 +13,6 @@ public enum ExtensionKind: String, Sendable, Equatable, CaseIterable {
 /// reconciliation can resolve: it finishes or rolls back an attach, and always completes a detach.
 public enum ExtensionState: String, Sendable, Equatable, CaseIterable {
     case attaching, attached, failed, detaching, detached
-}
-
-/// What the agent does when an extension's bpftrace child dies or cannot be restored.
-public enum RestartPolicy: String, Sendable, Equatable, CaseIterable {
-    case no
-    case onFailure = "on-failure"
-    case always
-
-    /// Parses the wire spelling; empty means the default ("no").
-    public init?(wire: String) {
-        if wire.isEmpty { self = .no; return }
-        self.init(rawValue: wire)
-    }
 }
 
 /// What kend established about an extension's program before it was attached. Recorded as the

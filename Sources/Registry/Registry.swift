@@ -1,4 +1,5 @@
 import Foundation
+import KenProto
 import SQLite
 
 /// The durable record of every extension: one SQLite database, `<state-dir>/registry.db`.

@@ -45,10 +45,10 @@ public struct SynthesisResult: Sendable {
             if passed { verdict.apply(to: &report) } else { report.unprovenReason = verdict.unprovenReason }
         }
         switch origin {
-        case .llm: report.source = "llm"
-        case .pinned: report.source = "pinned"
+        case .llm: report.origin = .llm
+        case .pinned: report.origin = .pinned
         case .library(_, let similarity):
-            report.source = "library"
+            report.origin = .library
             report.similarity = similarity
         case nil: break
         }

@@ -18,7 +18,7 @@ struct AttachCommand: AsyncParsableCommand {
     var name: String?
 
     @Option(help: ArgumentHelp("What to do when it dies: no, on-failure or always (default: the agent's policy).", valueName: "policy"))
-    var restart: String?
+    var restart: RestartPolicy?
 
     @Flag(help: "Print the whole extension as JSON instead of its id.")
     var json = false
@@ -29,9 +29,6 @@ struct AttachCommand: AsyncParsableCommand {
     @OptionGroup var agent: AgentSocketOptions
 
     func validate() throws {
-        if let restart, !["no", "on-failure", "always"].contains(restart) {
-            throw ValidationError("--restart must be no, on-failure or always")
-        }
     }
 
     func run() async throws {
@@ -84,3 +81,6 @@ struct AttachCommand: AsyncParsableCommand {
         if !accepted { throw ExitCode(AgentExitCode.failure.rawValue) }
     }
 }
+
+/// `--restart no|on-failure|always`, spelled as the policy file spells it.
+extension RestartPolicy: ExpressibleByArgument {}

@@ -152,11 +152,11 @@ final class AgentCLITests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "BEGIN { exit(); }".write(toFile: dir + "/x.bt", atomically: true, encoding: .utf8)
         try Data([0x7F, 0x45, 0x4C, 0x46, 2, 1]).write(to: URL(fileURLWithPath: dir + "/x.o"))
-        let script = try AgentCalls.attachRequest(path: dir + "/x.bt", name: "n", restart: "always")
+        let script = try AgentCalls.attachRequest(path: dir + "/x.bt", name: "n", restart: .always)
         XCTAssertEqual(script.kind, .bpftrace)
         XCTAssertEqual(script.programText, "BEGIN { exit(); }")
         XCTAssertEqual(script.name, "n")
-        XCTAssertEqual(script.restartPolicy, "always")
+        XCTAssertEqual(script.restart, .always)
         let object = try AgentCalls.attachRequest(path: dir + "/x.o", name: nil, restart: nil)
         XCTAssertEqual(object.kind, .bpfObject)
         XCTAssertEqual(object.object.count, 6)

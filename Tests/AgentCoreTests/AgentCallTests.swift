@@ -33,7 +33,7 @@ final class AgentCallTests: XCTestCase {
         let noKind = try await agent.call { $0.attach = Ken_V1_AttachRequest.with { $0.programText = "BEGIN { exit(); }" } }
         XCTAssertEqual(noKind.status.code, .invalidArgument)
         let badPolicy = try await agent.call {
-            $0.attach = Ken_V1_AttachRequest.with { $0.kind = .bpftrace; $0.programText = "BEGIN { exit(); }"; $0.restartPolicy = "sometimes" }
+            $0.attach = Ken_V1_AttachRequest.with { $0.kind = .bpftrace; $0.programText = "BEGIN { exit(); }"; $0.restart = .UNRECOGNIZED(9) }
         }
         XCTAssertEqual(badPolicy.status.code, .invalidArgument)
         let badName = try await agent.call {

@@ -150,8 +150,8 @@ final class AgentKernelTests: XCTestCase {
         XCTAssertEqual(logs.status.code, .ok)
 
         // With on-failure it comes back with a new pid.
-        let restarting = try await agent.attach("tracepoint:syscalls:sys_enter_getppid { @x = count(); }", restart: "on-failure").attach.extension
-        XCTAssertEqual(restarting.restartPolicy, "on-failure")
+        let restarting = try await agent.attach("tracepoint:syscalls:sys_enter_getppid { @x = count(); }", restart: .onFailure).attach.extension
+        XCTAssertEqual(restarting.restart, .onFailure)
         kill(restarting.pid, SIGKILL)
         let back = await eventually(timeout: 20) {
             guard let e = try? await agent.get(restarting.id).get.extension else { return false }

@@ -56,7 +56,7 @@ final class AgentLifecycleTests: XCTestCase {
         let agent = try TestAgent()
         try await agent.start()
         addTeardownBlock { await agent.cleanUp() }
-        let ext = try await agent.attach("tracepoint:syscalls:sys_enter_getppid { @n = count(); }", restart: "always").attach.extension
+        let ext = try await agent.attach("tracepoint:syscalls:sys_enter_getppid { @n = count(); }", restart: .always).attach.extension
         guard let client = try? await AgentClient.connect(path: agent.socketPath) else { return XCTFail("no client") }
         let follow = Task { () -> [Ken_V1_AgentResponse] in
             var request = Ken_V1_AgentRequest()

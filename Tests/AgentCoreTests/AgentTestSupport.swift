@@ -68,13 +68,13 @@ final class TestAgent: @unchecked Sendable {
         return try await client.call(request, timeout: .seconds(60))
     }
 
-    func attach(_ script: String, name: String = "", restart: String = "") async throws -> Ken_V1_AgentResponse {
+    func attach(_ script: String, name: String = "", restart: Ken_V1_RestartPolicy = .unspecified) async throws -> Ken_V1_AgentResponse {
         try await call {
             $0.attach = Ken_V1_AttachRequest.with {
                 $0.kind = .bpftrace
                 $0.programText = script
                 $0.name = name
-                $0.restartPolicy = restart
+                $0.restart = restart
             }
         }
     }

@@ -1,6 +1,7 @@
 import Accounts
 import AgentCore
 import Foundation
+import KenProto
 import KenRPC
 import XCTest
 
@@ -11,7 +12,7 @@ final class PolicyTests: XCTestCase {
         XCTAssertEqual(p.attach, Principals(users: ["root"], groups: ["ken"]))
         XCTAssertEqual(p.admin, Principals(users: ["root"], groups: ["ken-admin"]))
         XCTAssertEqual(p.allowedUnsafeBuiltins, [])
-        XCTAssertEqual(p.defaultRestartPolicy, "no")
+        XCTAssertEqual(p.defaultRestartPolicy, .no)
         XCTAssertFalse(p.detachOnStop)
     }
 
@@ -44,7 +45,7 @@ final class PolicyTests: XCTestCase {
         XCTAssertEqual(p.maxExtensionsPerUID, 2)
         XCTAssertEqual(p.maxExtensionsTotal, 10)
         XCTAssertEqual(p.maxRestarts, 0)
-        XCTAssertEqual(p.defaultRestartPolicy, "on-failure")
+        XCTAssertEqual(p.defaultRestartPolicy, .onFailure)
         XCTAssertTrue(p.detachOnStop)
         XCTAssertEqual(try AgentPolicy.parse("[programs]\nunsafe_builtins = true").allowedUnsafeBuiltins, Set(UnsafeBuiltin.allCases))
     }

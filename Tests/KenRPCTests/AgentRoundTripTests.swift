@@ -55,7 +55,7 @@ final class AgentRoundTripTests: XCTestCase {
             $0.object = Data([0x7f, 0x45, 0x4c, 0x46, 0, 1])
             $0.prompt = "count opens by process"
             $0.annotatedProgram = "// assert true"
-            $0.restartPolicy = "on-failure"
+            $0.restart = .onFailure
         }
         let attachReply = try await roundTrip(attach, client: client)
         XCTAssertEqual(attachReply.attach.extension.programText, attach.attach.programText)

@@ -24,7 +24,7 @@ final class ProtocInteropTests: XCTestCase {
           kind: BPFTRACE
           program_text: "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }"
           prompt: "count opens"
-          restart_policy: "always"
+          restart: RESTART_POLICY_ALWAYS
         }
         """
         let encoded = try runProgram(protoc, ["--encode=ken.v1.AgentRequest", "-I", protoDir, "ken/v1/agent.proto"], input: Data(text.utf8))
@@ -40,7 +40,7 @@ final class ProtocInteropTests: XCTestCase {
         XCTAssertEqual(seen.id, 7)
         XCTAssertEqual(seen.attach.name, "opens")
         XCTAssertEqual(seen.attach.kind, .bpftrace)
-        XCTAssertEqual(seen.attach.restartPolicy, "always")
+        XCTAssertEqual(seen.attach.restart, .always)
 
         let decoded = try runProgram(protoc, ["--decode=ken.v1.AgentResponse", "-I", protoDir, "ken/v1/agent.proto"], input: Data(answer))
         XCTAssertEqual(decoded.status, 0, decoded.stderr)
@@ -48,7 +48,7 @@ final class ProtocInteropTests: XCTestCase {
         XCTAssertTrue(output.contains("id: 7"), output)
         XCTAssertTrue(output.contains("name: \"opens\""), output)
         XCTAssertTrue(output.contains("owner_uid: \(getuid())") || getuid() == 0, output)
-        XCTAssertTrue(output.contains("restart_policy: \"always\""), output)
+        XCTAssertTrue(output.contains("restart: RESTART_POLICY_ALWAYS"), output)
         XCTAssertTrue(output.contains("state: ATTACHED"), output)
         XCTAssertFalse(output.contains("more: true"), output)
 

@@ -103,7 +103,7 @@ struct TestAgentHandler: RPCHandler {
                     $0.objectSha256 = attach.object.isEmpty ? "" : "\(attach.object.count)-bytes"
                     $0.prompt = attach.prompt
                     $0.annotatedProgram = attach.annotatedProgram
-                    $0.restartPolicy = attach.restartPolicy
+                    $0.restart = attach.restart
                     $0.ownerUid = peer.uid
                     $0.state = .attached
                 }
@@ -189,7 +189,7 @@ struct TestKendHandler: RPCHandler {
                 $0.passed = true
                 $0.attached = synthesize.attach
                 $0.program = "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }"
-                $0.source = "llm"
+                $0.origin = .llm
                 $0.note = synthesize.hints.joined(separator: "; ")
                 $0.attempts = [Ken_V1_Attempt.with { $0.number = 1; $0.promptTokens = 100; $0.completionTokens = 40 }]
             }

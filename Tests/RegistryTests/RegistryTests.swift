@@ -93,7 +93,7 @@ final class RegistryTests: XCTestCase {
         XCTAssertEqual(proto.kind, .bpftrace)
         XCTAssertEqual(proto.state, .attached)
         XCTAssertEqual(proto.memlockBytes, 4096)
-        XCTAssertEqual(proto.restartPolicy, "on-failure")
+        XCTAssertEqual(proto.restart, .onFailure)
         let back = try XCTUnwrap(ExtensionRecord(proto: proto))
         XCTAssertEqual(back, record)
         var bad = proto

@@ -18,7 +18,7 @@ final class OfflineLibraryTests: XCTestCase {
         let engine = Fixtures.engine(source: LibrarySource(store: store), kernel: kernel, state: state, store: store, model: "")
         let report = try await engine.synthesize(Ken_V1_SynthesizeRequest.with { $0.prompt = sample.prompt }) { _ in }
         XCTAssertTrue(report.passed, "\(report.note)\n\(ReportFormatting.text(report))")
-        XCTAssertEqual(report.source, "library")
+        XCTAssertEqual(report.origin, .library)
         XCTAssertGreaterThan(report.similarity, 0.5)
         XCTAssertTrue(report.note.contains("no LLM is configured"), report.note)
         XCTAssertFalse(report.program.isEmpty)

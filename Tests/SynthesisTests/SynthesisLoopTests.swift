@@ -36,7 +36,7 @@ final class SynthesisLoopTests: XCTestCase {
 
         XCTAssertTrue(report.passed, report.note)
         XCTAssertEqual(report.attempts.count, 3)
-        XCTAssertEqual(report.source, "llm")
+        XCTAssertEqual(report.origin, .llm)
         XCTAssertTrue(report.program.contains("str(args->filename)"), report.program)
         let requests = server.requests
         XCTAssertEqual(requests.count, 3)
@@ -135,10 +135,10 @@ final class SynthesisLoopTests: XCTestCase {
                                      state: state, store: nil)
         let first = try await engine.synthesize(Ken_V1_SynthesizeRequest.with { $0.prompt = "Print every file opened by cat" }) { _ in }
         XCTAssertTrue(first.passed, ReportFormatting.text(first))
-        XCTAssertEqual(first.source, "llm")
+        XCTAssertEqual(first.origin, .llm)
         let second = try await engine.synthesize(Ken_V1_SynthesizeRequest.with { $0.prompt = "print every  file opened by cat" }) { _ in }
         XCTAssertTrue(second.passed, second.note)
-        XCTAssertEqual(second.source, "cache")
+        XCTAssertEqual(second.origin, .cache)
         XCTAssertEqual(second.program, first.program)
         XCTAssertEqual(server.requests.count, 1, "the second host asks no LLM")
     }
