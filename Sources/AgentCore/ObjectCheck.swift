@@ -6,9 +6,9 @@ public struct ObjectProgramKind: Sendable, Equatable {
     public var name: String
     /// Its ELF section (how libbpf attaches it), e.g. "raw_tp/sys_enter".
     public var section: String
-    /// The probe kind: bpftrace's name where one exists ("tracepoint", "rawtracepoint",
-    /// "kprobe", "fentry", …), otherwise the section's prefix ("lsm", "xdp", "struct_ops", …).
-    public var kind: String
+    /// The probe kind: bpftrace's provider where one exists (tracepoint, rawtracepoint,
+    /// kprobe, fentry, …), otherwise the section's prefix (lsm, xdp, struct_ops, …).
+    public var kind: PolicyProbeKind
     /// True for kinds that only observe. Kinds that can change what the kernel does (deny an
     /// operation, drop a packet, replace a function) are allowed only when probe_kinds names them.
     public var observes: Bool
@@ -22,21 +22,21 @@ public struct ObjectProgramKind: Sendable, Equatable {
         if prefix.hasPrefix("?") { prefix.removeFirst() }
         if prefix.isEmpty { prefix = program.typeName }
         switch prefix {
-        case "tracepoint", "tp": (kind, observes) = ("tracepoint", true)
-        case "raw_tracepoint", "raw_tp", "tp_btf", "raw_tracepoint.w", "raw_tp.w": (kind, observes) = ("rawtracepoint", true)
-        case "kprobe", "ksyscall", "kprobe.multi", "kprobe.session": (kind, observes) = ("kprobe", true)
-        case "kretprobe", "kretsyscall", "kretprobe.multi": (kind, observes) = ("kretprobe", true)
+        case "tracepoint", "tp": (kind, observes) = (.probe(.tracepoint), true)
+        case "raw_tracepoint", "raw_tp", "tp_btf", "raw_tracepoint.w", "raw_tp.w": (kind, observes) = (.probe(.rawtracepoint), true)
+        case "kprobe", "ksyscall", "kprobe.multi", "kprobe.session": (kind, observes) = (.probe(.kprobe), true)
+        case "kretprobe", "kretsyscall", "kretprobe.multi": (kind, observes) = (.probe(.kretprobe), true)
         case "uprobe", "uprobe.s", "uprobe.multi", "uprobe.multi.s", "uprobe.session", "uprobe.session.s":
-            (kind, observes) = ("uprobe", true)
-        case "uretprobe", "uretprobe.s", "uretprobe.multi", "uretprobe.multi.s": (kind, observes) = ("uretprobe", true)
-        case "usdt": (kind, observes) = ("usdt", true)
-        case "fentry", "fentry.s", "fentry.multi", "fentry.multi.s": (kind, observes) = ("fentry", true)
-        case "fexit", "fexit.s", "fexit.multi", "fexit.multi.s": (kind, observes) = ("fexit", true)
-        case "perf_event": (kind, observes) = ("perf_event", true)
-        case "iter", "iter.s": (kind, observes) = ("iter", true)
-        case "lsm", "lsm.s", "lsm_cgroup": (kind, observes) = ("lsm", false)
-        case "fmod_ret", "fmod_ret.s": (kind, observes) = ("fmod_ret", false)
-        default: (kind, observes) = (prefix, false)
+            (kind, observes) = (.probe(.uprobe), true)
+        case "uretprobe", "uretprobe.s", "uretprobe.multi", "uretprobe.multi.s": (kind, observes) = (.probe(.uretprobe), true)
+        case "usdt": (kind, observes) = (.probe(.usdt), true)
+        case "fentry", "fentry.s", "fentry.multi", "fentry.multi.s": (kind, observes) = (.probe(.fentry), true)
+        case "fexit", "fexit.s", "fexit.multi", "fexit.multi.s": (kind, observes) = (.probe(.fexit), true)
+        case "perf_event": (kind, observes) = (.object("perf_event"), true)
+        case "iter", "iter.s": (kind, observes) = (.probe(.iter), true)
+        case "lsm", "lsm.s", "lsm_cgroup": (kind, observes) = (.object("lsm"), false)
+        case "fmod_ret", "fmod_ret.s": (kind, observes) = (.object("fmod_ret"), false)
+        default: (kind, observes) = (.object(prefix), false)
         }
     }
 }
@@ -71,9 +71,9 @@ extension ProgramChecker {
         }
         let kinds = programs.filter(\.autoload).map(ObjectProgramKind.init(program:))
         for program in kinds where !allowsObjectKind(program) {
-            let allowed = policy.allowedProbeKinds.isEmpty ? "every kind that only observes" : policy.allowedProbeKinds.joined(separator: ", ")
+            let allowed = policy.allowedProbeKinds.isEmpty ? "every kind that only observes" : policy.allowedProbeKinds.map(\.name).joined(separator: ", ")
             throw ProgramRefusal(
-                reason: .probeKind(program.kind),
+                reason: .probeKind(program.kind.name),
                 message: "program \(program.name) is a \(program.kind) program (section \(program.section))\(program.observes ? "" : ", which can change what the kernel does"); the agent's policy does not allow that kind",
                 detail: "", hint: "allowed: \(allowed); an administrator may add it with programs.probe_kinds = [..., \"\(program.kind)\"] in /etc/ken/agent.toml")
         }

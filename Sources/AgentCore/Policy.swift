@@ -77,7 +77,7 @@ public struct AgentPolicy: Sendable, Equatable {
     public var admin = Principals(users: ["root"], groups: ["ken-admin"])
     /// Probe providers allowed (`tracepoint`, `kprobe`, …, as in `ProbeKind` canonical names).
     /// Empty means every kind.
-    public var allowedProbeKinds: [String] = []
+    public var allowedProbeKinds: [PolicyProbeKind] = []
     /// What programs may do beyond observing (`programs.allow`); empty: nothing.
     public var allowedCapabilities: Set<ProgramCapability> = []
     /// The older name of `allowedCapabilities`.
@@ -127,7 +127,7 @@ public struct AgentPolicy: Sendable, Equatable {
             case "programs":
                 for (key, v) in table {
                     switch key {
-                    case "probe_kinds": policy.allowedProbeKinds = try strings(v, "programs.probe_kinds")
+                    case "probe_kinds": policy.allowedProbeKinds = try strings(v, "programs.probe_kinds").map(PolicyProbeKind.init(name:))
                     case "allow", "unsafe_builtins":
                         policy.allowedCapabilities.formUnion(try capabilities(v, "programs.\(key)"))
                     case "kfuncs":

@@ -71,11 +71,11 @@ public struct ProgramChecker: Sendable {
         for probe in program.probes {
             for point in probe.attachPoints {
                 probes.append(point.text)
-                if !policy.allowedProbeKinds.isEmpty, !policy.allowedProbeKinds.contains(point.kind.canonicalProvider) {
+                if !policy.allowedProbeKinds.isEmpty, !policy.allowedProbeKinds.contains(.probe(point.kind)) {
                     throw ProgramRefusal(
                         reason: .probeKind(point.kind.canonicalProvider),
                         message: "probe kind \(point.kind.canonicalProvider) (\(point.text)) is not allowed by the agent's policy",
-                        detail: "", hint: "allowed kinds: \(policy.allowedProbeKinds.joined(separator: ", "))")
+                        detail: "", hint: "allowed kinds: \(policy.allowedProbeKinds.map(\.name).joined(separator: ", "))")
                 }
             }
         }

@@ -72,7 +72,7 @@ final class AgentCallTests: XCTestCase {
 
     func testProbeKindsAndLimitsFromPolicy() async throws {
         var policy = AgentPolicy()
-        policy.allowedProbeKinds = ["BEGIN"]
+        policy.allowedProbeKinds = [.probe(.begin)]
         policy.maxProgramBytes = 100
         let agent = try await startAgent(policy)
         let kind = try await agent.attach("tracepoint:syscalls:sys_enter_getppid { @x = count(); }")

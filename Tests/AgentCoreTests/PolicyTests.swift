@@ -16,6 +16,14 @@ final class PolicyTests: XCTestCase {
         XCTAssertFalse(p.detachOnStop)
     }
 
+    /// Every bpftrace spelling names the same provider (so `kfunc` in a policy allows a script's
+    /// `fentry:` probe and an object's `fentry/` section alike); other names are object kinds.
+    func testProbeKindsAreTyped() throws {
+        let p = try AgentPolicy.parse("[programs]\nprobe_kinds = [\"kfunc\", \"begin\", \"lsm\", \"xdp\"]")
+        XCTAssertEqual(p.allowedProbeKinds, [.probe(.fentry), .probe(.begin), .object("lsm"), .object("xdp")])
+        XCTAssertEqual(p.allowedProbeKinds.map(\.name), ["fentry", "BEGIN", "lsm", "xdp"])
+    }
+
     func testParsesFullFile() throws {
         let p = try AgentPolicy.parse("""
             [attach]
@@ -39,7 +47,7 @@ final class PolicyTests: XCTestCase {
         XCTAssertEqual(p.attach.users, ["root", "1000"])
         XCTAssertEqual(p.attach.groups, ["ken", "wheel"])
         XCTAssertEqual(p.admin.groups, [])
-        XCTAssertEqual(p.allowedProbeKinds, ["tracepoint", "kprobe"])
+        XCTAssertEqual(p.allowedProbeKinds, [.probe(.tracepoint), .probe(.kprobe)])
         XCTAssertEqual(p.allowedUnsafeBuiltins, [.signal])
         XCTAssertEqual(p.maxProgramBytes, 4096)
         XCTAssertEqual(p.maxExtensionsPerUID, 2)

@@ -78,9 +78,9 @@ final class ObjectPolicyTests: XCTestCase {
             char LICENSE[] SEC("license") = "GPL";
             """)
         XCTAssertEqual(refusal(lsm, checker())?.reason, .probeKind("lsm"))
-        XCTAssertNil(refusal(lsm, checker { $0.allowedProbeKinds = ["lsm"] }))
+        XCTAssertNil(refusal(lsm, checker { $0.allowedProbeKinds = [.object("lsm")] }))
         let good = try ObjectFixtures.compile(ObjectFixtures.good)
-        XCTAssertEqual(try checker().checkObject(good).programs.map(\.kind), ["tracepoint"])
+        XCTAssertEqual(try checker().checkObject(good).programs.map(\.kind), [.probe(.tracepoint)])
     }
 
     func testGarbageIsRefusedNotCrashed() {
