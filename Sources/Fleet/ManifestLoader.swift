@@ -68,54 +68,30 @@ public enum ManifestLoader {
         } catch {
             throw .syntax(path: file, line: error.line, message: error.message)
         }
-        for key in document.keys.sorted() where !knownKeys.contains(key) {
-            throw .invalid(path: file, message: "unknown key \"\(key)\" (known: \(knownKeys.sorted().joined(separator: ", ")))")
-        }
-        func string(_ key: String) throws(ManifestError) -> String? {
-            guard let value = document[key] else { return nil }
-            guard case let .string(text) = value else {
-                throw .invalid(path: file, message: "\(key) must be a string, not \(value.typeName)")
+        let table = TOMLTable(document)
+        let manifest: Manifest
+        do throws(TOMLDecodingError) {
+            try table.only(knownKeys)
+            guard let name = try table.string("name") else { throw TOMLDecodingError("missing key \"name\"") }
+            guard let prompt = try table.string("prompt") else { throw TOMLDecodingError("missing key \"prompt\"") }
+            var program = try table.string("program")
+            if let programFile = try table.string("program_file") {
+                guard program == nil else { throw TOMLDecodingError("give either program or program_file, not both") }
+                let resolved = programFile.hasPrefix("/") ? programFile
+                    : ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent(programFile)
+                do {
+                    program = try String(contentsOfFile: resolved, encoding: .utf8)
+                } catch let error {
+                    throw TOMLDecodingError("program_file \(resolved): \(error.localizedDescription)")
+                }
             }
-            return text
+            manifest = Manifest(name: name, prompt: prompt, program: program, programSHA256: try table.string("program_sha256"),
+                                maxAttempts: try table.integer("max_attempts", in: 1...20) ?? 3,
+                                onFailure: try table.choice("on_failure") ?? .keep, sourcePath: file,
+                                requireProof: try table.bool("require_proof") ?? false)
+        } catch {
+            throw .invalid(path: file, message: error.message)
         }
-        guard let name = try string("name") else { throw .invalid(path: file, message: "missing key \"name\"") }
-        guard let prompt = try string("prompt") else { throw .invalid(path: file, message: "missing key \"prompt\"") }
-        var program = try string("program")
-        if let programFile = try string("program_file") {
-            guard program == nil else {
-                throw .invalid(path: file, message: "give either program or program_file, not both")
-            }
-            let resolved = programFile.hasPrefix("/") ? programFile
-                : ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent(programFile)
-            do {
-                program = try String(contentsOfFile: resolved, encoding: .utf8)
-            } catch {
-                throw .invalid(path: file, message: "program_file \(resolved): \(error.localizedDescription)")
-            }
-        }
-        var maxAttempts = 3
-        if let value = document["max_attempts"] {
-            guard case let .integer(number) = value, (1...20).contains(number) else {
-                throw .invalid(path: file, message: "max_attempts must be an integer between 1 and 20")
-            }
-            maxAttempts = Int(number)
-        }
-        var onFailure = Manifest.OnFailure.keep
-        if let text = try string("on_failure") {
-            guard let parsed = Manifest.OnFailure(rawValue: text) else {
-                throw .invalid(path: file, message: "on_failure must be \"keep\" or \"detach\", not \"\(text.prefix(32))\"")
-            }
-            onFailure = parsed
-        }
-        var requireProof = false
-        if let value = document["require_proof"] {
-            guard case let .boolean(flag) = value else {
-                throw .invalid(path: file, message: "require_proof must be true or false")
-            }
-            requireProof = flag
-        }
-        let manifest = Manifest(name: name, prompt: prompt, program: program, programSHA256: try string("program_sha256"),
-                                maxAttempts: maxAttempts, onFailure: onFailure, sourcePath: file, requireProof: requireProof)
         try manifest.validate()
         return manifest
     }

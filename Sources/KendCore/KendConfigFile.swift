@@ -59,91 +59,52 @@ public struct KendConfigFile: Sendable, Equatable {
         } catch {
             throw .invalid(path: "\(path):\(error.line)", message: error.message)
         }
+        do {
+            return try decode(TOMLTable(document))
+        } catch {
+            throw .invalid(path: path, message: error.message)
+        }
+    }
+
+    /// The settings from the parsed file, through the shared strict reader (`TOMLTable`).
+    private static func decode(_ document: TOMLTable) throws(TOMLDecodingError) -> KendConfigFile {
         var config = KendConfigFile()
-        for (section, value) in document.sorted(by: { $0.key < $1.key }) {
-            guard case let .table(table) = value else {
-                throw .invalid(path: path, message: "top-level key \(section) must be a [table] (llm, synthesis, fleet)")
-            }
-            let reader = Reader(table: table, section: section, path: path)
-            switch section {
+        for table in try document.tables(expected: "llm, synthesis, fleet") {
+            switch table.name {
             case "llm":
-                try reader.only(["url", "model", "api_key_file", "embedding_model", "temperature", "max_tokens",
-                                 "connect_timeout", "timeout", "max_retries"])
-                guard let url = try reader.string("url") else {
-                    throw .invalid(path: path, message: "[llm] needs url (an OpenAI-compatible base URL ending in /v1)")
+                try table.only(["url", "model", "api_key_file", "embedding_model", "temperature", "max_tokens",
+                                "connect_timeout", "timeout", "max_retries"])
+                guard let url = try table.string("url", nonEmpty: true) else {
+                    throw TOMLDecodingError("[llm] needs url (an OpenAI-compatible base URL ending in /v1)")
                 }
                 guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-                    throw .invalid(path: path, message: "llm.url must start with http:// or https://")
+                    throw TOMLDecodingError("llm.url must start with http:// or https://")
                 }
-                guard let model = try reader.string("model") else {
-                    throw .invalid(path: path, message: "[llm] needs model")
-                }
+                guard let model = try table.string("model", nonEmpty: true) else { throw TOMLDecodingError("[llm] needs model") }
                 var llm = LLMConfiguration(baseURL: url, model: model)
-                if let file = try reader.string("api_key_file") { llm.apiKey = .file(file) }
-                llm.embeddingModel = try reader.string("embedding_model")
-                if let value = try reader.number("temperature", in: 0...2) { llm.temperature = value }
-                if let value = try reader.number("max_tokens", in: 1...1_000_000) { llm.maxTokens = Int(value) }
-                if let value = try reader.number("connect_timeout", in: 0.1...600) { llm.connectTimeout = value }
-                if let value = try reader.number("timeout", in: 0.1...3600) { llm.totalTimeout = value }
-                if let value = try reader.number("max_retries", in: 0...20) { llm.maxRetries = Int(value) }
+                if let file = try table.string("api_key_file", nonEmpty: true) { llm.apiKey = .file(file) }
+                llm.embeddingModel = try table.string("embedding_model", nonEmpty: true)
+                if let value = try table.number("temperature", in: 0...2) { llm.temperature = value }
+                if let value = try table.number("max_tokens", in: 1...1_000_000) { llm.maxTokens = Int(value) }
+                if let value = try table.number("connect_timeout", in: 0.1...600) { llm.connectTimeout = value }
+                if let value = try table.number("timeout", in: 0.1...3600) { llm.totalTimeout = value }
+                if let value = try table.number("max_retries", in: 0...20) { llm.maxRetries = Int(value) }
                 config.llm = llm
             case "synthesis":
-                try reader.only(["max_attempts", "library_threshold", "require_proof"])
-                config.requireProof = try reader.bool("require_proof")
-                config.maxAttempts = try reader.number("max_attempts", in: 1...20).map { Int($0) }
-                config.libraryThreshold = try reader.number("library_threshold", in: 0...1)
+                try table.only(["max_attempts", "library_threshold", "require_proof"])
+                config.requireProof = try table.bool("require_proof")
+                config.maxAttempts = try table.number("max_attempts", in: 1...20).map { Int($0) }
+                config.libraryThreshold = try table.number("library_threshold", in: 0...1)
             case "fleet":
-                try reader.only(["manifests", "watch_interval", "prune"])
-                config.manifests = try reader.string("manifests")
-                config.watchInterval = try reader.number("watch_interval", in: 0.5...86_400)
-                config.prune = try reader.bool("prune")
+                try table.only(["manifests", "watch_interval", "prune"])
+                config.manifests = try table.string("manifests", nonEmpty: true)
+                config.watchInterval = try table.number("watch_interval", in: 0.5...86_400)
+                config.prune = try table.bool("prune")
             default:
-                throw .invalid(path: path, message: "unknown table [\(section)] (known: llm, synthesis, fleet)")
+                throw TOMLDecodingError("unknown table [\(table.name)] (known: llm, synthesis, fleet)")
             }
         }
         return config
-    }
-
-    private struct Reader {
-        var table: [String: TOMLValue]
-        var section: String
-        var path: String
-
-        func only(_ keys: Set<String>) throws(KendConfigError) {
-            for key in table.keys.sorted() where !keys.contains(key) {
-                throw .invalid(path: path, message: "unknown key \(section).\(key) (known: \(keys.sorted().joined(separator: ", ")))")
-            }
-        }
-
-        func string(_ key: String) throws(KendConfigError) -> String? {
-            guard let value = table[key] else { return nil }
-            guard case let .string(text) = value, !text.isEmpty else {
-                throw .invalid(path: path, message: "\(section).\(key) must be a non-empty string")
-            }
-            return text
-        }
-
-        func number(_ key: String, in range: ClosedRange<Double>) throws(KendConfigError) -> Double? {
-            guard let value = table[key] else { return nil }
-            let number: Double
-            switch value {
-            case .integer(let integer): number = Double(integer)
-            case .float(let float): number = float
-            default: throw .invalid(path: path, message: "\(section).\(key) must be a number")
-            }
-            guard range.contains(number) else {
-                throw .invalid(path: path, message: "\(section).\(key) must be between \(range.lowerBound) and \(range.upperBound)")
-            }
-            return number
-        }
-
-        func bool(_ key: String) throws(KendConfigError) -> Bool? {
-            guard let value = table[key] else { return nil }
-            guard case let .boolean(flag) = value else {
-                throw .invalid(path: path, message: "\(section).\(key) must be true or false")
-            }
-            return flag
-        }
     }
 }
 

@@ -73,7 +73,7 @@ final class ManifestTests: XCTestCase {
         let cases: [(String, String)] = [
             ("name = \"x\"\n", "missing key \"prompt\""),
             ("name = \"bad name!\"\nprompt = \"p\"\n", "must be 1–64 letters"),
-            ("name = \"x\"\nprompt = \"p\"\ncolour = \"red\"\n", "unknown key \"colour\""),
+            ("name = \"x\"\nprompt = \"p\"\ncolour = \"red\"\n", "unknown key colour"),
             ("name = \"x\"\nprompt = \"  \"\n", "prompt is empty"),
             ("name = \"x\"\nprompt = \"p\"\nmax_attempts = 0\n", "max_attempts"),
             ("name = \"x\"\nprompt = \"p\"\non_failure = \"explode\"\n", "on_failure"),
