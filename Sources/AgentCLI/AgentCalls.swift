@@ -25,7 +25,7 @@ public struct AgentCalls: Sendable {
 
     func connect() async throws(AgentCLIError) -> AgentClient {
         do {
-            return try await AgentClient.connect(path: socket)
+            return try await AgentEndpoint(socketPath: socket).connect()
         } catch {
             throw AgentCLIError(rpc: error, socket: socket)
         }

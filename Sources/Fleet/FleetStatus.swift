@@ -17,7 +17,7 @@ public struct FleetStatus: Sendable {
     public static func gather(agentSocket: String, kendSocket: String) async -> FleetStatus {
         var status = FleetStatus(agent: nil, agentError: nil, kend: nil, kendError: nil, extensions: [])
         do {
-            let client = try await AgentClient.connect(path: agentSocket, timeout: .seconds(3))
+            let client = try await AgentEndpoint(socketPath: agentSocket, connectTimeout: .seconds(3)).connect()
             let answer = try await client.call(.with { $0.status = .init() }, timeout: .seconds(5))
             if answer.status.code == .ok { status.agent = answer.statusReply } else { status.agentError = answer.status.message }
             let list = try await client.call(.with { $0.list = .init() }, timeout: .seconds(10))
