@@ -44,7 +44,9 @@ public final class AgentService: Sendable {
         switch request.call {
         case .status:
             try authorize(.status, peer)
-            await configuration.kernelFactsPublished?()
+            // The copy is for unprivileged readers (kend as ken); root reads tracefs itself and
+            // is answered at once.
+            if peer.uid != 0 { await configuration.kernelFactsPublished?() }
             response.statusReply = try status(peer: peer)
         case let .attach(attach):
             try authorize(.attach, peer)
