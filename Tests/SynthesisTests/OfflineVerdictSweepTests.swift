@@ -58,14 +58,14 @@ final class OfflineVerdictSweepTests: XCTestCase {
         var counts = (prompts: 0, proven: 0, checked: 0, failed: 0, declined: 0)
         for (origin, prompt) in try await Self.prompts(store: store) {
             counts.prompts += 1
-            let events = EventMessages()
+            let events = EventLog()
             let report = try await engine.synthesize(Ken_V1_SynthesizeRequest.with { $0.prompt = prompt }) { event in
-                events.append(event.message)
+                events.append(Ken_V1_SynthesisEventSnapshot(attempt: event.attempt, stage: "\(event.stage)", message: event.message))
             }
             let text = ReportFormatting.text(report)
             let context = "\(origin): \(prompt)\n\(text)"
             XCTAssertFalse(saysVerified(text), "the report says verified: \(context)")
-            XCTAssertFalse(events.all.contains(where: saysVerified), "progress says verified: \(context)")
+            XCTAssertFalse(events.events.contains(where: { saysVerified($0.message) }), "progress says verified: \(context)")
             guard report.passed else {
                 XCTAssertNotEqual(report.verdict, .proven, context)
                 XCTAssertTrue(report.provenAsserts.isEmpty, context)
@@ -104,20 +104,5 @@ final class OfflineVerdictSweepTests: XCTestCase {
               + "\(counts.declined) declined by the library, \(counts.failed) failed a check")
         XCTAssertEqual(counts.prompts, counts.proven + counts.checked + counts.declined + counts.failed)
         XCTAssertGreaterThan(counts.proven + counts.checked, 0, "the sweep answered something")
-    }
-}
-
-/// Progress messages collected from the engine's callback.
-final class EventMessages: @unchecked Sendable {
-    // Guarded by `lock`: the engine calls back from its task.
-    private let lock = NSLock()
-    private var stored: [String] = []
-    func append(_ message: String) {
-        lock.lock(); defer { lock.unlock() }
-        stored.append(message)
-    }
-    var all: [String] {
-        lock.lock(); defer { lock.unlock() }
-        return stored
     }
 }
