@@ -152,7 +152,7 @@ let package = Package(
         .testTarget(name: "BpftraceSemanticsTests", dependencies: ["BpftraceSemantics", "BpftraceSyntax", "KernelInfo"]),
         .testTarget(name: "SymbolicVerifierTests", dependencies: ["SymbolicVerifier", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "Z3"]),
         .testTarget(name: "KernelLoaderTests", dependencies: ["KernelLoader", "BPF"]),
-        .testTarget(name: "AgentCoreTests", dependencies: ["TOML", "Accounts", "Digest", "KernelInfo", "AgentCore", "AgentCLI", "Registry", "KenRPC", "KenProto", "KernelLoader"]),
+        .testTarget(name: "AgentCoreTests", dependencies: ["TestSupport", "TOML", "Accounts", "Digest", "KernelInfo", "AgentCore", "AgentCLI", "Registry", "KenRPC", "KenProto", "KernelLoader"]),
         .testTarget(name: "RegistryTests", dependencies: ["Digest", "Registry", "SQLite", "KenProto"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "HTTP", "TestSupport"]),
         .testTarget(name: "ExampleStoreTests", dependencies: ["ExampleStore", "BpftraceSyntax", "LLM", "TestSupport"]),

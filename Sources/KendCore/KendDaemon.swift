@@ -156,7 +156,8 @@ public final class KendDaemon: Sendable {
         }
         let applier = FleetApplier(engine: engine, agentSocket: settings.agentSocket)
         let server = try await RPCServer.start(endpoint: endpoint,
-                                               handler: KendService(engine: engine, status: status, applier: applier, examples: store),
+                                               handler: KendService(engine: engine, status: status, applier: applier, examples: store,
+                                                                    access: file.access),
                                                logger: logger)
         let watcher = manifestDirectory.map {
             ManifestWatcher(directory: $0, interval: watchInterval, prune: watchPrunes,
