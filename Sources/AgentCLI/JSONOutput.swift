@@ -14,7 +14,14 @@ public enum AgentJSON {
             "restarts": e.restarts, "created_unix_ms": e.createdUnixMs, "changed_unix_ms": e.changedUnixMs,
             "last_error": e.lastError, "prompt": e.prompt, "program_text": e.programText,
             "annotated_program": e.annotatedProgram, "manifest_digest": e.manifestDigest,
+            "verdict": AgentFormatting.verdictName(e.verdict), "proven_asserts": e.provenAsserts.map(object),
+            "unproven_reason": e.unprovenReason,
         ]
+    }
+
+    public static func object(_ claim: Ken_V1_ProvenAssert) -> [String: Any] {
+        ["text": claim.text, "line": claim.line, "column": claim.column,
+         "claimed_by": ["", "prompt", "llm", "contract", "program"][safe: claim.claimedBy.rawValue] ?? ""]
     }
 
     public static func object(_ p: Ken_V1_KernelProgram) -> [String: Any] {
@@ -49,4 +56,8 @@ public enum AgentJSON {
         else { return "null\n" }
         return String(decoding: data, as: UTF8.self) + "\n"
     }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

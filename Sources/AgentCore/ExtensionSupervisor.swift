@@ -34,19 +34,22 @@ final class ExtensionSupervisor: Sendable {
         self.logger = logger
         let runner = BpftraceRunner(configuration: BpftraceConfiguration(
             executablePath: configuration.bpftracePath.contains("/") ? configuration.bpftracePath : nil))
-        bpftraceVersion = (try? runner.executable()).flatMap { InstalledBpftrace.versionLine(executable: $0) }
+        bpftraceVersion = runner.versionLine()
     }
 
     func notes(_ id: String) -> AgentNotes {
         AgentNotes(directory: configuration.extensionDirectory(id: id), maxBytes: 64 * 1024)
     }
 
+    /// The runner for extensions: capped memory, the attach timeout as the start's wall-clock cap,
+    /// and no death signal (extensions outlive the agent).
     func runner(unsafe: Bool) -> BpftraceRunner {
         BpftraceRunner(configuration: BpftraceConfiguration(
             executablePath: configuration.bpftracePath.contains("/") ? configuration.bpftracePath : nil,
             attachTimeout: .milliseconds(Int64(configuration.attachTimeoutSeconds * 1000)),
             extraArguments: unsafe ? ["--unsafe"] : [],
-            logLimitBytes: configuration.policy.logMaxBytes))
+            logLimitBytes: configuration.policy.logMaxBytes,
+            limits: ChildLimits(addressSpaceBytes: configuration.policy.childMemoryBytes)))
     }
 
     /// What the policy in force now says about a stored extension. Every start of a stored
@@ -65,14 +68,21 @@ final class ExtensionSupervisor: Sendable {
         case .bpftrace:
             do {
                 let program = try ProgramChecker(policy: configuration.policy, dialect: .v0_17).check(record.programText)
-                return .allowed(unsafe: !program.unsafeBuiltins.isEmpty)
+                return .allowed(unsafe: program.needsUnsafeFlag)
             } catch {
                 return .refused(error.message)
             }
         case .bpfObject:
-            // The object policy (program types, helpers) is applied by the object checks of
-            // AgentService; here the size limit, which needs no object bytes.
-            return .allowed(unsafe: false)
+            // The same object policy as at attach: program types, attach targets, helpers.
+            guard let stored = try? registry.get(id: record.id, withObject: true) else {
+                return .refused("the stored object cannot be read")
+            }
+            do {
+                _ = try ProgramChecker(policy: configuration.policy, dialect: .v0_17).checkObject(stored.object)
+                return .allowed(unsafe: false)
+            } catch {
+                return .refused(error.message)
+            }
         }
     }
 
@@ -138,10 +148,7 @@ final class ExtensionSupervisor: Sendable {
     static func summary(of error: BpftraceError) -> String {
         switch error {
         case .exitedBeforeAttach(let status, let output):
-            let first = output.split(separator: "\n").first { line in
-                line.contains("ERROR") || line.contains("rror:") || line.contains("invalid") || line.contains("failed")
-            }
-            return "bpftrace \(status) before attaching" + (first.map { ": \($0.trimmingCharacters(in: .whitespaces))" } ?? "")
+            return "bpftrace \(status) before attaching" + (BpftraceOutputSummary.headline(output).map { ": \($0)" } ?? "")
         case .attachTimedOut(let seconds, _):
             return "bpftrace did not attach its probes within \(seconds) s"
         default:

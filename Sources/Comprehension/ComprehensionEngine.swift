@@ -5,12 +5,15 @@ import LLM
 import SymbolicVerifier
 
 /// The Comprehension Engine: annotates a candidate bpftrace program with `assume`/`assert`
-/// statements, from the kernel contracts (always) and from the user's prompt through an LLM
-/// (when one is configured), and runs Ken's own kernel-value checks.
+/// statements, from the kernel contracts (always), from the request's explicit constraints
+/// (PromptAsserts: "opened by vim" → `assert(comm == "vim")` before each output, always), and
+/// from the user's prompt through an LLM (when one is configured), and runs Ken's own
+/// kernel-value checks.
 ///
 /// Annotations are checked before they are kept: LLM ones that do not parse, read what the
-/// probe does not have, or change the program are dropped with a note; ones the symbolic
-/// verifier finds vacuous are sent back to the LLM once with the reason, then dropped.
+/// probe does not have, or change the program are dropped with a note; LLM assumes a contract
+/// contradicts are dropped and those no contract implies are listed as `assumed`; ones the
+/// symbolic verifier finds vacuous are sent back to the LLM once with the reason, then dropped.
 public struct ComprehensionEngine: Sendable {
     public let contracts: ContractStore
     public let llm: LLMClient?
@@ -34,6 +37,17 @@ public struct ComprehensionEngine: Sendable {
         await annotate(source: Printer.print(program), prompt: prompt, file: file)
     }
 
+    /// Why the request's asserts could not be decided (UNKNOWN, or the program did not resolve
+    /// with them), or nil when each was decided.
+    static func undecidedPromptAsserts(_ outcome: Session.Outcome) -> String? {
+        guard let verification = outcome.verification else { return "the annotated program did not resolve with them" }
+        let unknown = verification.asserts.filter {
+            $0.verdict == .unknown && outcome.assertOrigins["\($0.position.line):\($0.position.column)"] == .prompt
+        }
+        guard let first = unknown.first else { return nil }
+        return "UNKNOWN: \(first.text): \(first.reason ?? "not decided")"
+    }
+
     public func annotate(source: String, prompt: String, file: String = "candidate.bt") async -> ComprehensionResult {
         let parsed = Parser.parse(source: source, file: file)
         guard let parsedProgram = parsed.program else {
@@ -41,6 +55,12 @@ public struct ComprehensionEngine: Sendable {
                                        notes: ["the candidate does not parse; nothing was annotated"],
                                        warnings: parsed.diagnostics.filter { $0.severity == .error }, verification: nil)
         }
+        return await annotate(parsed: parsedProgram, prompt: prompt, file: file)
+    }
+
+    /// Annotates a candidate already parsed from its text (the synthesis pipeline's front end
+    /// hands its tree on): Ken's checks point at that text, and nothing is parsed twice.
+    public func annotate(parsed parsedProgram: Program, prompt: String, file: String = "candidate.bt") async -> ComprehensionResult {
         var session = Session(engine: self, prompt: prompt, file: file)
         let candidate = stripAnnotations(parsedProgram)
         if candidate != parsedProgram {
@@ -73,7 +93,9 @@ public struct ComprehensionEngine: Sendable {
             session.notes.append("no LLM configured: only contract assumes were added")
         }
 
-        var outcome = session.verify(candidate, mechanical: mechanical, llm: &llmAnnotations, attempt: 1)
+        // The request's own constraints, as asserts before the program's outputs (no LLM).
+        let fromPrompt = session.promptAsserts(candidate)
+        var outcome = session.verify(fromPrompt, mechanical: mechanical, llm: &llmAnnotations, attempt: 1)
         if !outcome.rejected.isEmpty {
             let rejectedIDs = Set(outcome.rejected.map(\.annotation))
             if let llm {
@@ -84,7 +106,7 @@ public struct ComprehensionEngine: Sendable {
                 } else {
                     llmAnnotations.removeAll { rejectedIDs.contains($0) }
                 }
-                outcome = session.verify(candidate, mechanical: mechanical, llm: &llmAnnotations, attempt: 2)
+                outcome = session.verify(fromPrompt, mechanical: mechanical, llm: &llmAnnotations, attempt: 2)
             }
             if !outcome.rejected.isEmpty {
                 for item in outcome.rejected {
@@ -92,12 +114,20 @@ public struct ComprehensionEngine: Sendable {
                 }
                 let still = Set(outcome.rejected.map(\.annotation))
                 llmAnnotations.removeAll { still.contains($0) }
-                outcome = session.verify(candidate, mechanical: mechanical, llm: &llmAnnotations, attempt: 3)
+                outcome = session.verify(fromPrompt, mechanical: mechanical, llm: &llmAnnotations, attempt: 3)
             }
+        }
+
+        // A request's assert the verifier cannot decide is dropped, never a reason to fail a
+        // program (UNKNOWN is not a counterexample); a VIOLATED one stays and fails it.
+        if fromPrompt != candidate, let undecided = Self.undecidedPromptAsserts(outcome) {
+            session.notes.append("dropped the request's asserts: \(undecided)")
+            outcome = session.verify(candidate, mechanical: mechanical, llm: &llmAnnotations, attempt: 4)
         }
 
         return ComprehensionResult(annotatedProgram: outcome.program, annotatedSource: outcome.source,
                                    annotations: outcome.kept, notes: session.notes, warnings: checks.warnings,
-                                   verification: outcome.verification)
+                                   verification: outcome.verification, assertOrigins: outcome.assertOrigins,
+                                   assumed: session.assumed.filter { outcome.kept.contains($0) })
     }
 }

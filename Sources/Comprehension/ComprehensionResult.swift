@@ -8,6 +8,8 @@ public struct Annotation: Sendable, Hashable {
         case contract
         /// Proposed by the LLM from the user's prompt and the contracts.
         case llm
+        /// Derived mechanically from the request's own words (PromptAsserts), no LLM.
+        case prompt
     }
 
     /// Index of the probe in the program.
@@ -51,14 +53,23 @@ public struct ComprehensionResult: Sendable {
     public var warnings: [Diagnostic]
     /// The verifier's result on the final annotated program, when it ran.
     public var verification: VerificationResult?
+    /// Who claimed each assert of `annotatedSource`, keyed by its position "LINE:COLUMN" (as
+    /// the verifier reports it), so a report can say whether a proof is tied to the request.
+    public var assertOrigins: [String: Annotation.Origin]
+    /// The kept LLM assumes that no kernel contract implies: what a proof rests on beyond the
+    /// kernel's own guarantees (LLM assumes a contract contradicts are dropped, with a note).
+    public var assumed: [Annotation]
 
     public init(annotatedProgram: Program?, annotatedSource: String, annotations: [Annotation], notes: [String],
-                warnings: [Diagnostic], verification: VerificationResult?) {
+                warnings: [Diagnostic], verification: VerificationResult?,
+                assertOrigins: [String: Annotation.Origin] = [:], assumed: [Annotation] = []) {
+        self.assumed = assumed
         self.annotatedProgram = annotatedProgram
         self.annotatedSource = annotatedSource
         self.annotations = annotations
         self.notes = notes
         self.warnings = warnings
         self.verification = verification
+        self.assertOrigins = assertOrigins
     }
 }

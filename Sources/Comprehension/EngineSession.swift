@@ -2,6 +2,7 @@ import BpftraceSyntax
 import Contracts
 import KernelInfo
 import LLM
+import PromptAsserts
 import SymbolicVerifier
 
 /// The state of one `annotate` call: contracts per probe, notes, and the verify/drop loop.
@@ -12,6 +13,8 @@ struct Session {
     var notes: [String] = []
     var specs: [ProbeSpec?] = []
     var probeContracts: [ProbeContract?] = []
+    /// LLM assumes no contract implies, by text: the proof takes them on trust.
+    var assumed: [Annotation] = []
 
     init(engine: ComprehensionEngine, prompt: String, file: String) {
         self.engine = engine
@@ -70,6 +73,19 @@ struct Session {
         }
     }
 
+    /// The candidate with the request's explicit constraints asserted before its outputs; what
+    /// was asserted, and every stated constraint left out (with why), becomes a note.
+    mutating func promptAsserts(_ candidate: Program) -> Program {
+        let extraction = ConstraintExtractor.extract(prompt)
+        let contracts = probeContracts
+        let placement = AssertPlacement.place(extraction, in: candidate) { index in
+            guard index < contracts.count, let contract = contracts[index] else { return nil }
+            return Set(contract.arguments.map(\.name))
+        }
+        notes += placement.notes
+        return placement.program
+    }
+
     mutating func ask(_ llm: LLMClient, _ messages: [ChatMessage]) async -> String? {
         do {
             return try await llm.complete(messages).content
@@ -102,6 +118,20 @@ struct Session {
                     notes.append("dropped LLM annotation \(annotation.text) in \(name): \(problem)")
                 } else if out.contains(where: { $0.probeIndex == index && $0.text == annotation.text }) {
                     continue
+                } else if AnnotationReply.isAssume(statement) {
+                    switch standing(of: clean, probeIndex: index, in: candidate) {
+                    case let .contradicts(facts):
+                        notes.append("dropped LLM annotation \(annotation.text) in \(name): "
+                                     + (facts.isEmpty ? "it can never hold" : "it contradicts the kernel contract (\(facts))"))
+                    case .implied:
+                        out.append(annotation)
+                    case .assumed:
+                        if !assumed.contains(annotation) {
+                            assumed.append(annotation)
+                            notes.append("assumed (no contract implies it): \(annotation.text) in \(name)")
+                        }
+                        out.append(annotation)
+                    }
                 } else {
                     out.append(annotation)
                 }
@@ -132,11 +162,15 @@ struct Session {
         var kept: [Annotation]
         var verification: VerificationResult?
         var rejected: [(annotation: Annotation, reason: String)]
+        /// The origin of each assert, by "LINE:COLUMN" in `source`.
+        var assertOrigins: [String: Annotation.Origin] = [:]
     }
 
     /// Inserts the annotations (assumes first, asserts last in each probe body), prints and
-    /// re-parses, and returns which top-level statement position holds which annotation.
-    func assemble(_ candidate: Program, _ annotations: [Annotation]) -> (Program, String, [String: Annotation]) {
+    /// re-parses, and returns which top-level statement position holds which annotation. The
+    /// tree is the re-parsed one (positions in the printed text) unless the text did not parse.
+    func assemble(_ candidate: Program, _ annotations: [Annotation]) -> (program: Program, source: String,
+                                                                        placed: [String: Annotation], reparsed: Bool) {
         var program = candidate
         var layout: [(prefix: [Annotation], suffix: [Annotation])] = []
         for index in program.probes.indices {
@@ -149,7 +183,7 @@ struct Session {
         }
         let source = Printer.print(program)
         guard let reparsed = Parser.parse(source: source, file: file).program else {
-            return (program, source, [:])
+            return (program, source, [:], false)
         }
         var placed: [String: Annotation] = [:]
         for (index, probe) in reparsed.probes.enumerated() where index < layout.count {
@@ -163,10 +197,35 @@ struct Session {
                 if position >= 0 { placed[Self.key(statements[position].range.start)] = annotation }
             }
         }
-        return (reparsed, source, placed)
+        return (reparsed, source, placed, true)
     }
 
     static func key(_ location: SourceLocation) -> String { "\(location.line):\(location.column)" }
+
+    /// Who claimed each assert of the assembled program: the placed annotations by position,
+    /// and the request's own asserts (placed inside the body, before each output) by their marker.
+    static func assertOrigins(_ placed: [String: Annotation], _ program: Program) -> [String: Annotation.Origin] {
+        var origins = placed.filter { $0.value.isAssert }.mapValues(\.origin)
+        func walk(_ block: Block) {
+            for statement in block.statements {
+                switch statement.kind {
+                case let .assert(_, message?) where message.hasPrefix(AssertPlacement.marker):
+                    let key = key(statement.range.start)
+                    if origins[key] == nil { origins[key] = .prompt }
+                case let .ifStatement(_, then, otherwise):
+                    walk(then)
+                    if let otherwise { walk(otherwise) }
+                case let .unroll(_, body), let .whileLoop(_, body), let .forMap(_, _, body),
+                     let .forRange(_, _, _, body), let .block(body):
+                    walk(body)
+                default:
+                    break
+                }
+            }
+        }
+        program.probes.forEach { walk($0.body) }
+        return origins
+    }
 
     mutating func verify(_ candidate: Program, mechanical: [Annotation], llm: inout [Annotation],
                          attempt: Int) -> Outcome {
@@ -175,8 +234,10 @@ struct Session {
         while true {
             round += 1
             let all = contractAnnotations + llm
-            let (program, source, placed) = assemble(candidate, all)
-            switch VerificationFrontEnd.prepare(source: source, file: file, kernel: engine.kernel) {
+            let (program, source, placed, reparsed) = assemble(candidate, all)
+            let prepared = reparsed ? VerificationFrontEnd.prepare(program: program, kernel: engine.kernel)
+                : VerificationFrontEnd.prepare(source: source, file: file, kernel: engine.kernel)
+            switch prepared {
             case let .failure(failure):
                 var culprits: [Annotation] = []
                 for diagnostic in failure.diagnostics {
@@ -188,8 +249,9 @@ struct Session {
                 }
                 if culprits.isEmpty || round > 4 {
                     let first = failure.diagnostics.first.map { $0.render(source: source) } ?? "unknown error"
-                    notes.append("the annotated program does not resolve, so it was not verified: \(first)")
-                    return Outcome(program: program, source: source, kept: all, verification: nil, rejected: [])
+                    notes.append("the annotated program does not resolve, so nothing was proven: \(first)")
+                    return Outcome(program: program, source: source, kept: all, verification: nil, rejected: [],
+                                   assertOrigins: Self.assertOrigins(placed, program))
                 }
                 contractAnnotations.removeAll { culprits.contains($0) }
                 llm.removeAll { culprits.contains($0) }
@@ -197,7 +259,8 @@ struct Session {
                 let result = engine.verifier.verify(typed, prompt: prompt)
                 record(source: source, program: program, result: result, attempt: attempt)
                 let rejected = vacuous(result, placed: placed, annotations: all)
-                return Outcome(program: program, source: source, kept: all, verification: result, rejected: rejected)
+                return Outcome(program: program, source: source, kept: all, verification: result, rejected: rejected,
+                               assertOrigins: Self.assertOrigins(placed, program))
             }
         }
     }

@@ -58,6 +58,7 @@ public struct FleetStatus: Sendable {
             "kend": kend.map { object($0) } ?? ["error": kendError ?? "unreachable"],
             "extensions": extensions.map { object($0) },
             "counts": Dictionary(grouping: extensions, by: { Self.stateName($0.state) }).mapValues(\.count),
+            "verdicts": Dictionary(grouping: extensions, by: { ApplyFormatting.verdictName($0.verdict) }).mapValues(\.count),
         ]
         let data = (try? JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)
@@ -77,7 +78,7 @@ public struct FleetStatus: Sendable {
             lines.append("kend: unreachable: \(kendError ?? "")")
         }
         for item in extensions {
-            lines.append("  \(item.id)  \(item.name)  \(Self.stateName(item.state))\(item.manifestDigest.isEmpty ? "" : "  (managed by apply)")")
+            lines.append("  \(item.id)  \(item.name)  \(Self.stateName(item.state))  \(ApplyFormatting.verdictName(item.verdict))\(item.manifestDigest.isEmpty ? "" : "  (managed by apply)")")
         }
         return lines.joined(separator: "\n")
     }

@@ -326,6 +326,13 @@ public nonisolated struct Ken_V1_AttachRequest: Sendable {
   /// set by kend's Apply: which manifest declared this extension
   public var manifestDigest: String = String()
 
+  /// What kend established about the program; recorded as given, shown by list/show/status.
+  public var verdict: Ken_V1_ExtensionVerdict = .unspecified
+
+  public var provenAsserts: [Ken_V1_ProvenAssert] = []
+
+  public var unprovenReason: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -380,6 +387,14 @@ public nonisolated struct Ken_V1_VerifyOnlyReply: Sendable {
 
   /// programs that went through the verifier
   public var programs: [String] = []
+
+  /// Verify-only calls run a bounded number at once (limits.verify_concurrency); a call that must
+  /// wait is sent progress responses (more = true) with its place in the queue (1: next), then the
+  /// final reply. 0 in the final reply.
+  public var queuePosition: UInt32 = 0
+
+  /// How long the call waited in the queue, in milliseconds (final reply).
+  public var queuedMs: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1038,7 +1053,7 @@ nonisolated extension Ken_V1_AgentStatusReply: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AttachRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}program_text\0\u{1}object\0\u{1}prompt\0\u{3}annotated_program\0\u{3}restart_policy\0\u{3}manifest_digest\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}program_text\0\u{1}object\0\u{1}prompt\0\u{3}annotated_program\0\u{3}restart_policy\0\u{3}manifest_digest\0\u{2}\\\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1054,6 +1069,9 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
       case 6: try { try decoder.decodeSingularStringField(value: &self.annotatedProgram) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.restartPolicy) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.manifestDigest) }()
+      case 100: try { try decoder.decodeSingularEnumField(value: &self.verdict) }()
+      case 101: try { try decoder.decodeRepeatedMessageField(value: &self.provenAsserts) }()
+      case 102: try { try decoder.decodeSingularStringField(value: &self.unprovenReason) }()
       default: break
       }
     }
@@ -1084,6 +1102,15 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
     if !self.manifestDigest.isEmpty {
       try visitor.visitSingularStringField(value: self.manifestDigest, fieldNumber: 8)
     }
+    if self.verdict != .unspecified {
+      try visitor.visitSingularEnumField(value: self.verdict, fieldNumber: 100)
+    }
+    if !self.provenAsserts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.provenAsserts, fieldNumber: 101)
+    }
+    if !self.unprovenReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.unprovenReason, fieldNumber: 102)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1096,6 +1123,9 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.annotatedProgram != rhs.annotatedProgram {return false}
     if lhs.restartPolicy != rhs.restartPolicy {return false}
     if lhs.manifestDigest != rhs.manifestDigest {return false}
+    if lhs.verdict != rhs.verdict {return false}
+    if lhs.provenAsserts != rhs.provenAsserts {return false}
+    if lhs.unprovenReason != rhs.unprovenReason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1177,7 +1207,7 @@ nonisolated extension Ken_V1_VerifyOnlyRequest: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Ken_V1_VerifyOnlyReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".VerifyOnlyReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accepted\0\u{1}log\0\u{1}programs\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accepted\0\u{1}log\0\u{1}programs\0\u{4}]\u{2}queue_position\0\u{3}queued_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1188,6 +1218,8 @@ nonisolated extension Ken_V1_VerifyOnlyReply: SwiftProtobuf.Message, SwiftProtob
       case 1: try { try decoder.decodeSingularBoolField(value: &self.accepted) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.log) }()
       case 3: try { try decoder.decodeRepeatedStringField(value: &self.programs) }()
+      case 160: try { try decoder.decodeSingularUInt32Field(value: &self.queuePosition) }()
+      case 161: try { try decoder.decodeSingularUInt64Field(value: &self.queuedMs) }()
       default: break
       }
     }
@@ -1203,6 +1235,12 @@ nonisolated extension Ken_V1_VerifyOnlyReply: SwiftProtobuf.Message, SwiftProtob
     if !self.programs.isEmpty {
       try visitor.visitRepeatedStringField(value: self.programs, fieldNumber: 3)
     }
+    if self.queuePosition != 0 {
+      try visitor.visitSingularUInt32Field(value: self.queuePosition, fieldNumber: 160)
+    }
+    if self.queuedMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.queuedMs, fieldNumber: 161)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1210,6 +1248,8 @@ nonisolated extension Ken_V1_VerifyOnlyReply: SwiftProtobuf.Message, SwiftProtob
     if lhs.accepted != rhs.accepted {return false}
     if lhs.log != rhs.log {return false}
     if lhs.programs != rhs.programs {return false}
+    if lhs.queuePosition != rhs.queuePosition {return false}
+    if lhs.queuedMs != rhs.queuedMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

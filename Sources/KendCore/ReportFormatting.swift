@@ -13,40 +13,56 @@ public enum ReportFormatting {
         return "\(attempt) \(stage): \(event.message)"
     }
 
+    /// The headline verdict: "proven and attached", "checked (nothing proven), attached", or
+    /// "NOT attached". "Verified" is never said: a program is proven or it is only checked.
+    public static func headline(_ report: Ken_V1_SynthesisReport) -> String {
+        guard report.passed else {
+            return report.attempts.isEmpty ? "failed" : "failed, nothing attached"
+        }
+        let verdict = report.verdict == .proven ? "proven" : "checked (nothing proven)"
+        if report.attached { return "\(verdict), attached" }
+        return verdict
+    }
+
+    /// Who proved what, one line per proven assert: "proven: assert(…) at 3:5, claimed by the prompt".
+    public static func provenLines(_ report: Ken_V1_SynthesisReport) -> [String] {
+        guard report.passed else { return [] }
+        if report.verdict != .proven {
+            return ["not proven: \(report.unprovenReason.isEmpty ? "no assert tied to the request was proven" : report.unprovenReason)"]
+        }
+        return report.provenAsserts.map {
+            "proven: \($0.text) at line \($0.line):\($0.column), claimed by \($0.claimedBy.displayName)"
+        }
+    }
+
     /// The final report for a person.
     public static func text(_ report: Ken_V1_SynthesisReport) -> String {
         var lines: [String] = []
-        let verdict: String
-        if report.verified && report.attached {
-            verdict = "verified and attached"
-        } else if report.verified {
-            verdict = "verified"
-        } else {
-            verdict = "NOT verified"
-        }
-        var header = "task \(report.taskID): \(verdict) after \(report.attempts.count) attempt(s)"
+        var header = "task \(report.taskID): \(headline(report)) after \(report.attempts.count) attempt(s)"
         if !report.source.isEmpty { header += " (source: \(report.source))" }
         lines.append(header)
+        lines += provenLines(report)
         if !report.note.isEmpty { lines.append("note: \(report.note)") }
         if report.attached {
             lines.append("extension: \(report.extension.id) name=\(report.extension.name) prog_ids=\(report.extension.progIds.map(String.init).joined(separator: ","))")
         }
         if !report.program.isEmpty {
-            lines.append(report.verified ? "program:" : "best candidate:")
+            lines.append(report.passed ? "program:" : "best candidate:")
             lines.append(indent(report.program))
         }
         if !report.annotatedProgram.isEmpty, report.annotatedProgram != report.program {
-            lines.append(report.verdicts.isEmpty ? "annotations (assumes only: no assert was proven):"
-                                                 : "proved against these annotations:")
+            lines.append(report.verdict == .proven ? "proven against these annotations:"
+                                                   : "annotations (nothing was proven from them):")
             lines.append(indent(report.annotatedProgram))
         }
         for assertion in report.verdicts {
-            var line = "  \(assertion.file):\(assertion.line):\(assertion.column): \(verdictLabel(assertion.verdict)) \(assertion.text)"
+            var line = "  \(assertion.file):\(assertion.line):\(assertion.column): \(verdictLabel(assertion)) \(assertion.text)"
+            if assertion.claimedBy != .unspecified { line += " (claimed by \(assertion.claimedBy.displayName))" }
             if !assertion.message.isEmpty { line += " — \(assertion.message)" }
             lines.append(line)
             for value in assertion.model { lines.append("      \(value.name) = \(value.value)") }
         }
-        if !report.verified {
+        if !report.passed {
             for attempt in report.attempts {
                 for error in attempt.errors {
                     let text = error.rendered.isEmpty ? error.message : error.rendered
@@ -60,15 +76,30 @@ public enum ReportFormatting {
         return lines.joined(separator: "\n")
     }
 
+    /// The report as protobuf JSON, with the verdict keys always present: `verdict` (PROVEN,
+    /// CHECKED, or null when no program passed), `proven_asserts` and `unproven_reason`.
     public static func json(_ report: Ken_V1_SynthesisReport) -> String {
         var options = JSONEncodingOptions()
         options.preserveProtoFieldNames = true
-        return (try? report.jsonString(options: options)) ?? "{}"
+        guard let text = try? report.jsonString(options: options),
+              var document = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return "{}" }
+        document["passed"] = report.passed
+        document["verdict"] = report.verdict == .unspecified ? NSNull() : document["verdict"] ?? NSNull()
+        document["proven_asserts"] = document["proven_asserts"] ?? [Any]()
+        document["unproven_reason"] = report.unprovenReason
+        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A proven assert is PROVEN; one that holds whatever the program does is VACUOUS.
+    static func verdictLabel(_ assertion: Ken_V1_AssertVerdict) -> String {
+        if assertion.verdict == .verified, assertion.vacuous { return "VACUOUS" }
+        return verdictLabel(assertion.verdict)
     }
 
     static func verdictLabel(_ verdict: Ken_V1_Verdict) -> String {
         switch verdict {
-        case .verified: "VERIFIED"
+        case .verified: "PROVEN"
         case .violated: "VIOLATED"
         case .unknown: "UNKNOWN"
         default: "UNSPECIFIED"

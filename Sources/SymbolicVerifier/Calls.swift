@@ -32,6 +32,9 @@ extension ProbeRun {
                 return unsupported("\(name) with \(arguments.count) arguments", expression, &state)
             }
             let value = evaluate(argument, &state)
+            if name == "bswap", let unknown = untypedOrigin([argument], matters: "the width", for: "bswap()") {
+                return unsupported(unknown, expression, &state)
+            }
             guard case let .integer(raw, signed) = value else {
                 guard let (bits, signed) = value.widened(context) else {
                     return unsupported("\(name) of \(describe(value))", expression, &state)
@@ -105,10 +108,12 @@ extension ProbeRun {
             return .string(size > 1 ? context.bitVector(UInt64(0), width: 8).concat(kept)
                                     : context.bitVector(UInt64(0), width: 8))
         default:
-            guard let (address, _) = value.widened(context) else {
+            guard value.widened(context) != nil else {
                 return unsupported("str() of \(describe(value))", expression, &state)
             }
-            return stringRead(address: address, size: size, text: ExpressionText.render(expression))
+            // Memory behind a pointer: a fresh value at every read (docs/semantics.md).
+            return pointerRead(ExpressionText.render(expression), shape: .string(size: size),
+                               at: expression.range.start, &state)
         }
     }
 
@@ -138,6 +143,11 @@ extension ProbeRun {
     func assign(_ value: SymbolicValue, to target: Expression, _ state: inout PathState) {
         switch target.kind {
         case let .variable(name):
+            if state.variables[name] != nil, let origin = untyped.variables[name] {
+                // The variable took the untyped field's width at its first assignment.
+                _ = unsupported("the width of $\(name) is that of \(origin), unknown without kernel types, "
+                                + "and reassigning it depends on it", target, &state)
+            }
             state.variables[name] = fitted(value, to: state.variables[name])
         case let .map(name, keys):
             mapWrite(name, keys: keys, value: value, target, &state)

@@ -4,8 +4,13 @@ import KenProto
 ///
 /// The loop owns the order, the feedback and the timing; each stage is a small protocol so the
 /// loop never reaches into the LLM client, the front end, the solver or the agent socket, and so
-/// kend can wire real ones (KendCore) while ken-eval wires ablations (no feedback, no symbolic
-/// verification) from the same parts.
+/// one assembly (the `Pipeline` module) wires the real ones for kend, ken-eval and ken-bench.
+///
+/// One value travels through the stages: the front end parses and resolves the candidate once
+/// and hands on a `Candidate`, holding the program printed once (what the agent and the user
+/// see) and a typed payload (`Typed`: the parsed program, its annotations and the verifier's
+/// result). Synthesis does not know what `Typed` is: it stays free of the bpftrace front end and
+/// of Z3, and the payload's type is checked by the compiler where stages are wired, not cast.
 
 /// One message of a chat-style prompt.
 public struct PromptMessage: Sendable, Equatable, Codable {
@@ -69,31 +74,38 @@ public protocol CandidateSource: Sendable {
     func propose(messages: [PromptMessage], request: SynthesisRequest, attempt: Int) async throws -> Proposal
 }
 
-/// The front end: parse, resolve against this kernel, and lower to the installed dialect.
-public protocol ProgramChecker: Sendable {
-    /// The program as it will be run (lowered, canonical), or a failure with diagnostics.
-    func check(program: String, file: String) async -> Result<CheckedProgram, StageFailure>
-}
-
-public struct CheckedProgram: Sendable, Equatable {
-    /// The canonical program text (what the agent will be sent).
+/// A candidate that passed the front end, on its way to the kernel.
+///
+/// The text fields are printed once, by the stage that made them; `typed` carries the parsed
+/// program and what later stages learned about it, so no stage parses or proves again what an
+/// earlier one already did.
+public struct Candidate<Typed: Sendable>: Sendable {
+    /// The canonical program text, in the installed bpftrace's dialect: what the agent is sent
+    /// (it re-parses by design) and what the user is shown.
     public var program: String
     /// Probes it attaches to, as written after wildcard expansion where known.
     public var probes: [String]
-    /// Warnings that do not stop the loop.
+    /// Front-end warnings that do not stop the loop.
     public var warnings: [Ken_V1_Diagnostic]
-    public init(program: String, probes: [String], warnings: [Ken_V1_Diagnostic] = []) {
+    /// Set by the Comprehension stage: the program with its assume/assert annotations.
+    public var annotated: AnnotatedProgram?
+    /// The stages' own representation: parsed, resolved, annotated, verified.
+    public var typed: Typed
+
+    public init(program: String, probes: [String], warnings: [Ken_V1_Diagnostic] = [],
+                annotated: AnnotatedProgram? = nil, typed: Typed) {
         self.program = program
         self.probes = probes
         self.warnings = warnings
+        self.annotated = annotated
+        self.typed = typed
     }
+
+    /// The program with its annotations, or as written when no annotator ran.
+    public var annotatedText: String { annotated?.text ?? program }
 }
 
-/// The Comprehension Engine: adds assume/assert annotations from contracts and the prompt.
-public protocol ProgramAnnotator: Sendable {
-    func annotate(program: CheckedProgram, prompt: String) async -> Result<AnnotatedProgram, StageFailure>
-}
-
+/// What Comprehension added to a candidate, as text.
 public struct AnnotatedProgram: Sendable, Equatable {
     public var text: String
     /// Notes about annotations that were dropped or regenerated, never silently.
@@ -101,16 +113,41 @@ public struct AnnotatedProgram: Sendable, Equatable {
     /// Ken's own checks (a `__be16` printed without a swap, a user pointer dereferenced): fed
     /// back like errors, since the prompt may or may not want what the program does.
     public var warnings: [Ken_V1_Diagnostic]
-    public init(text: String, notes: [String] = [], warnings: [Ken_V1_Diagnostic] = []) {
+    /// Who claimed each assert, by its position in `text` ("LINE:COLUMN"). An assert not listed
+    /// was claimed by no one known and cannot make the program proven.
+    public var claims: [String: Ken_V1_ClaimedBy]
+    public init(text: String, notes: [String] = [], warnings: [Ken_V1_Diagnostic] = [],
+                claims: [String: Ken_V1_ClaimedBy] = [:]) {
         self.text = text
         self.notes = notes
         self.warnings = warnings
+        self.claims = claims
     }
+
+    /// The key of `claims` for a position.
+    public static func claimKey(line: Int, column: Int) -> String { "\(line):\(column)" }
+}
+
+/// The front end: parse, resolve against this kernel, and lower to the installed dialect.
+public protocol CandidateFrontEnd<Typed>: Sendable {
+    associatedtype Typed: Sendable
+    /// The candidate as it will be run (lowered, canonical, typed), or a failure with diagnostics.
+    func check(program: String, file: String) async -> Result<Candidate<Typed>, StageFailure>
+}
+
+/// The Comprehension Engine: adds assume/assert annotations from contracts and the prompt.
+public protocol CandidateAnnotator<Typed>: Sendable {
+    associatedtype Typed: Sendable
+    /// The candidate with `annotated` set (and its typed payload extended), or a failure.
+    func annotate(_ candidate: Candidate<Typed>, prompt: String) async -> Result<Candidate<Typed>, StageFailure>
 }
 
 /// The Symbolic Verifier.
-public protocol ProgramProver: Sendable {
-    func prove(annotated: AnnotatedProgram, file: String) async -> ProofOutcome
+public protocol CandidateProver<Typed>: Sendable {
+    associatedtype Typed: Sendable
+    /// Proves the candidate's asserts (its annotated form when it has one). A prover may reuse a
+    /// result an earlier stage left in the payload for exactly this program.
+    func prove(_ candidate: Candidate<Typed>, file: String) async -> ProofOutcome
 }
 
 public struct ProofOutcome: Sendable, Equatable {
@@ -120,11 +157,16 @@ public struct ProofOutcome: Sendable, Equatable {
     public var warnings: [String]
     /// The counterexample or reason, as it goes into the next prompt.
     public var feedback: String
-    public init(verdict: Ken_V1_Verdict, asserts: [Ken_V1_AssertVerdict], warnings: [String], feedback: String) {
+    /// Why the prover could not check the program at all (it did not parse or resolve): the
+    /// outcome is UNKNOWN with this reason, never a silent pass.
+    public var couldNotCheck: String?
+    public init(verdict: Ken_V1_Verdict, asserts: [Ken_V1_AssertVerdict], warnings: [String], feedback: String,
+                couldNotCheck: String? = nil) {
         self.verdict = verdict
         self.asserts = asserts
         self.warnings = warnings
         self.feedback = feedback
+        self.couldNotCheck = couldNotCheck
     }
 }
 
@@ -136,6 +178,7 @@ public protocol KernelGate: Sendable {
     func submit(_ submission: KernelSubmission) async throws -> Result<Ken_V1_Extension?, StageFailure>
 }
 
+/// What the agent is sent: text, since the agent trusts no client and re-parses everything.
 public struct KernelSubmission: Sendable, Equatable {
     public var program: String
     public var annotated: String
@@ -143,11 +186,15 @@ public struct KernelSubmission: Sendable, Equatable {
     public var name: String
     /// Attach (true) or only load through the verifier and unload (false).
     public var attach: Bool
-    public init(program: String, annotated: String, prompt: String, name: String, attach: Bool) {
+    /// What was established before the kernel saw it, recorded with the extension.
+    public var verdict: ProgramVerdict
+    public init(program: String, annotated: String, prompt: String, name: String, attach: Bool,
+                verdict: ProgramVerdict = .checked("no verdict was given")) {
         self.program = program
         self.annotated = annotated
         self.prompt = prompt
         self.name = name
         self.attach = attach
+        self.verdict = verdict
     }
 }

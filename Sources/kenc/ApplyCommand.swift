@@ -12,9 +12,10 @@ struct ApplyCommand: AsyncParsableCommand {
         discussion: """
             Reads *.toml manifests (name, prompt, optional pinned program) from a directory or \
             one file and asks kend to reconcile: declared but missing extensions are synthesized \
-            and attached, changed ones replaced once their new version verifies, unchanged ones \
+            and attached, changed ones replaced once their new version passes every check, unchanged ones \
             left alone; with --prune, extensions an earlier apply created and no manifest \
-            declares any more are detached. A second run changes nothing and says so.
+            declares any more are detached. A second run changes nothing and says so. \
+            --require-proof (or require_proof = true in a manifest) attaches only PROVEN programs.
             Exit status (as Puppet's --detailed-exitcodes): 0 no change, 2 changed, 4 failed, \
             6 changed and failed; 1 the manifests could not be read; 5 kend unreachable.
             """)
@@ -24,6 +25,9 @@ struct ApplyCommand: AsyncParsableCommand {
 
     @Flag(help: "Detach extensions created by an earlier apply that no manifest declares any more.")
     var prune = false
+
+    @Flag(help: "Attach only PROVEN programs; a CHECKED one fails with the reason nothing was proven.")
+    var requireProof = false
 
     @Flag(help: "Show the plan; change nothing.")
     var dryRun = false
@@ -47,6 +51,7 @@ struct ApplyCommand: AsyncParsableCommand {
             $0.manifests = manifests.map(\.proto)
             $0.prune = prune
             $0.dryRun = dryRun
+            $0.requireProof = requireProof
         }
         let response: Ken_V1_KendResponse
         do {

@@ -4,29 +4,35 @@ import KendCore
 import KenProto
 import KenRPC
 
-/// `kenc synth "PROMPT"`: ask kend for a verified program, optionally attach it.
+/// `kenc synth "PROMPT"`: ask kend for a checked (ideally proven) program, optionally attach it.
 struct SynthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "synth",
-        abstract: "Turn an English prompt into a verified eBPF program (and attach it with --attach).",
+        abstract: "Turn an English prompt into a checked eBPF program, proven when it can be (attach with --attach).",
         discussion: """
-            Shows each stage as it runs on stderr, then the verified program, the annotations it \
-            was proven against and each assert's verdict. When every attempt fails, the best \
-            candidate and all errors are shown; continue the same task with --task ID --hint TEXT.
-            Exit status: 0 verified (and attached when asked), 1 not verified, 4 permission \
+            Shows each stage as it runs on stderr, then the verdict: PROVEN when an assert tied to \
+            the prompt was proven, CHECKED when every stage passed but nothing was proven (with \
+            the reason); then the program, its annotations and each assert's verdict and who \
+            claimed it. When every attempt fails, the best candidate and all errors are shown; \
+            continue the same task with --task ID --hint TEXT. --require-proof refuses to attach \
+            a checked program.
+            Exit status: 0 every stage passed (and attached when asked), 1 not, 4 permission \
             denied, 5 kend unreachable.
             """)
 
     @Argument(help: "What the extension should do, in plain English.")
     var prompt: String = ""
 
-    @Flag(help: "Attach the verified program through ken-agent.")
+    @Flag(help: "Attach the program through ken-agent once every stage passed.")
     var attach = false
+
+    @Flag(help: "Attach (or accept) only a PROVEN program; a CHECKED one is refused with the reason.")
+    var requireProof = false
 
     @Option(help: "Name for the attached extension.")
     var name: String = ""
 
-    @Option(help: "Write the verified program to this file.")
+    @Option(help: "Write the program that passed every stage to this file.")
     var out: String?
 
     @Option(help: "Attempts before asking for a hint (default: kend's, 3).")
@@ -59,6 +65,7 @@ struct SynthCommand: AsyncParsableCommand {
             $0.maxAttempts = maxAttempts
             $0.hints = hint
             $0.taskID = task
+            $0.requireProof = requireProof
         }
         let attempts = Int(maxAttempts == 0 ? 3 : maxAttempts)
         let response = try await KendCall.run(socket: kendSocket, request) { event in
@@ -69,10 +76,10 @@ struct SynthCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         print(json ? ReportFormatting.json(report) : ReportFormatting.text(report))
-        if let out, report.verified {
+        if let out, report.passed {
             try report.program.write(toFile: out, atomically: true, encoding: .utf8)
         }
-        let succeeded = report.verified && (!attach || report.attached)
+        let succeeded = report.passed && (!attach || report.attached)
         if !succeeded { throw ExitCode(1) }
     }
 }

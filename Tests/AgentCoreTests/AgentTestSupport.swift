@@ -49,11 +49,6 @@ final class TestAgent: @unchecked Sendable {
         let server = try await AgentServer.start(configuration: configuration, endpoint: .path(socketPath),
                                                  rpcConfiguration: rpcConfiguration)
         self.server = server
-        let client = try await AgentClient.connect(path: socketPath)
-        // A first call at once: a connection that sends nothing is closed after the server's
-        // unused timeout, and tests keep this one for their whole run.
-        _ = try await client.call(.with { $0.status = .init() }, timeout: .seconds(10))
-        self.client = client
         return server
     }
 
@@ -66,7 +61,16 @@ final class TestAgent: @unchecked Sendable {
     }
 
     func call(_ build: (inout Ken_V1_AgentRequest) -> Void) async throws -> Ken_V1_AgentResponse {
-        guard let client else { throw XCTSkip("agent not started") }
+        guard server != nil else { throw XCTSkip("agent not started") }
+        // Connected on first use: the agent closes a connection that sends nothing for a few
+        // seconds, and a fixture may spend longer than that preparing its first call.
+        let client: AgentClient
+        if let connected = self.client {
+            client = connected
+        } else {
+            client = try await AgentClient.connect(path: socketPath)
+            self.client = client
+        }
         var request = Ken_V1_AgentRequest()
         build(&request)
         return try await client.call(request, timeout: .seconds(60))
@@ -154,25 +158,12 @@ int ken_agent_bad(void *ctx) {
 char LICENSE[] SEC("license") = "GPL";
 """#
 
+    /// The object's bytes; skips without clang.
     static func compile(_ source: String) throws -> [UInt8] {
-        guard let clang = ["/usr/bin/clang", "/usr/local/bin/clang"].first(where: { FileManager.default.isExecutableFile(atPath: $0) })
-            ?? ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map({ "\($0)/clang" })
-                .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("clang is not installed")
+        do {
+            return try BPFObjectCompiler.compile(source, name: "agent-test")
+        } catch let failure as BPFObjectCompiler.Failure {
+            throw XCTSkip("\(failure)")
         }
-        let dir = NSTemporaryDirectory() + "ken-agent-obj-\(Registry.randomID())"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try source.write(toFile: dir + "/p.c", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: clang)
-        process.arguments = ["-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c", dir + "/p.c", "-o", dir + "/p.o"]
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let data = FileManager.default.contents(atPath: dir + "/p.o") else {
-            throw XCTSkip("clang cannot compile BPF C here")
-        }
-        return [UInt8](data)
     }
 }

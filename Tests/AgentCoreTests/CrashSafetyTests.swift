@@ -105,7 +105,7 @@ final class CrashSafetyTests: XCTestCase {
         let objectPath = try writeFile("twenty.o", object)
         var caught = false
         for _ in 0..<5 where !caught {
-            let agent = try AgentProcess(group: users.group)
+            let agent = try RestartableAgent(group: users.group)
             defer { agent.cleanUp() }
             try await agent.start()
             let kenc = user.process(TestBinaries.path("kenc"), ["attach", objectPath, "--agent-socket", agent.socket])
@@ -161,7 +161,7 @@ final class CrashSafetyTests: XCTestCase {
         try TestAgent.requireKernel()
         let users = try TestUsers(self)
         let user = try users.add("a")
-        let agent = try AgentProcess(group: users.group)
+        let agent = try RestartableAgent(group: users.group)
         defer { agent.cleanUp() }
         try await agent.start()
         let script = try writeFile("count.bt", "tracepoint:syscalls:sys_enter_getppid { @n = count(); }\n")
@@ -234,7 +234,7 @@ enum ExtensionSupervisorProbe {
 /// The ken-agent executable as a separate process, so a test can kill -9 it, and start it again
 /// on the same state directory and pin root. Its socket belongs to the test group, as the real
 /// one belongs to group ken.
-final class AgentProcess: @unchecked Sendable {
+final class RestartableAgent: @unchecked Sendable {
     let directory: String
     let socket: String
     let pinRoot: String

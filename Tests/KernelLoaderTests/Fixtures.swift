@@ -1,44 +1,12 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// BPF C sources compiled at test time with clang (`-target bpf`), kept as strings so the test
 /// target holds no C files SwiftPM would try to compile for the host.
 enum BPFFixtures {
-    /// Two tracepoint programs sharing an array map; both verify and attach.
-    static let counter = #"""
-// A minimal object extension for KernelLoader tests: counts getpid() calls in an array map.
-#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, __u64);
-} getpid_calls SEC(".maps");
-
-SEC("tracepoint/syscalls/sys_enter_getpid")
-int count_getpid(void *ctx)
-{
-    __u32 key = 0;
-    __u64 *value = bpf_map_lookup_elem(&getpid_calls, &key);
-    if (value)
-        __sync_fetch_and_add(value, 1);
-    return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_getppid")
-int count_getppid(void *ctx)
-{
-    __u32 key = 0;
-    __u64 *value = bpf_map_lookup_elem(&getpid_calls, &key);
-    if (value)
-        __sync_fetch_and_add(value, 2);
-    return 0;
-}
-
-char LICENSE[] SEC("license") = "GPL";
-"""#
+    /// Two tracepoint programs sharing an array map; both verify and attach (shared with ken-bench).
+    static let counter = BPFSampleSources.counter
 
     /// A program the verifier refuses: an out-of-bounds map value read.
     static let outOfBounds = #"""
@@ -66,23 +34,12 @@ int read_past_end(void *ctx)
 char LICENSE[] SEC("license") = "GPL";
 """#
 
-    /// Compiles `source` to a BPF ELF object and returns its bytes.
+    /// Compiles `source` to a BPF ELF object and returns its bytes; skips without clang.
     static func compile(_ source: String, name: String) throws -> [UInt8] {
-        let clang = try KernelTestSupport.tool("clang")
-        let directory = try KernelTestSupport.temporaryDirectory("ken-obj")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let sourcePath = directory + "/\(name).bpf.c"
-        let objectPath = directory + "/\(name).o"
-        try source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
-        var machine = utsname()
-        uname(&machine)
-        let arch = withUnsafeBytes(of: machine.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let (code, _, err) = try KernelTestSupport.run(clang, [
-            "-O2", "-g", "-target", "bpf", "-I/usr/include/\(arch)-linux-gnu", "-c", sourcePath, "-o", objectPath,
-        ])
-        guard code == 0, let data = FileManager.default.contents(atPath: objectPath) else {
-            throw XCTSkip("clang cannot compile BPF C here: \(err)")
+        do {
+            return try BPFObjectCompiler.compile(source, name: name)
+        } catch let failure as BPFObjectCompiler.Failure {
+            throw XCTSkip("\(failure)")
         }
-        return [UInt8](data)
     }
 }

@@ -1,6 +1,7 @@
 import AgentCore
 import Foundation
 import KendCore
+import Pipeline
 import KenProto
 import KenRPC
 import LLM
@@ -45,14 +46,14 @@ final class KendOwnershipTests: XCTestCase {
         let llm = try ScriptedLLMServer(script: [.completion(Fixtures.reply(Self.program))])
         defer { llm.stop() }
         let engine = Fixtures.engine(source: LLMCandidateSource(client: try Fixtures.llm(llm)), kernel: kernel,
-                                     state: state, store: nil, gate: AgentGate(socketPath: agentSocket))
+                                     state: state, store: nil, gate: AgentGate(agent: AgentEndpoint(socketPath: agentSocket)))
         let access = KendAccess(users: .init(groups: [users.group]), admins: .init(users: ["root"]))
         let kendSocket = state.appendingPathComponent("kend.sock").path
         let store = try Fixtures.store(state: state.appendingPathComponent("examples"))
         let kend = try await RPCServer.start(
             endpoint: .path(kendSocket),
             handler: KendService(engine: engine, status: { Ken_V1_KendStatusReply() },
-                                 applier: FleetApplier(engine: engine, agentSocket: agentSocket), examples: store, access: access),
+                                 applier: FleetApplier(engine: engine, agent: AgentEndpoint(socketPath: agentSocket)), examples: store, access: access),
             configuration: rpc)
         defer {
             let agentRef = agent
