@@ -73,9 +73,10 @@ final class ExtensionSupervisor: Sendable {
                 return .refused(error.message)
             }
         case .bpfObject:
-            // The same inspection as at attach (kinds, helpers, kfuncs), on the stored bytes.
+            // The same inspection as at attach (kinds, helpers, kfuncs), on the stored bytes; an
+            // object that cannot be read is refused, never waved through.
             let bytes = record.object.isEmpty ? ((try? registry.get(id: record.id, withObject: true))?.object ?? []) : record.object
-            guard !bytes.isEmpty else { return .allowed(unsafe: false) }
+            guard !bytes.isEmpty else { return .refused("the stored object cannot be read") }
             do {
                 _ = try ProgramChecker(policy: configuration.policy, dialect: .v0_17).checkObject(bytes)
                 return .allowed(unsafe: false)

@@ -25,6 +25,12 @@ import TOML
 /// manifests = "/etc/ken/extensions.d"   # watch and apply on change
 /// watch_interval = 5                    # seconds
 /// prune = true
+///
+/// [access]                              # see KendAccess
+/// users = ["alice"]                     # may synthesize and verify (default: root, kend's user and group)
+/// groups = ["ken"]
+/// admin_users = ["root"]                # may also apply/prune and add/remove examples
+/// admin_groups = ["ken-admin"]
 /// ```
 /// The environment (KEN_LLM_URL, KEN_LLM_MODEL, KEN_LLM_API_KEY_FILE, …) overrides the file's
 /// [llm] table as a whole when KEN_LLM_URL is set; command-line options override the rest.
@@ -36,6 +42,7 @@ public struct KendConfigFile: Sendable, Equatable {
     public var manifests: String?
     public var watchInterval: Double?
     public var prune: Bool?
+    public var access = KendAccess()
 
     public init() {}
 
@@ -62,7 +69,7 @@ public struct KendConfigFile: Sendable, Equatable {
         var config = KendConfigFile()
         for (section, value) in document.sorted(by: { $0.key < $1.key }) {
             guard case let .table(table) = value else {
-                throw .invalid(path: path, message: "top-level key \(section) must be a [table] (llm, synthesis, fleet)")
+                throw .invalid(path: path, message: "top-level key \(section) must be a [table] (llm, synthesis, fleet, access)")
             }
             let reader = Reader(table: table, section: section, path: path)
             switch section {
@@ -97,8 +104,16 @@ public struct KendConfigFile: Sendable, Equatable {
                 config.manifests = try reader.string("manifests")
                 config.watchInterval = try reader.number("watch_interval", in: 0.5...86_400)
                 config.prune = try reader.bool("prune")
+            case "access":
+                try reader.only(["users", "groups", "admin_users", "admin_groups"])
+                let users = try reader.names("users"), groups = try reader.names("groups")
+                if users != nil || groups != nil {
+                    config.access.users = KendAccess.Members(users: users ?? [], groups: groups ?? [])
+                }
+                if let adminUsers = try reader.names("admin_users") { config.access.admins.users = adminUsers }
+                if let adminGroups = try reader.names("admin_groups") { config.access.admins.groups = adminGroups }
             default:
-                throw .invalid(path: path, message: "unknown table [\(section)] (known: llm, synthesis, fleet)")
+                throw .invalid(path: path, message: "unknown table [\(section)] (known: llm, synthesis, fleet, access)")
             }
         }
         return config
@@ -135,6 +150,23 @@ public struct KendConfigFile: Sendable, Equatable {
                 throw .invalid(path: path, message: "\(section).\(key) must be between \(range.lowerBound) and \(range.upperBound)")
             }
             return number
+        }
+
+        /// An array of user or group names (or numeric ids).
+        func names(_ key: String) throws(KendConfigError) -> [String]? {
+            guard let value = table[key] else { return nil }
+            guard case let .array(items) = value else {
+                throw .invalid(path: path, message: "\(section).\(key) must be an array of names or ids")
+            }
+            var names: [String] = []
+            for item in items {
+                switch item {
+                case .string(let name) where !name.isEmpty: names.append(name)
+                case .integer(let id) where id >= 0: names.append(String(id))
+                default: throw .invalid(path: path, message: "\(section).\(key) must hold only names or ids")
+                }
+            }
+            return names
         }
 
         func bool(_ key: String) throws(KendConfigError) -> Bool? {

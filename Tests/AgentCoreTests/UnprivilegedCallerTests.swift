@@ -1,6 +1,7 @@
 import AgentCore
 import Foundation
 import Registry
+import TestSupport
 import XCTest
 
 /// Issue 14, items 1–3: a member of the agent's group who is not an admin, against the real
