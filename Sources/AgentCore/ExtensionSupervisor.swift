@@ -65,6 +65,7 @@ final class ExtensionSupervisor: Sendable {
         var p = configuration.policy
         p.allowedUnsafeBuiltins = Set(UnsafeBuiltin.allCases)
         p.allowedProbeKinds = []
+        p.allowsIncludes = true
         p.maxProgramBytes = Int(Int32.max)
         return p
     }

@@ -37,12 +37,20 @@ struct AttachCommand: AsyncParsableCommand {
     func run() async throws {
         if verifyOnly { return try await runVerifyOnly() }
         try await runAgentCommand { () throws(AgentCLIError) in
-            let request = try AgentCalls.attachRequest(path: file, name: name, restart: restart)
+            var request = try AgentCalls.attachRequest(path: file, name: name, restart: restart)
             // Ken's own front end and resolution first: `file:3:28: … did you mean 'filename'?`
             // about the user's file, before bpftrace ever sees the agent's copy of it.
-            if request.kind == .bpftrace, let checked = Checker.check(paths: [file], useKernel: true).first, checked.hasErrors {
-                throw AgentCLIError(.failure, "\(file) does not check against this kernel; nothing was attached",
-                                    detail: Checker.renderText([checked]), hint: "kenc check \(file) shows the same diagnostics")
+            if request.kind == .bpftrace, let checked = Checker.check(paths: [file], useKernel: true).first {
+                if checked.hasErrors {
+                    throw AgentCLIError(.failure, "\(file) does not check against this kernel; nothing was attached",
+                                        detail: Checker.renderText([checked]), hint: "kenc check \(file) shows the same diagnostics")
+                }
+                // Includes BTF makes needless are left out of what the agent runs (their lines
+                // emptied, so bpftrace's line numbers stay the user's), saying so.
+                if !checked.droppedIncludes.isEmpty, let source = checked.source {
+                    FileHandle.standardError.write(Data((Checker.renderText([checked]) + "\n").utf8))
+                    request.programText = NeedlessIncludes.removing(checked.droppedIncludes, from: source)
+                }
             }
             let response: Ken_V1_AgentResponse
             do throws(AgentCLIError) {

@@ -12,11 +12,11 @@ struct Kenc: AsyncParsableCommand {
         commandName: "kenc",
         abstract: "Kernel extensions written in plain English.",
         discussion: """
-            kenc synth turns a prompt into a verified eBPF program (through kend); check, fmt and \
+            kenc synth turns a prompt into a checked eBPF program, proven where it can be (through kend); check, fmt and \
             verify work on bpftrace files locally; attach, list, show, logs and detach talk to \
             ken-agent. Sockets: --kend-socket (env KEN_SOCKET, default /run/ken/kend.sock) and \
             --agent-socket (env KEN_AGENT_SOCKET, default /run/ken/agent.sock).
-            Exit status: 0 success; 1 failure (not verified, diagnostics, rejected); 2 usage; \
+            Exit status: 0 success; 1 failure (no program passed, diagnostics, rejected); 2 usage; \
             3 not found; 4 permission denied; 5 daemon unreachable.
             """,
         version: KenVersion.current,
