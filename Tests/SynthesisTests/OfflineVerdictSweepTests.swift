@@ -37,6 +37,31 @@ final class OfflineVerdictSweepTests: XCTestCase {
         return prompts
     }
 
+    /// "files opened by vim" answered from the example for cat: the process name is filled into
+    /// the example's syntax tree, and the assert the request itself states proves it.
+    func testTheRequestsAssertProvesTheFilledParameter() async throws {
+        let kernel = try Fixtures.requireTracefs()
+        let contracts = try Self.contracts.get()
+        let state = try Fixtures.temporaryDirectory("filled")
+        defer { try? FileManager.default.removeItem(at: state) }
+        let store = try Fixtures.store(state: state)
+        let pipeline = try SynthesisPipeline.assemble(PipelineConfiguration(
+            kernel: kernel, examples: store, contracts: .open(contracts),
+            annotationLog: AnnotationLog(stateDirectory: state.path)))
+        let engine = SynthesisEngine(pipeline: pipeline, cache: nil,
+                                     tasks: TaskStore(directory: state.appendingPathComponent("tasks")),
+                                     kernelRelease: kernel.release, corpusVersion: "filled")
+        let report = try await engine.synthesize(Ken_V1_SynthesizeRequest.with {
+            $0.prompt = "Show me the files opened by nginx"
+        }) { _ in }
+        let text = ReportFormatting.text(report)
+        XCTAssertTrue(report.passed, text)
+        XCTAssertTrue(report.program.contains("comm == \"nginx\""), text)
+        XCTAssertFalse(report.program.contains("\"cat\""), text)
+        XCTAssertEqual(report.verdict, .proven, text)
+        XCTAssertTrue(report.provenAsserts.contains { $0.claimedBy == .prompt && $0.text.contains("nginx") }, text)
+    }
+
     func testNoOfflineResultIsCalledProvenWithoutAProvenNonVacuousAssert() async throws {
         let kernel = try Fixtures.requireTracefs()
         let contracts = try Self.contracts.get()
