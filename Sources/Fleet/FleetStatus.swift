@@ -89,6 +89,7 @@ public struct FleetStatus: Sendable {
         case .attached: "attached"
         case .failed: "failed"
         case .detached: "detached"
+        case .detaching: "detaching"
         default: "unknown"
         }
     }

@@ -13,7 +13,7 @@ public struct RPCServerConfiguration: Sendable {
     /// How long a connection that has sent nothing at all since it was accepted is kept. Real
     /// clients send their first request at once; a connection opened only to hold a slot is
     /// closed after this short time instead of `idleTimeout`.
-    public var unusedTimeout: Duration = .seconds(5)
+    public var unusedTimeout: Duration = .seconds(10)
     /// Connections served at once for ordinary peers; more are answered RESOURCE_EXHAUSTED (id 0)
     /// and closed.
     public var maxConnections: Int = 128

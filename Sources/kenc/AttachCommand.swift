@@ -63,7 +63,7 @@ struct AttachCommand: AsyncParsableCommand {
         }
     }
 
-    /// `--verify-only`: prints the verified programs and the log; exits 1 if the kernel refused.
+    /// `--verify-only`: prints the programs that went through the kernel verifier and the log; exits 1 if the kernel refused.
     func runVerifyOnly() async throws {
         var accepted = true
         try await runAgentCommand { () throws(AgentCLIError) in

@@ -15,12 +15,6 @@ import XCTest
 /// or verified — without a proven, non-vacuous assert tied to the request. The kernel gate is
 /// left out: it decides whether a program loads, not what the report may claim about it.
 final class OfflineVerdictSweepTests: XCTestCase {
-    static let contracts: Result<ContractStore, Error> = {
-        let directory = NSTemporaryDirectory() + "ken-sweep-contracts-\(getpid())"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        return Result { try ContractStore.open(stateDirectory: directory, kernel: { KernelInfo.shared() }) }
-    }()
-
     /// Every prompt of the shipped corpus and of both evaluation files.
     static func prompts(store: ExampleStore) async throws -> [(origin: String, prompt: String)] {
         var prompts: [(String, String)] = []
@@ -64,7 +58,7 @@ final class OfflineVerdictSweepTests: XCTestCase {
 
     func testNoOfflineResultIsCalledProvenWithoutAProvenNonVacuousAssert() async throws {
         let kernel = try Fixtures.requireTracefs()
-        let contracts = try Self.contracts.get()
+        let contracts = try Fixtures.contracts()
         let state = try Fixtures.temporaryDirectory("sweep")
         defer { try? FileManager.default.removeItem(at: state) }
         let store = try Fixtures.store(state: state)

@@ -11,24 +11,9 @@ import XCTest
 /// With no LLM at all, the request's own words make a right program PROVEN and a wrong one fail:
 /// "opened by vim" becomes `assert(comm == "vim")` before each output, proven from the filter.
 final class PromptAssertEndToEndTests: XCTestCase {
-    static let contracts: Result<ContractStore, ContractsError> = {
-        let directory = NSTemporaryDirectory() + "ken-prompt-assert-contracts-\(getpid())"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        do {
-            return .success(try ContractStore.open(stateDirectory: directory, kernel: { KernelInfo.shared() }))
-        } catch let error as ContractsError {
-            return .failure(error)
-        } catch {
-            return .failure(.storage("\(error)"))
-        }
-    }()
-
     static func offline(_ program: String, prompt: String) async throws -> Ken_V1_SynthesisReport {
         let kernel = try Fixtures.requireTracefs()
-        guard FileManager.default.isReadableFile(atPath: "/sys/kernel/btf/vmlinux") else {
-            throw XCTSkip("no kernel BTF: the contracts store cannot be built")
-        }
-        let contracts = try Self.contracts.get()
+        let contracts = try Fixtures.contracts()
         let loop = SynthesisLoop<TypedProgram>(
             source: PinnedSource(program: program, origin: .library(exampleID: "files-by-process", similarity: 0.9),
                                  label: "library example", fallback: nil),
