@@ -92,7 +92,7 @@ let package = Package(
 
         // MARK: kend side.
         .target(name: "LLM", dependencies: ["HTTP"]),
-        .target(name: "ExampleStore", dependencies: ["LLM", "BpftraceSyntax"]),
+        .target(name: "ExampleStore", dependencies: ["LLM", "BpftraceSyntax", "PromptAsserts"]),
         // Test support shared by test targets and ken-bench: a scripted OpenAI-compatible HTTP
         // server, and BPF C compiled with clang for tests that load real objects.
         .target(name: "TestSupport", path: "Tests/Support"),
