@@ -1,4 +1,4 @@
-import AgentCLI
+import KenClient
 import AgentCore
 import Foundation
 import KenProto
@@ -64,7 +64,7 @@ final class AgentCLITests: XCTestCase {
     func testJSONHasStableSnakeCaseKeysAndNumbers() throws {
         var reply = Ken_V1_ListReply()
         reply.extensions = [sampleExtension()]
-        let text = AgentJSON.list(reply, all: false)
+        let text = AgentJSON.list(reply, all: false).render()
         let parsed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
         XCTAssertEqual(parsed.count, 1)
         XCTAssertEqual(parsed[0]["id"] as? String, "a1b2c3d4e5f6")
@@ -72,7 +72,7 @@ final class AgentCLITests: XCTestCase {
         XCTAssertEqual(parsed[0]["prog_ids"] as? [Int], [41, 42])
         XCTAssertEqual(parsed[0]["memlock_bytes"] as? Int, 8192)
         XCTAssertEqual(parsed[0]["restart_policy"] as? String, "no")
-        let withAll = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(AgentJSON.list(reply, all: true).utf8)) as? [String: Any])
+        let withAll = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(AgentJSON.list(reply, all: true).render().utf8)) as? [String: Any])
         XCTAssertNotNil(withAll["extensions"])
         XCTAssertNotNil(withAll["programs"])
     }
@@ -92,20 +92,20 @@ final class AgentCLITests: XCTestCase {
         let proven = AgentFormatting.show(e, now: 1_060_000)
         XCTAssertTrue(proven.hasSuffix("proven against these annotations (assume/assert are never loaded):\n" + e.annotatedProgram), proven)
         XCTAssertTrue(proven.contains("manifest:   sha256 \(e.manifestDigest) (managed by kenc apply)\n"), proven)
-        let json = try? JSONSerialization.jsonObject(with: Data(AgentJSON.render(AgentJSON.object(e)).utf8)) as? [String: Any]
+        let json = try? JSONSerialization.jsonObject(with: Data(AgentJSON.object(e).render().utf8)) as? [String: Any]
         XCTAssertEqual(json?["annotated_program"] as? String, e.annotatedProgram)
     }
 
     func testExitCodesAndErrorRendering() {
-        XCTAssertEqual(AgentExitCode(code: .ok), .ok)
-        XCTAssertEqual(AgentExitCode(code: .notFound).rawValue, 3)
-        XCTAssertEqual(AgentExitCode(code: .permissionDenied).rawValue, 4)
-        XCTAssertEqual(AgentExitCode(code: .invalidArgument).rawValue, 2)
-        XCTAssertEqual(AgentExitCode(code: .failedPrecondition).rawValue, 1)
-        let unreachable = AgentCLIError(rpc: .socketNotFound(path: "/x.sock", service: "ken-agent"), socket: "/x.sock")
-        XCTAssertEqual(unreachable.exitCode.rawValue, 5)
+        XCTAssertEqual(KencExit(code: .ok), .success)
+        XCTAssertEqual(KencExit(code: .notFound).status, 3)
+        XCTAssertEqual(KencExit(code: .permissionDenied).status, 4)
+        XCTAssertEqual(KencExit(code: .invalidArgument).status, 2)
+        XCTAssertEqual(KencExit(code: .failedPrecondition).status, 1)
+        let unreachable = ClientError(rpc: .socketNotFound(path: "/x.sock", service: "ken-agent"), socket: "/x.sock")
+        XCTAssertEqual(unreachable.exit.status, 5)
         XCTAssertTrue(unreachable.hint.contains("KEN_AGENT_SOCKET"))
-        let rejected = AgentCLIError(status: Ken_V1_Status.with {
+        let rejected = ClientError(status: Ken_V1_Status.with {
             $0.code = .failedPrecondition
             $0.message = "the kernel refused the object"
             $0.detail = "0: R0=ctx\ninvalid mem access"
@@ -141,7 +141,7 @@ final class AgentCLITests: XCTestCase {
         XCTAssertEqual(object.kind, .bpfObject)
         XCTAssertEqual(object.object.count, 6)
         XCTAssertThrowsError(try AgentCalls.attachRequest(path: dir + "/missing.bt", name: nil, restart: nil)) {
-            XCTAssertEqual(($0 as? AgentCLIError)?.exitCode, .usage)
+            XCTAssertEqual(($0 as? ClientError)?.exit, .usage)
         }
     }
 
@@ -156,13 +156,13 @@ final class AgentCLITests: XCTestCase {
             _ = try await calls.call { $0.get = Ken_V1_GetRequest.with { $0.id = "000000000000" } }
             XCTFail("unknown id must fail")
         } catch {
-            XCTAssertEqual(error.exitCode, .notFound)
+            XCTAssertEqual(error.exit, .notFound)
         }
         do {
             _ = try await AgentCalls(socket: agent.stateDirectory + "/none.sock").call { $0.status = Ken_V1_AgentStatusRequest() }
             XCTFail("a missing socket must fail")
         } catch {
-            XCTAssertEqual(error.exitCode, .agentUnreachable)
+            XCTAssertEqual(error.exit, .unreachable)
         }
     }
 }

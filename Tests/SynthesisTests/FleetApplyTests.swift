@@ -2,6 +2,7 @@ import AgentCore
 import Fleet
 import Foundation
 import KendCore
+import KenClient
 import KenProto
 import KenRPC
 import LLM

@@ -1,6 +1,7 @@
 import ExampleStore
 import Foundation
 import KendCore
+import KenClient
 import KenProto
 import Synthesis
 import XCTest

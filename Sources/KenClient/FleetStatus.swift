@@ -2,7 +2,6 @@ import Foundation
 import KenProto
 import KernelInfo
 import KenRPC
-import SwiftProtobuf
 
 /// `kenc status`: one document with both daemons, the kernel and every extension — what fleet
 /// fact gathering (Ansible facts, a DaemonSet's readiness check) reads. A daemon that cannot be
@@ -14,8 +13,17 @@ public struct FleetStatus: Sendable {
     public var kendError: String?
     public var extensions: [Ken_V1_Extension]
 
+    public init(agent: Ken_V1_AgentStatusReply? = nil, agentError: String? = nil, kend: Ken_V1_KendStatusReply? = nil,
+                kendError: String? = nil, extensions: [Ken_V1_Extension] = []) {
+        self.agent = agent
+        self.agentError = agentError
+        self.kend = kend
+        self.kendError = kendError
+        self.extensions = extensions
+    }
+
     public static func gather(agentSocket: String, kendSocket: String) async -> FleetStatus {
-        var status = FleetStatus(agent: nil, agentError: nil, kend: nil, kendError: nil, extensions: [])
+        var status = FleetStatus()
         do {
             let client = try await AgentClient.connect(path: agentSocket, timeout: .seconds(3))
             let answer = try await client.call(.with { $0.status = .init() }, timeout: .seconds(5))
@@ -24,7 +32,7 @@ public struct FleetStatus: Sendable {
             if list.status.code == .ok { status.extensions = list.list.extensions }
             await client.close()
         } catch {
-            status.agentError = "\(error)"
+            status.agentError = ClientError(rpc: error, socket: agentSocket, daemon: .agent).message
         }
         do {
             let client = try await KendClient.connect(path: kendSocket, timeout: .seconds(3))
@@ -32,7 +40,7 @@ public struct FleetStatus: Sendable {
             if answer.status.code == .ok { status.kend = answer.statusReply } else { status.kendError = answer.status.message }
             await client.close()
         } catch {
-            status.kendError = "\(error)"
+            status.kendError = ClientError(rpc: error, socket: kendSocket, daemon: .kend).message
         }
         return status
     }
@@ -41,26 +49,40 @@ public struct FleetStatus: Sendable {
         agent?.kernelRelease ?? kend?.kernelRelease ?? KernelInfo.runningRelease()
     }
 
-    /// 0 when both daemons answered, 5 when either did not.
-    public var exitStatus: Int32 { agent != nil && kend != nil ? 0 : 5 }
+    /// Success when both daemons answered, unreachable when either did not.
+    public var exit: KencExit { agent != nil && kend != nil ? .success : .unreachable }
 
-    public func json() -> String {
-        var options = JSONEncodingOptions()
-        options.preserveProtoFieldNames = true
-        func object(_ message: (any SwiftProtobuf.Message)?) -> Any {
-            guard let message, let text = try? message.jsonString(options: options),
-                  let value = try? JSONSerialization.jsonObject(with: Data(text.utf8)) else { return NSNull() }
-            return value
+    /// 0 when both daemons answered, 5 when either did not.
+    public var exitStatus: Int32 { exit.status }
+
+    /// The document: `agent` and `kend` are null when unreachable, and `agent_error` /
+    /// `kend_error` say why (null when they answered); `counts` has every state, zeros included.
+    public func json() -> JSONValue {
+        var counts: [String: JSONValue] = [:]
+        for state in [Ken_V1_ExtensionState.attaching, .attached, .failed, .detached] {
+            counts[AgentFormatting.stateName(state)] = .int(extensions.filter { $0.state == state }.count)
         }
-        let document: [String: Any] = [
-            "kernel": kernelRelease,
-            "agent": agent.map { object($0) } ?? ["error": agentError ?? "unreachable"],
-            "kend": kend.map { object($0) } ?? ["error": kendError ?? "unreachable"],
-            "extensions": extensions.map { object($0) },
-            "counts": Dictionary(grouping: extensions, by: { Self.stateName($0.state) }).mapValues(\.count),
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        return .object([
+            "kernel": .string(kernelRelease),
+            "agent": agent.map(AgentJSON.object) ?? .null,
+            "agent_error": agent == nil ? .string(agentError ?? "unreachable") : .null,
+            "kend": kend.map(Self.object) ?? .null,
+            "kend_error": kend == nil ? .string(kendError ?? "unreachable") : .null,
+            "extensions": .array(extensions.map(AgentJSON.object)),
+            "counts": .object(counts),
+        ])
+    }
+
+    /// kend's Status answer.
+    public static func object(_ s: Ken_V1_KendStatusReply) -> JSONValue {
+        .object([
+            "version": .string(s.version), "kernel_release": .string(s.kernelRelease),
+            "llm_endpoint": s.llmEndpoint.isEmpty ? .null : .string(s.llmEndpoint),
+            "llm_model": s.llmModel.isEmpty ? .null : .string(s.llmModel),
+            "examples": .int(s.examples),
+            "agent_version": s.agentVersion.isEmpty ? .null : .string(s.agentVersion),
+            "uptime_seconds": .double(s.uptimeSeconds),
+        ])
     }
 
     public func text() -> String {
@@ -77,18 +99,8 @@ public struct FleetStatus: Sendable {
             lines.append("kend: unreachable: \(kendError ?? "")")
         }
         for item in extensions {
-            lines.append("  \(item.id)  \(item.name)  \(Self.stateName(item.state))\(item.manifestDigest.isEmpty ? "" : "  (managed by apply)")")
+            lines.append("  \(item.id)  \(item.name)  \(AgentFormatting.stateName(item.state))\(item.manifestDigest.isEmpty ? "" : "  (managed by apply)")")
         }
         return lines.joined(separator: "\n")
-    }
-
-    static func stateName(_ state: Ken_V1_ExtensionState) -> String {
-        switch state {
-        case .attaching: "attaching"
-        case .attached: "attached"
-        case .failed: "failed"
-        case .detached: "detached"
-        default: "unknown"
-        }
     }
 }
