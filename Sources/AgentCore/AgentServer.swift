@@ -28,12 +28,22 @@ public final class AgentServer: Sendable {
         let service = AgentService(configuration: configuration, registry: registry, logger: logger)
         let outcomes = await service.supervisor.reconcile()
         service.supervisor.purgeDetached(retention: configuration.detachedRetentionSeconds)
+        // Root and administrators always get a connection: the per-user limits and the shared
+        // connection limit do not apply to them (up to the server's privileged reserve).
+        var rpcConfiguration = rpcConfiguration
+        let authorizer = service.authorizer
+        rpcConfiguration.isPrivileged = { peer in
+            peer.uid == 0 || authorizer.isAdmin(Peer(uid: peer.uid, gid: peer.gid, pid: peer.pid))
+        }
         let server = try await RPCServer.start(endpoint: endpoint, handler: AgentRPCHandler(service: service),
                                                configuration: rpcConfiguration, logger: logger)
         return AgentServer(service: service, outcomes: outcomes, server: server)
     }
 
     public var socketPath: String { server.path }
+
+    /// Connections open right now (for tests and status).
+    public var connectionCount: Int { server.connectionCount }
 
     /// Stops serving. Extensions stay attached (and are adopted by the next agent) unless the
     /// policy says detach_on_stop.

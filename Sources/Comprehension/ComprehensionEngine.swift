@@ -98,6 +98,6 @@ public struct ComprehensionEngine: Sendable {
 
         return ComprehensionResult(annotatedProgram: outcome.program, annotatedSource: outcome.source,
                                    annotations: outcome.kept, notes: session.notes, warnings: checks.warnings,
-                                   verification: outcome.verification)
+                                   verification: outcome.verification, assertOrigins: outcome.assertOrigins)
     }
 }

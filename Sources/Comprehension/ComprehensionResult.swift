@@ -51,14 +51,19 @@ public struct ComprehensionResult: Sendable {
     public var warnings: [Diagnostic]
     /// The verifier's result on the final annotated program, when it ran.
     public var verification: VerificationResult?
+    /// Who claimed each assert of `annotatedSource`, keyed by its position "LINE:COLUMN" (as
+    /// the verifier reports it), so a report can say whether a proof is tied to the request.
+    public var assertOrigins: [String: Annotation.Origin]
 
     public init(annotatedProgram: Program?, annotatedSource: String, annotations: [Annotation], notes: [String],
-                warnings: [Diagnostic], verification: VerificationResult?) {
+                warnings: [Diagnostic], verification: VerificationResult?,
+                assertOrigins: [String: Annotation.Origin] = [:]) {
         self.annotatedProgram = annotatedProgram
         self.annotatedSource = annotatedSource
         self.annotations = annotations
         self.notes = notes
         self.warnings = warnings
         self.verification = verification
+        self.assertOrigins = assertOrigins
     }
 }

@@ -132,6 +132,8 @@ struct Session {
         var kept: [Annotation]
         var verification: VerificationResult?
         var rejected: [(annotation: Annotation, reason: String)]
+        /// The origin of each assert, by "LINE:COLUMN" in `source`.
+        var assertOrigins: [String: Annotation.Origin] = [:]
     }
 
     /// Inserts the annotations (assumes first, asserts last in each probe body), prints and
@@ -168,6 +170,10 @@ struct Session {
 
     static func key(_ location: SourceLocation) -> String { "\(location.line):\(location.column)" }
 
+    static func assertOrigins(_ placed: [String: Annotation]) -> [String: Annotation.Origin] {
+        placed.filter { $0.value.isAssert }.mapValues(\.origin)
+    }
+
     mutating func verify(_ candidate: Program, mechanical: [Annotation], llm: inout [Annotation],
                          attempt: Int) -> Outcome {
         var contractAnnotations = mechanical
@@ -188,8 +194,9 @@ struct Session {
                 }
                 if culprits.isEmpty || round > 4 {
                     let first = failure.diagnostics.first.map { $0.render(source: source) } ?? "unknown error"
-                    notes.append("the annotated program does not resolve, so it was not verified: \(first)")
-                    return Outcome(program: program, source: source, kept: all, verification: nil, rejected: [])
+                    notes.append("the annotated program does not resolve, so nothing was proven: \(first)")
+                    return Outcome(program: program, source: source, kept: all, verification: nil, rejected: [],
+                                   assertOrigins: Self.assertOrigins(placed))
                 }
                 contractAnnotations.removeAll { culprits.contains($0) }
                 llm.removeAll { culprits.contains($0) }
@@ -197,7 +204,8 @@ struct Session {
                 let result = engine.verifier.verify(typed, prompt: prompt)
                 record(source: source, program: program, result: result, attempt: attempt)
                 let rejected = vacuous(result, placed: placed, annotations: all)
-                return Outcome(program: program, source: source, kept: all, verification: result, rejected: rejected)
+                return Outcome(program: program, source: source, kept: all, verification: result, rejected: rejected,
+                               assertOrigins: Self.assertOrigins(placed))
             }
         }
     }

@@ -128,7 +128,7 @@ public struct EvalRunner: Sendable {
     /// Ken's verdict from a synthesis report. A task whose last attempt reached the kernel stage
     /// and failed there had passed every check of Ken's own: the kernel refused it.
     public static func verdict(_ report: Ken_V1_SynthesisReport) -> EvalVerdict {
-        if report.verified { return report.attached ? .verifiedAttached : .kernelRejected }
+        if report.passed { return report.attached ? .verifiedAttached : .kernelRejected }
         guard let last = report.attempts.last else { return .notVerified }
         if last.timings.contains(where: { $0.stage == .attach || $0.stage == .kernelVerify }) { return .kernelRejected }
         return .notVerified

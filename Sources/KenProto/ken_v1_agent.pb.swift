@@ -295,6 +295,13 @@ public nonisolated struct Ken_V1_AttachRequest: Sendable {
   /// set by kend's Apply: which manifest declared this extension
   public var manifestDigest: String = String()
 
+  /// What kend established about the program; recorded as given, shown by list/show/status.
+  public var verdict: Ken_V1_ExtensionVerdict = .unspecified
+
+  public var provenAsserts: [Ken_V1_ProvenAssert] = []
+
+  public var unprovenReason: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -962,7 +969,7 @@ nonisolated extension Ken_V1_AgentStatusReply: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AttachRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}program_text\0\u{1}object\0\u{1}prompt\0\u{3}annotated_program\0\u{3}restart_policy\0\u{3}manifest_digest\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}program_text\0\u{1}object\0\u{1}prompt\0\u{3}annotated_program\0\u{3}restart_policy\0\u{3}manifest_digest\0\u{2}\\\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -978,6 +985,9 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
       case 6: try { try decoder.decodeSingularStringField(value: &self.annotatedProgram) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.restartPolicy) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.manifestDigest) }()
+      case 100: try { try decoder.decodeSingularEnumField(value: &self.verdict) }()
+      case 101: try { try decoder.decodeRepeatedMessageField(value: &self.provenAsserts) }()
+      case 102: try { try decoder.decodeSingularStringField(value: &self.unprovenReason) }()
       default: break
       }
     }
@@ -1008,6 +1018,15 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
     if !self.manifestDigest.isEmpty {
       try visitor.visitSingularStringField(value: self.manifestDigest, fieldNumber: 8)
     }
+    if self.verdict != .unspecified {
+      try visitor.visitSingularEnumField(value: self.verdict, fieldNumber: 100)
+    }
+    if !self.provenAsserts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.provenAsserts, fieldNumber: 101)
+    }
+    if !self.unprovenReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.unprovenReason, fieldNumber: 102)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1020,6 +1039,9 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.annotatedProgram != rhs.annotatedProgram {return false}
     if lhs.restartPolicy != rhs.restartPolicy {return false}
     if lhs.manifestDigest != rhs.manifestDigest {return false}
+    if lhs.verdict != rhs.verdict {return false}
+    if lhs.provenAsserts != rhs.provenAsserts {return false}
+    if lhs.unprovenReason != rhs.unprovenReason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

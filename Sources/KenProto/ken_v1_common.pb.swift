@@ -199,6 +199,108 @@ public nonisolated enum Ken_V1_ExtensionState: SwiftProtobuf.Enum, Swift.CaseIte
 
 }
 
+/// How much Ken established about a program before it was attached.
+public nonisolated enum Ken_V1_ExtensionVerdict: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Attached by hand (no synthesis), or recorded before verdicts existed.
+  case unspecified // = 0
+
+  /// Every stage passed and at least one assert tied to the request was proven (Z3: its
+  /// negation is unsatisfiable on every path) and is not vacuous.
+  case proven // = 1
+
+  /// Every stage passed (front end, Ken's own checks, kernel verifier) but nothing about the
+  /// program's behaviour was proven; `unproven_reason` says why.
+  case checked // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .proven
+    case 2: self = .checked
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .proven: return 1
+    case .checked: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Ken_V1_ExtensionVerdict] = [
+    .unspecified,
+    .proven,
+    .checked,
+  ]
+
+}
+
+/// Who stated an assert.
+public nonisolated enum Ken_V1_ClaimedBy: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// derived mechanically from the request's own words (no LLM)
+  case prompt // = 1
+
+  /// proposed by the LLM from the request
+  case llm // = 2
+
+  /// derived from the kernel contracts (not tied to the request)
+  case contract // = 3
+
+  /// written in the program as given (a pinned program's own spec)
+  case program // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .prompt
+    case 2: self = .llm
+    case 3: self = .contract
+    case 4: self = .program
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .prompt: return 1
+    case .llm: return 2
+    case .contract: return 3
+    case .program: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Ken_V1_ClaimedBy] = [
+    .unspecified,
+    .prompt,
+    .llm,
+    .contract,
+    .program,
+  ]
+
+}
+
 public nonisolated struct Ken_V1_Status: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -282,6 +384,32 @@ public nonisolated struct Ken_V1_Diagnostic: Sendable {
     ]
 
   }
+
+  public init() {}
+}
+
+/// One assert the symbolic verifier proved, non-vacuously.
+public nonisolated struct Ken_V1_ProvenAssert: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the assert as written
+  public var text: String = String()
+
+  public var file: String = String()
+
+  /// in the annotated program
+  public var line: UInt32 = 0
+
+  public var column: UInt32 = 0
+
+  public var claimedBy: Ken_V1_ClaimedBy = .unspecified
+
+  /// the probe it sits in, when known
+  public var probe: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
@@ -405,6 +533,23 @@ public nonisolated struct Ken_V1_Extension: @unchecked Sendable {
     set {_uniqueStorage()._manifestDigest = newValue}
   }
 
+  /// What kend established about the program (kend's claim; the agent records it as given).
+  public var verdict: Ken_V1_ExtensionVerdict {
+    get {_storage._verdict}
+    set {_uniqueStorage()._verdict = newValue}
+  }
+
+  public var provenAsserts: [Ken_V1_ProvenAssert] {
+    get {_storage._provenAsserts}
+    set {_uniqueStorage()._provenAsserts = newValue}
+  }
+
+  /// for CHECKED: why nothing was proven
+  public var unprovenReason: String {
+    get {_storage._unprovenReason}
+    set {_uniqueStorage()._unprovenReason = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -490,6 +635,14 @@ nonisolated extension Ken_V1_ProgramKind: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Ken_V1_ExtensionState: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EXTENSION_STATE_UNSPECIFIED\0\u{1}ATTACHING\0\u{1}ATTACHED\0\u{1}FAILED\0\u{1}DETACHED\0")
+}
+
+nonisolated extension Ken_V1_ExtensionVerdict: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EXTENSION_VERDICT_UNSPECIFIED\0\u{1}PROVEN\0\u{1}CHECKED\0")
+}
+
+nonisolated extension Ken_V1_ClaimedBy: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CLAIMED_BY_UNSPECIFIED\0\u{1}CLAIMED_BY_PROMPT\0\u{1}CLAIMED_BY_LLM\0\u{1}CLAIMED_BY_CONTRACT\0\u{1}CLAIMED_BY_PROGRAM\0")
 }
 
 nonisolated extension Ken_V1_Status: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -601,9 +754,64 @@ nonisolated extension Ken_V1_Diagnostic.Severity: SwiftProtobuf._ProtoNameProvid
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ERROR\0\u{1}WARNING\0\u{1}NOTE\0")
 }
 
+nonisolated extension Ken_V1_ProvenAssert: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ProvenAssert"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}text\0\u{1}file\0\u{1}line\0\u{1}column\0\u{3}claimed_by\0\u{1}probe\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.file) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.line) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.column) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.claimedBy) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.probe) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 1)
+    }
+    if !self.file.isEmpty {
+      try visitor.visitSingularStringField(value: self.file, fieldNumber: 2)
+    }
+    if self.line != 0 {
+      try visitor.visitSingularUInt32Field(value: self.line, fieldNumber: 3)
+    }
+    if self.column != 0 {
+      try visitor.visitSingularUInt32Field(value: self.column, fieldNumber: 4)
+    }
+    if self.claimedBy != .unspecified {
+      try visitor.visitSingularEnumField(value: self.claimedBy, fieldNumber: 5)
+    }
+    if !self.probe.isEmpty {
+      try visitor.visitSingularStringField(value: self.probe, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Ken_V1_ProvenAssert, rhs: Ken_V1_ProvenAssert) -> Bool {
+    if lhs.text != rhs.text {return false}
+    if lhs.file != rhs.file {return false}
+    if lhs.line != rhs.line {return false}
+    if lhs.column != rhs.column {return false}
+    if lhs.claimedBy != rhs.claimedBy {return false}
+    if lhs.probe != rhs.probe {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Extension"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}owner_uid\0\u{1}kind\0\u{3}program_text\0\u{3}object_sha256\0\u{1}prompt\0\u{3}annotated_program\0\u{3}prog_ids\0\u{3}link_ids\0\u{1}state\0\u{3}created_unix_ms\0\u{3}changed_unix_ms\0\u{3}last_error\0\u{3}memlock_bytes\0\u{1}pid\0\u{1}probes\0\u{3}pin_dir\0\u{3}restart_policy\0\u{1}restarts\0\u{3}manifest_digest\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}owner_uid\0\u{1}kind\0\u{3}program_text\0\u{3}object_sha256\0\u{1}prompt\0\u{3}annotated_program\0\u{3}prog_ids\0\u{3}link_ids\0\u{1}state\0\u{3}created_unix_ms\0\u{3}changed_unix_ms\0\u{3}last_error\0\u{3}memlock_bytes\0\u{1}pid\0\u{1}probes\0\u{3}pin_dir\0\u{3}restart_policy\0\u{1}restarts\0\u{3}manifest_digest\0\u{2}O\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -627,6 +835,9 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
     var _restartPolicy: String = String()
     var _restarts: UInt32 = 0
     var _manifestDigest: String = String()
+    var _verdict: Ken_V1_ExtensionVerdict = .unspecified
+    var _provenAsserts: [Ken_V1_ProvenAssert] = []
+    var _unprovenReason: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -658,6 +869,9 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
       _restartPolicy = source._restartPolicy
       _restarts = source._restarts
       _manifestDigest = source._manifestDigest
+      _verdict = source._verdict
+      _provenAsserts = source._provenAsserts
+      _unprovenReason = source._unprovenReason
     }
   }
 
@@ -697,6 +911,9 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
         case 19: try { try decoder.decodeSingularStringField(value: &_storage._restartPolicy) }()
         case 20: try { try decoder.decodeSingularUInt32Field(value: &_storage._restarts) }()
         case 21: try { try decoder.decodeSingularStringField(value: &_storage._manifestDigest) }()
+        case 100: try { try decoder.decodeSingularEnumField(value: &_storage._verdict) }()
+        case 101: try { try decoder.decodeRepeatedMessageField(value: &_storage._provenAsserts) }()
+        case 102: try { try decoder.decodeSingularStringField(value: &_storage._unprovenReason) }()
         default: break
         }
       }
@@ -768,6 +985,15 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
       if !_storage._manifestDigest.isEmpty {
         try visitor.visitSingularStringField(value: _storage._manifestDigest, fieldNumber: 21)
       }
+      if _storage._verdict != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._verdict, fieldNumber: 100)
+      }
+      if !_storage._provenAsserts.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._provenAsserts, fieldNumber: 101)
+      }
+      if !_storage._unprovenReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._unprovenReason, fieldNumber: 102)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -798,6 +1024,9 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
         if _storage._restartPolicy != rhs_storage._restartPolicy {return false}
         if _storage._restarts != rhs_storage._restarts {return false}
         if _storage._manifestDigest != rhs_storage._manifestDigest {return false}
+        if _storage._verdict != rhs_storage._verdict {return false}
+        if _storage._provenAsserts != rhs_storage._provenAsserts {return false}
+        if _storage._unprovenReason != rhs_storage._unprovenReason {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -356,6 +356,10 @@ public nonisolated struct Ken_V1_SynthesizeRequest: Sendable {
   /// run the kernel verifier but attach nothing
   public var verifyOnly: Bool = false
 
+  /// Refuse to attach a program that is only CHECKED (nothing proven): the task then ends
+  /// without attaching and the report says why.
+  public var requireProof: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -421,6 +425,11 @@ public nonisolated struct Ken_V1_AssertVerdict: Sendable {
 
   public var model: [Ken_V1_ModelValue] = []
 
+  /// VERIFIED, but it holds whatever the program does: proves nothing
+  public var vacuous: Bool = false
+
+  public var claimedBy: Ken_V1_ClaimedBy = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -469,7 +478,9 @@ public nonisolated struct Ken_V1_SynthesisReport: Sendable {
 
   public var taskID: String = String()
 
-  public var verified: Bool = false
+  /// Every stage passed (front end, Ken's checks, symbolic verifier, kernel). Says nothing of
+  /// proof: read `verdict` for PROVEN or CHECKED.
+  public var passed: Bool = false
 
   public var attached: Bool = false
 
@@ -501,6 +512,15 @@ public nonisolated struct Ken_V1_SynthesisReport: Sendable {
 
   /// attempts ran out: continue with hints
   public var needsHint: Bool = false
+
+  /// set when `passed`
+  public var verdict: Ken_V1_ExtensionVerdict = .unspecified
+
+  /// the non-vacuous proven asserts, with who claimed them
+  public var provenAsserts: [Ken_V1_ProvenAssert] = []
+
+  /// for CHECKED: why nothing was proven
+  public var unprovenReason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -565,6 +585,9 @@ public nonisolated struct Ken_V1_Manifest: Sendable {
 
   public var sourcePath: String = String()
 
+  /// attach only a PROVEN program
+  public var requireProof: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -580,6 +603,9 @@ public nonisolated struct Ken_V1_ApplyRequest: Sendable {
   public var prune: Bool = false
 
   public var dryRun: Bool = false
+
+  /// every manifest: attach only PROVEN programs
+  public var requireProof: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -599,6 +625,11 @@ public nonisolated struct Ken_V1_ApplyAction: Sendable {
   public var extensionID: String = String()
 
   public var message: String = String()
+
+  /// of the program attached or kept
+  public var verdict: Ken_V1_ExtensionVerdict = .unspecified
+
+  public var unprovenReason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1153,7 +1184,7 @@ nonisolated extension Ken_V1_KendStatusReply: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Ken_V1_SynthesizeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SynthesizeRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}prompt\0\u{1}attach\0\u{1}name\0\u{3}max_attempts\0\u{1}hints\0\u{3}task_id\0\u{3}verify_only\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}prompt\0\u{1}attach\0\u{1}name\0\u{3}max_attempts\0\u{1}hints\0\u{3}task_id\0\u{3}verify_only\0\u{4}]\u{1}require_proof\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1168,6 +1199,7 @@ nonisolated extension Ken_V1_SynthesizeRequest: SwiftProtobuf.Message, SwiftProt
       case 5: try { try decoder.decodeRepeatedStringField(value: &self.hints) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
       case 7: try { try decoder.decodeSingularBoolField(value: &self.verifyOnly) }()
+      case 100: try { try decoder.decodeSingularBoolField(value: &self.requireProof) }()
       default: break
       }
     }
@@ -1195,6 +1227,9 @@ nonisolated extension Ken_V1_SynthesizeRequest: SwiftProtobuf.Message, SwiftProt
     if self.verifyOnly != false {
       try visitor.visitSingularBoolField(value: self.verifyOnly, fieldNumber: 7)
     }
+    if self.requireProof != false {
+      try visitor.visitSingularBoolField(value: self.requireProof, fieldNumber: 100)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1206,6 +1241,7 @@ nonisolated extension Ken_V1_SynthesizeRequest: SwiftProtobuf.Message, SwiftProt
     if lhs.hints != rhs.hints {return false}
     if lhs.taskID != rhs.taskID {return false}
     if lhs.verifyOnly != rhs.verifyOnly {return false}
+    if lhs.requireProof != rhs.requireProof {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1303,7 +1339,7 @@ nonisolated extension Ken_V1_ModelValue: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Ken_V1_AssertVerdict: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AssertVerdict"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}file\0\u{1}line\0\u{1}column\0\u{1}text\0\u{1}verdict\0\u{1}message\0\u{1}path\0\u{1}model\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}file\0\u{1}line\0\u{1}column\0\u{1}text\0\u{1}verdict\0\u{1}message\0\u{1}path\0\u{1}model\0\u{2}\\\u{1}vacuous\0\u{3}claimed_by\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1319,6 +1355,8 @@ nonisolated extension Ken_V1_AssertVerdict: SwiftProtobuf.Message, SwiftProtobuf
       case 6: try { try decoder.decodeSingularStringField(value: &self.message) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.path) }()
       case 8: try { try decoder.decodeRepeatedMessageField(value: &self.model) }()
+      case 100: try { try decoder.decodeSingularBoolField(value: &self.vacuous) }()
+      case 101: try { try decoder.decodeSingularEnumField(value: &self.claimedBy) }()
       default: break
       }
     }
@@ -1349,6 +1387,12 @@ nonisolated extension Ken_V1_AssertVerdict: SwiftProtobuf.Message, SwiftProtobuf
     if !self.model.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.model, fieldNumber: 8)
     }
+    if self.vacuous != false {
+      try visitor.visitSingularBoolField(value: self.vacuous, fieldNumber: 100)
+    }
+    if self.claimedBy != .unspecified {
+      try visitor.visitSingularEnumField(value: self.claimedBy, fieldNumber: 101)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1361,6 +1405,8 @@ nonisolated extension Ken_V1_AssertVerdict: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.message != rhs.message {return false}
     if lhs.path != rhs.path {return false}
     if lhs.model != rhs.model {return false}
+    if lhs.vacuous != rhs.vacuous {return false}
+    if lhs.claimedBy != rhs.claimedBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1458,7 +1504,7 @@ nonisolated extension Ken_V1_Attempt: SwiftProtobuf.Message, SwiftProtobuf._Mess
 
 nonisolated extension Ken_V1_SynthesisReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SynthesisReport"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}verified\0\u{1}attached\0\u{1}program\0\u{3}annotated_program\0\u{1}verdicts\0\u{1}attempts\0\u{1}extension\0\u{1}source\0\u{1}similarity\0\u{1}note\0\u{3}needs_hint\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}passed\0\u{1}attached\0\u{1}program\0\u{3}annotated_program\0\u{1}verdicts\0\u{1}attempts\0\u{1}extension\0\u{1}source\0\u{1}similarity\0\u{1}note\0\u{3}needs_hint\0\u{2}X\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1467,7 +1513,7 @@ nonisolated extension Ken_V1_SynthesisReport: SwiftProtobuf.Message, SwiftProtob
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
-      case 2: try { try decoder.decodeSingularBoolField(value: &self.verified) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.passed) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.attached) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.program) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.annotatedProgram) }()
@@ -1478,6 +1524,9 @@ nonisolated extension Ken_V1_SynthesisReport: SwiftProtobuf.Message, SwiftProtob
       case 10: try { try decoder.decodeSingularDoubleField(value: &self.similarity) }()
       case 11: try { try decoder.decodeSingularStringField(value: &self.note) }()
       case 12: try { try decoder.decodeSingularBoolField(value: &self.needsHint) }()
+      case 100: try { try decoder.decodeSingularEnumField(value: &self.verdict) }()
+      case 101: try { try decoder.decodeRepeatedMessageField(value: &self.provenAsserts) }()
+      case 102: try { try decoder.decodeSingularStringField(value: &self.unprovenReason) }()
       default: break
       }
     }
@@ -1491,8 +1540,8 @@ nonisolated extension Ken_V1_SynthesisReport: SwiftProtobuf.Message, SwiftProtob
     if !self.taskID.isEmpty {
       try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 1)
     }
-    if self.verified != false {
-      try visitor.visitSingularBoolField(value: self.verified, fieldNumber: 2)
+    if self.passed != false {
+      try visitor.visitSingularBoolField(value: self.passed, fieldNumber: 2)
     }
     if self.attached != false {
       try visitor.visitSingularBoolField(value: self.attached, fieldNumber: 3)
@@ -1524,12 +1573,21 @@ nonisolated extension Ken_V1_SynthesisReport: SwiftProtobuf.Message, SwiftProtob
     if self.needsHint != false {
       try visitor.visitSingularBoolField(value: self.needsHint, fieldNumber: 12)
     }
+    if self.verdict != .unspecified {
+      try visitor.visitSingularEnumField(value: self.verdict, fieldNumber: 100)
+    }
+    if !self.provenAsserts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.provenAsserts, fieldNumber: 101)
+    }
+    if !self.unprovenReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.unprovenReason, fieldNumber: 102)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Ken_V1_SynthesisReport, rhs: Ken_V1_SynthesisReport) -> Bool {
     if lhs.taskID != rhs.taskID {return false}
-    if lhs.verified != rhs.verified {return false}
+    if lhs.passed != rhs.passed {return false}
     if lhs.attached != rhs.attached {return false}
     if lhs.program != rhs.program {return false}
     if lhs.annotatedProgram != rhs.annotatedProgram {return false}
@@ -1540,6 +1598,9 @@ nonisolated extension Ken_V1_SynthesisReport: SwiftProtobuf.Message, SwiftProtob
     if lhs.similarity != rhs.similarity {return false}
     if lhs.note != rhs.note {return false}
     if lhs.needsHint != rhs.needsHint {return false}
+    if lhs.verdict != rhs.verdict {return false}
+    if lhs.provenAsserts != rhs.provenAsserts {return false}
+    if lhs.unprovenReason != rhs.unprovenReason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1637,7 +1698,7 @@ nonisolated extension Ken_V1_VerifyReply: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Ken_V1_Manifest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Manifest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}prompt\0\u{1}program\0\u{3}program_sha256\0\u{3}max_attempts\0\u{3}on_failure\0\u{3}source_path\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}prompt\0\u{1}program\0\u{3}program_sha256\0\u{3}max_attempts\0\u{3}on_failure\0\u{3}source_path\0\u{4}]\u{1}require_proof\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1652,6 +1713,7 @@ nonisolated extension Ken_V1_Manifest: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.maxAttempts) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.onFailure) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.sourcePath) }()
+      case 100: try { try decoder.decodeSingularBoolField(value: &self.requireProof) }()
       default: break
       }
     }
@@ -1679,6 +1741,9 @@ nonisolated extension Ken_V1_Manifest: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if !self.sourcePath.isEmpty {
       try visitor.visitSingularStringField(value: self.sourcePath, fieldNumber: 7)
     }
+    if self.requireProof != false {
+      try visitor.visitSingularBoolField(value: self.requireProof, fieldNumber: 100)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1690,6 +1755,7 @@ nonisolated extension Ken_V1_Manifest: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.maxAttempts != rhs.maxAttempts {return false}
     if lhs.onFailure != rhs.onFailure {return false}
     if lhs.sourcePath != rhs.sourcePath {return false}
+    if lhs.requireProof != rhs.requireProof {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1697,7 +1763,7 @@ nonisolated extension Ken_V1_Manifest: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Ken_V1_ApplyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ApplyRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}manifests\0\u{1}prune\0\u{3}dry_run\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}manifests\0\u{1}prune\0\u{3}dry_run\0\u{4}a\u{1}require_proof\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1708,6 +1774,7 @@ nonisolated extension Ken_V1_ApplyRequest: SwiftProtobuf.Message, SwiftProtobuf.
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.manifests) }()
       case 2: try { try decoder.decodeSingularBoolField(value: &self.prune) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.dryRun) }()
+      case 100: try { try decoder.decodeSingularBoolField(value: &self.requireProof) }()
       default: break
       }
     }
@@ -1723,6 +1790,9 @@ nonisolated extension Ken_V1_ApplyRequest: SwiftProtobuf.Message, SwiftProtobuf.
     if self.dryRun != false {
       try visitor.visitSingularBoolField(value: self.dryRun, fieldNumber: 3)
     }
+    if self.requireProof != false {
+      try visitor.visitSingularBoolField(value: self.requireProof, fieldNumber: 100)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1730,6 +1800,7 @@ nonisolated extension Ken_V1_ApplyRequest: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.manifests != rhs.manifests {return false}
     if lhs.prune != rhs.prune {return false}
     if lhs.dryRun != rhs.dryRun {return false}
+    if lhs.requireProof != rhs.requireProof {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1737,7 +1808,7 @@ nonisolated extension Ken_V1_ApplyRequest: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Ken_V1_ApplyAction: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ApplyAction"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}action\0\u{3}extension_id\0\u{1}message\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}action\0\u{3}extension_id\0\u{1}message\0\u{2}`\u{1}verdict\0\u{3}unproven_reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1749,6 +1820,8 @@ nonisolated extension Ken_V1_ApplyAction: SwiftProtobuf.Message, SwiftProtobuf._
       case 2: try { try decoder.decodeSingularStringField(value: &self.action) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.extensionID) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 100: try { try decoder.decodeSingularEnumField(value: &self.verdict) }()
+      case 101: try { try decoder.decodeSingularStringField(value: &self.unprovenReason) }()
       default: break
       }
     }
@@ -1767,6 +1840,12 @@ nonisolated extension Ken_V1_ApplyAction: SwiftProtobuf.Message, SwiftProtobuf._
     if !self.message.isEmpty {
       try visitor.visitSingularStringField(value: self.message, fieldNumber: 4)
     }
+    if self.verdict != .unspecified {
+      try visitor.visitSingularEnumField(value: self.verdict, fieldNumber: 100)
+    }
+    if !self.unprovenReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.unprovenReason, fieldNumber: 101)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1775,6 +1854,8 @@ nonisolated extension Ken_V1_ApplyAction: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.action != rhs.action {return false}
     if lhs.extensionID != rhs.extensionID {return false}
     if lhs.message != rhs.message {return false}
+    if lhs.verdict != rhs.verdict {return false}
+    if lhs.unprovenReason != rhs.unprovenReason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

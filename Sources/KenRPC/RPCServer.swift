@@ -129,16 +129,19 @@ public final class RPCServer<Handler: RPCHandler>: Sendable {
         _ channel: any Channel, handler: Handler, configuration: RPCServerConfiguration,
         connections: ConnectionRegistry, path: String, logger: Logger
     ) -> EventLoopFuture<Void> {
-        if let refusal = connections.admit(channel, limit: configuration.maxConnections) {
-            return channel.eventLoop.makeCompletedFuture {
+        // Who connected decides which limits apply, so the credentials come first.
+        peerCredentials(of: channel).flatMapThrowing { peer in
+            let privilege = PeerPrivilege(peer: peer, isPrivileged: configuration.isPrivileged)
+            if let refusal = connections.admit(channel, peer: peer, privilege: privilege, configuration: configuration) {
+                logger.notice("connection refused: \(refusal)", metadata: ["peer": "\(peer)"])
                 try channel.pipeline.syncOperations.addHandler(
                     RejectConnectionHandler<Handler.Response>(code: .resourceExhausted, message: refusal))
+                return
             }
-        }
-        channel.closeFuture.whenComplete { _ in connections.remove(channel) }
-        return peerCredentials(of: channel).flatMapThrowing { peer in
+            channel.closeFuture.whenComplete { _ in connections.remove(channel) }
             try channel.pipeline.syncOperations.addHandler(
-                ServerConnectionHandler(handler: handler, peer: peer, configuration: configuration, path: path, logger: logger))
+                ServerConnectionHandler(handler: handler, peer: peer, privilege: privilege, connections: connections,
+                                        configuration: configuration, path: path, logger: logger))
         }
     }
 
@@ -181,40 +184,121 @@ func describe(_ error: any Error) -> String {
     return "\(error)"
 }
 
-/// The open connections of one server, shared by its accept path and `shutdown`.
+/// Whether a peer is privileged, asked at most once per connection and only when a limit would
+/// otherwise refuse it (the answer may need user database lookups).
+final class PeerPrivilege: Sendable {
+    private let peer: PeerCredentials
+    private let isPrivileged: @Sendable (PeerCredentials) -> Bool
+    private let answer = NIOLockedValueBox<Bool?>(nil)
+
+    init(peer: PeerCredentials, isPrivileged: @escaping @Sendable (PeerCredentials) -> Bool) {
+        self.peer = peer
+        self.isPrivileged = isPrivileged
+    }
+
+    var value: Bool {
+        if let known = answer.withLockedValue({ $0 }) { return known }
+        let computed = isPrivileged(peer)
+        answer.withLockedValue { $0 = computed }
+        return computed
+    }
+}
+
+/// The open connections of one server, shared by its accept path and `shutdown`, with the
+/// per-uid counts the limits are decided on.
 final class ConnectionRegistry: Sendable {
+    private struct Entry {
+        var channel: any Channel
+        var uid: UInt32
+    }
     private struct State {
-        var channels: [ObjectIdentifier: any Channel] = [:]
+        var channels: [ObjectIdentifier: Entry] = [:]
+        var connectionsPerUID: [UInt32: Int] = [:]
+        var callsPerUID: [UInt32: Int] = [:]
         var shuttingDown = false
     }
     private let state = NIOLockedValueBox(State())
 
     var count: Int { state.withLockedValue { $0.channels.count } }
 
-    /// Registers `channel`, or returns why it is refused.
-    func admit(_ channel: any Channel, limit: Int) -> String? {
-        state.withLockedValue { state in
-            if state.shuttingDown { return "server is shutting down" }
-            if state.channels.count >= limit {
-                return "too many connections (limit \(limit)); try again later"
+    /// Registers `channel`, or returns why it is refused. Ordinary peers share `maxConnections`
+    /// and each uid gets at most `maxConnectionsPerUID`; privileged peers skip the per-uid limit
+    /// and may use `privilegedReserve` connections beyond the shared limit.
+    func admit(_ channel: any Channel, peer: PeerCredentials, privilege: PeerPrivilege,
+               configuration: RPCServerConfiguration) -> String? {
+        enum Verdict { case admitted, refused(String), askPrivilege }
+        func decide(privileged: Bool?) -> Verdict {
+            state.withLockedValue { state in
+                if state.shuttingDown { return .refused("server is shutting down") }
+                let mine = state.connectionsPerUID[peer.uid, default: 0]
+                let total = state.channels.count
+                let overUID = mine >= configuration.maxConnectionsPerUID
+                let overShared = total >= configuration.maxConnections
+                if overUID || overShared {
+                    guard let privileged else { return .askPrivilege }
+                    if !privileged {
+                        return .refused(overUID
+                            ? "too many connections from uid \(peer.uid) (limit \(configuration.maxConnectionsPerUID) per user); close some and try again"
+                            : "too many connections (limit \(configuration.maxConnections)); try again later")
+                    }
+                    if total >= configuration.maxConnections + configuration.privilegedReserve {
+                        return .refused("too many connections (limit \(configuration.maxConnections), and all \(configuration.privilegedReserve) kept for root and administrators are in use); try again later")
+                    }
+                }
+                state.channels[ObjectIdentifier(channel)] = Entry(channel: channel, uid: peer.uid)
+                state.connectionsPerUID[peer.uid, default: 0] += 1
+                return .admitted
             }
-            state.channels[ObjectIdentifier(channel)] = channel
-            return nil
+        }
+        // The privilege lookup runs outside the lock, and only when a limit is reached.
+        var verdict = decide(privileged: nil)
+        if case .askPrivilege = verdict { verdict = decide(privileged: privilege.value) }
+        switch verdict {
+        case .admitted: return nil
+        case .refused(let reason): return reason
+        case .askPrivilege: return "internal: admission undecided"
         }
     }
 
     func remove(_ channel: any Channel) {
-        _ = state.withLockedValue { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+        state.withLockedValue { state in
+            guard let entry = state.channels.removeValue(forKey: ObjectIdentifier(channel)) else { return }
+            let left = state.connectionsPerUID[entry.uid, default: 1] - 1
+            state.connectionsPerUID[entry.uid] = left > 0 ? left : nil
+        }
+    }
+
+    /// Counts a call of `peer` as in flight, or returns why it is refused (too many calls in
+    /// flight for this uid over all its connections; privileged peers are not limited).
+    func beginCall(peer: PeerCredentials, privilege: PeerPrivilege, limit: Int) -> String? {
+        func tryBegin(force: Bool) -> Bool {
+            state.withLockedValue { state in
+                let mine = state.callsPerUID[peer.uid, default: 0]
+                guard force || mine < limit else { return false }
+                state.callsPerUID[peer.uid] = mine + 1
+                return true
+            }
+        }
+        if tryBegin(force: false) { return nil }
+        if privilege.value, tryBegin(force: true) { return nil }
+        return "too many calls in flight for uid \(peer.uid) (limit \(limit) over all its connections)"
+    }
+
+    func endCall(peer: PeerCredentials) {
+        state.withLockedValue { state in
+            let left = state.callsPerUID[peer.uid, default: 1] - 1
+            state.callsPerUID[peer.uid] = left > 0 ? left : nil
+        }
     }
 
     func beginShutdown() -> [any Channel] {
         state.withLockedValue { state in
             state.shuttingDown = true
-            return Array(state.channels.values)
+            return state.channels.values.map(\.channel)
         }
     }
 
-    func all() -> [any Channel] { state.withLockedValue { Array($0.channels.values) } }
+    func all() -> [any Channel] { state.withLockedValue { $0.channels.values.map(\.channel) } }
 }
 
 /// `struct ucred` from <sys/socket.h> (pid_t, uid_t, gid_t: three 32-bit fields in this order).

@@ -17,6 +17,8 @@ final class ServerConnectionHandler<Handler: RPCHandler>: ChannelInboundHandler 
 
     private let handler: Handler
     private let peer: PeerCredentials
+    private let privilege: PeerPrivilege
+    private let connections: ConnectionRegistry
     private let configuration: RPCServerConfiguration
     private let path: String
     private let logger: Logger
@@ -29,10 +31,15 @@ final class ServerConnectionHandler<Handler: RPCHandler>: ChannelInboundHandler 
     private var draining = false
     /// A connection-level error was answered; nothing more is read or started.
     private var closing = false
+    /// Whether the client has sent any byte yet (until then `unusedTimeout` applies).
+    private var receivedAnything = false
 
-    init(handler: Handler, peer: PeerCredentials, configuration: RPCServerConfiguration, path: String, logger: Logger) {
+    init(handler: Handler, peer: PeerCredentials, privilege: PeerPrivilege, connections: ConnectionRegistry,
+         configuration: RPCServerConfiguration, path: String, logger: Logger) {
         self.handler = handler
         self.peer = peer
+        self.privilege = privilege
+        self.connections = connections
         self.configuration = configuration
         self.path = path
         self.logger = logger
@@ -57,6 +64,7 @@ final class ServerConnectionHandler<Handler: RPCHandler>: ChannelInboundHandler 
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
+        receivedAnything = true
         reader.append(unwrapInboundIn(data))
         while !closing {
             let body: ByteBuffer?
@@ -151,6 +159,10 @@ final class ServerConnectionHandler<Handler: RPCHandler>: ChannelInboundHandler 
                                               message: "too many calls in flight on one connection (limit \(configuration.maxCallsPerConnection))"))
             return
         }
+        if let refusal = connections.beginCall(peer: peer, privilege: privilege, limit: configuration.maxCallsPerUID) {
+            answer(context: context, .failure(id: id, code: .resourceExhausted, message: refusal))
+            return
+        }
         startCall(request, context: context)
     }
 
@@ -163,11 +175,16 @@ final class ServerConnectionHandler<Handler: RPCHandler>: ChannelInboundHandler 
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
         let boundContext = NIOLoopBound(context, eventLoop: loop)
+        let connections = self.connections
+        let peer = self.peer
         idleTimer?.cancel()
         idleTimer = nil
         logger.debug("call", metadata: ["id": "\(id)", "call": "\(request.callName)", "peer": "\(peer)"])
         let task = Task { @Sendable in
             await ServerConnectionHandler<Handler>.run(handler: handler, request: request, context: callContext, writer: writer, logger: logger)
+            // Counted here, not in callFinished: a closed connection forgets its calls, but every
+            // started task ends exactly once.
+            connections.endCall(peer: peer)
             loop.execute { bound.value.callFinished(id, context: boundContext.value) }
         }
         calls[id] = task
@@ -278,10 +295,12 @@ final class ServerConnectionHandler<Handler: RPCHandler>: ChannelInboundHandler 
         idleTimer?.cancel()
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let timeout = configuration.idleTimeout
+        let unused = !receivedAnything
+        let timeout = unused ? configuration.unusedTimeout : configuration.idleTimeout
         idleTimer = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             bound.value.failConnection(context: boundContext.value, code: .deadlineExceeded,
-                                       message: "no call for \(timeout); closing idle connection")
+                                       message: unused ? "nothing sent for \(timeout) after connecting; closing idle connection"
+                                                       : "no call for \(timeout); closing idle connection")
         }
     }
 }

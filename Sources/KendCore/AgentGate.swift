@@ -28,6 +28,9 @@ public struct AgentGate: KernelGate {
                 $0.programText = submission.program
                 $0.prompt = submission.prompt
                 $0.annotatedProgram = submission.annotated
+                $0.verdict = submission.verdict.proto
+                $0.provenAsserts = submission.verdict.provenAsserts
+                $0.unprovenReason = submission.verdict.unprovenReason
             }
         } else {
             request.verifyOnly = Ken_V1_VerifyOnlyRequest.with {

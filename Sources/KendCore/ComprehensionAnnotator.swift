@@ -1,6 +1,7 @@
 import BpftraceSyntax
 import Comprehension
 import Contracts
+import KenProto
 import Synthesis
 
 /// The Comprehension stage: contract assumes always, prompt-derived asserts when an LLM is
@@ -20,7 +21,15 @@ public struct ComprehensionAnnotator: ProgramAnnotator {
                                          diagnostics: result.warnings.map { FrontEndChecker.proto($0, source: program.program) }))
         }
         return .success(AnnotatedProgram(text: result.annotatedSource, notes: result.notes,
-                                         warnings: result.warnings.map { FrontEndChecker.proto($0, source: program.program) }))
+                                         warnings: result.warnings.map { FrontEndChecker.proto($0, source: program.program) },
+                                         claims: result.assertOrigins.mapValues(Self.claimedBy)))
+    }
+
+    static func claimedBy(_ origin: Annotation.Origin) -> Ken_V1_ClaimedBy {
+        switch origin {
+        case .contract: .contract
+        case .llm: .llm
+        }
     }
 }
 

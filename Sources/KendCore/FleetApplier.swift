@@ -109,7 +109,7 @@ public struct FleetApplier: Sendable {
                          label: "pinned program of \(manifest.name)", fallback: nil)
         }
         let report = try await engine.synthesize(call, pinned: pinned, onEvent: progress)
-        guard report.verified else {
+        guard report.passed else {
             var message = "not verified: " + Self.firstError(report)
             var changed = false
             if manifest.onFailure == .detach, let existing {

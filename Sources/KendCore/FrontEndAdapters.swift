@@ -79,7 +79,8 @@ public struct VerifierProver: ProgramProver {
         case .failure(let failure):
             let text = failure.diagnostics.map { $0.render(source: annotated.text) }.joined(separator: "\n")
             return ProofOutcome(verdict: .unknown, asserts: [], warnings: [],
-                                feedback: "the annotated program does not parse or resolve:\n\(text)")
+                                feedback: "the annotated program does not parse or resolve:\n\(text)",
+                                couldNotCheck: "it does not parse or resolve: \(text)")
         case .success(let typed):
             program = typed
         }
@@ -96,6 +97,7 @@ public struct VerifierProver: ProgramProver {
             verdict.text = item.text
             verdict.verdict = proto(item.verdict)
             verdict.message = item.reason ?? item.message ?? ""
+            verdict.vacuous = item.vacuous
             if let counterexample = item.counterexample {
                 verdict.path = counterexample.path.map { "\($0.position) \($0.construct) \($0.condition) \($0.taken ? "taken" : "not taken")" }
                     .joined(separator: "; ")

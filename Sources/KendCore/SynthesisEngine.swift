@@ -34,7 +34,7 @@ public struct PipelineStages: Sendable {
 /// Everything here is policy around `SynthesisLoop`: which source writes candidates (an LLM, or
 /// the example library when none is configured), whether a cached synthesis can stand in for
 /// the LLM, what is remembered of a task so a hint can continue it, and what the example store
-/// learns from a verified synthesis.
+/// learns from a proven synthesis.
 public struct SynthesisEngine: Sendable {
     public var stages: PipelineStages
     public var source: any CandidateSource
@@ -45,7 +45,7 @@ public struct SynthesisEngine: Sendable {
     public var kernelRelease: String
     public var corpusVersion: String
     public var defaultAttempts: Int
-    /// Called with (prompt, program) after a verified LLM synthesis: the example store learns.
+    /// Called with (prompt, program) after a proven LLM synthesis: the example store learns.
     public var learn: (@Sendable (String, String) async -> Void)?
 
     public init(stages: PipelineStages, source: any CandidateSource, model: String, cache: SynthesisCache?,
@@ -94,7 +94,8 @@ public struct SynthesisEngine: Sendable {
         }
         let attempts = call.maxAttempts == 0 ? defaultAttempts : Int(min(call.maxAttempts, 20))
         let request = SynthesisRequest(prompt: prompt, name: name.isEmpty ? "ken-\(taskID.prefix(8))" : name,
-                                       attach: call.attach && !call.verifyOnly, maxAttempts: attempts, hints: hints)
+                                       attach: call.attach && !call.verifyOnly, maxAttempts: attempts, hints: hints,
+                                       requireProof: call.requireProof)
 
         let key = SynthesisCache.Key(prompt: prompt, kernelRelease: kernelRelease, model: model,
                                      corpusVersion: corpusVersion)
@@ -121,7 +122,7 @@ public struct SynthesisEngine: Sendable {
                                  probes: stages.probes, bpftraceVersion: stages.bpftraceVersion)
         let outcome = await loop.runTask(request, taskID: taskID, priorFeedback: prior, onEvent: onEvent)
         var report = outcome.report
-        if fromCache, report.verified, report.attempts.count == 1 {
+        if fromCache, report.passed, report.attempts.count == 1 {
             report.source = "cache"
         }
 
@@ -129,9 +130,11 @@ public struct SynthesisEngine: Sendable {
                                 feedback: outcome.feedback.map { .init(attempt: $0.attempt, stage: $0.stage, message: $0.message) },
                                 createdUnixMs: Int64(Date().timeIntervalSince1970 * 1000))
         try? await tasks.save(record)
-        if report.verified, report.source == "llm" {
+        if report.passed, report.source == "llm" {
+            // The cache keeps the verdict with the program; only a proven program is learned as
+            // a worked example, so the library never teaches what was merely checked.
             try? cache?.store(report, for: key)
-            await learn?(prompt, report.program)
+            if report.verdict == .proven { await learn?(prompt, report.program) }
         }
         return report
     }

@@ -28,8 +28,10 @@ extension ProbeRun {
     func checkAssert(_ expression: Expression, message: String?, at statement: Statement, _ state: PathState) {
         var scratch = state
         let holds = truth(expression, &scratch)
+        var reached = state
+        reached.events = scratch.events // reads made by the assert itself (a re-read, an overtaken map)
         session.reaches[statement.range.start, default: []].append(
-            AssertReach(state: state, holds: holds, unsupported: scratch.unsupported.first))
+            AssertReach(state: reached, holds: holds, unsupported: scratch.unsupported.first))
     }
 
     /// Decides an assert from all the paths that reached it: VIOLATED if some path ∧ its
@@ -50,9 +52,12 @@ extension ProbeRun {
         switch session.solve(axioms + [context.or(failing)]) {
         case var .satisfiable(model):
             // Prefer a counterexample whose strings read as words: one more query, same facts.
-            if let readable = readableStrings(), case let .satisfiable(nicer) =
-                session.solve(axioms + [context.or(failing), readable]) {
-                model = nicer
+            for alphabet in [Self.lowercase, Self.printable] {
+                if let readable = readableStrings(alphabet), case let .satisfiable(nicer) =
+                    session.solve(axioms + [context.or(failing), readable]) {
+                    model = nicer
+                    break
+                }
             }
             let index = failing.firstIndex { model.evaluate($0) == true } ?? 0
             outcome.violation = counterexample(model, clean[index].state)
@@ -122,11 +127,15 @@ extension ProbeRun {
 
     // MARK: Counterexamples
 
-    /// Every string the model shows holds only lowercase letters before its NUL.
-    private func readableStrings() -> Z3Bool? {
+    static let lowercase: ClosedRange<UInt8> = UInt8(ascii: "a")...UInt8(ascii: "z")
+    static let printable: ClosedRange<UInt8> = 0x20...0x7E
+
+    /// Every string the model shows holds only bytes of `alphabet` before its NUL: lowercase
+    /// words first, else printable text (paths have `/` and `.`).
+    private func readableStrings(_ alphabet: ClosedRange<UInt8>) -> Z3Bool? {
         let zero = context.bitVector(UInt64(0), width: 8)
-        let a = context.bitVector(UInt64(UInt8(ascii: "a")), width: 8)
-        let z = context.bitVector(UInt64(UInt8(ascii: "z")), width: 8)
+        let a = context.bitVector(UInt64(alphabet.lowerBound), width: 8)
+        let z = context.bitVector(UInt64(alphabet.upperBound), width: 8)
         var facts: [Z3Bool] = []
         for item in modelItems {
             guard case .string = item.kind else { continue }
@@ -156,10 +165,10 @@ extension ProbeRun {
                 values.append(ModelValue(name: item.name, value: Self.format(item, model)))
             }
         }
-        return Counterexample(path: path, values: values)
+        return Counterexample(path: path, values: values, interleaving: explain(state, model))
     }
 
-    private static func items(named name: String, _ value: SymbolicValue) -> [ModelItem] {
+    static func items(named name: String, _ value: SymbolicValue) -> [ModelItem] {
         switch value {
         case let .integer(bits, signed): return [ModelItem(name: name, term: bits, kind: .integer(signed: signed))]
         case let .string(bytes): return [ModelItem(name: name, term: bytes, kind: .string)]

@@ -105,10 +105,12 @@ extension ProbeRun {
             return .string(size > 1 ? context.bitVector(UInt64(0), width: 8).concat(kept)
                                     : context.bitVector(UInt64(0), width: 8))
         default:
-            guard let (address, _) = value.widened(context) else {
+            guard value.widened(context) != nil else {
                 return unsupported("str() of \(describe(value))", expression, &state)
             }
-            return stringRead(address: address, size: size, text: ExpressionText.render(expression))
+            // Memory behind a pointer: a fresh value at every read (docs/semantics.md).
+            return pointerRead(ExpressionText.render(expression), shape: .string(size: size),
+                               at: expression.range.start, &state)
         }
     }
 

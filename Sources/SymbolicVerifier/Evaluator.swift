@@ -137,7 +137,7 @@ extension ProbeRun {
             }
         case .dereference:
             let value = evaluate(operand, &state)
-            guard let (address, _) = value.widened(context) else {
+            guard value.widened(context) != nil else {
                 return unsupported("dereference of a non-pointer", expression, &state)
             }
             let shape = expression.type.flatMap(ValueShape.init) ?? .u64
@@ -145,9 +145,8 @@ extension ProbeRun {
                 return unsupported("dereference yielding \(shape)", expression, &state)
             }
             if expression.type == nil { note("type of \(ExpressionText.render(expression)) unknown; assumed uint64") }
-            let read = SymbolicValue.integer(memoryRead(key: "*", address: address, bits: bits), signed: signed)
-            remember(ExpressionText.render(expression), read)
-            return read
+            return pointerRead(ExpressionText.render(expression), shape: .integer(bits: bits, signed: signed),
+                               at: expression.range.start, &state)
         case .addressOf:
             return unsupported("address-of (&)", expression, &state)
         }
@@ -320,6 +319,7 @@ extension ProbeRun {
             result.maps[name] = condition.ite(trueMap, initialMap(name))
         }
         result.unsupported += whenFalse.unsupported.dropFirst(base.unsupported.count)
+        result.events += whenFalse.events.dropFirst(base.events.count)
         return result
     }
 }

@@ -43,30 +43,16 @@ extension ProbeRun {
     }
 
     /// Turns a field path into a value: a nested record stays a reference (nothing is read until
-    /// a scalar is reached); a scalar is read from kernel memory, keyed by address and path.
+    /// a scalar is reached); a scalar is read from memory behind the pointer, a fresh value at
+    /// every read (another CPU or thread may write it; docs/semantics.md).
     private func materialize(_ reference: ObjectReference, typed: ValueShape?, asObject: Bool,
                              _ expression: Expression, _ state: inout PathState) -> SymbolicValue {
         let shape = typed ?? (asObject ? .record(name: nil) : defaultFieldShape(reference.text))
-        let key = (reference.record ?? "?") + "->" + reference.path.joined(separator: ".")
         switch shape {
         case .record:
             return .object(reference)
-        case let .integer(bits, signed):
-            let value = SymbolicValue.integer(memoryRead(key: key, address: reference.address, bits: bits),
-                                              signed: signed)
-            remember(reference.text, value)
-            return value
-        case let .pointer(pointee):
-            let value = SymbolicValue.pointer(memoryRead(key: key, address: reference.address, bits: 64),
-                                              pointee: pointee)
-            remember(reference.text, value)
-            return value
-        case let .string(size):
-            let bytes = memoryRead(key: key, address: reference.address, bits: size * 8)
-            addStringAxiom(bytes)
-            let value = SymbolicValue.string(bytes)
-            remember(reference.text, value)
-            return value
+        case .integer, .pointer, .string:
+            return pointerRead(reference.text, shape: shape, at: expression.range.start, &state)
         case .tuple:
             return unsupported("field \(reference.text) of tuple type", expression, &state)
         }

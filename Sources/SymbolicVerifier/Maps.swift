@@ -2,7 +2,9 @@ import BpftraceSyntax
 import Z3
 
 /// Maps within one probe run: an unknown initial array per map (what other runs and probes left
-/// there) updated by this run's writes. A read after a write of the same key sees the write.
+/// there) updated by this run's writes. A read sees this run's last write of the key unless a
+/// concurrent writer may have stored since (`interfered`), and an insert into a map that may
+/// be full may not take effect (`storedUnlessFull`); see docs/semantics.md.
 extension ProbeRun {
     func mapRead(_ name: String, keys: [Expression], _ expression: Expression,
                  _ state: inout PathState) -> SymbolicValue {
@@ -11,7 +13,9 @@ extension ProbeRun {
         }
         let shape = mapShapes[name] ?? MapShape.defaultShape
         let current = state.maps[name] ?? initialMap(name)
-        let value = decode(current.select(key), shape.value)
+        let seen = interfered(current.select(key), map: name, key: key, readKeys: keys,
+                              at: expression.range.start, &state)
+        let value = decode(seen, shape.value)
         let initial = decode(initialMap(name).select(key), shape.value)
         remember(ExpressionText.render(expression) + " (at probe start)", initial)
         return value
@@ -29,7 +33,7 @@ extension ProbeRun {
             return
         }
         let current = state.maps[name] ?? initialMap(name)
-        state.maps[name] = current.store(key, bits)
+        state.maps[name] = storedUnlessFull(current, map: name, key: key, bits: bits, at: expression.range.start, &state)
     }
 
     /// `delete`: the entry reads as zero afterwards (bpftrace's value for a missing key).
@@ -41,6 +45,7 @@ extension ProbeRun {
         }
         let current = state.maps[name] ?? initialMap(name)
         state.maps[name] = current.store(key, context.bitVector(UInt64(0), width: shape.valueBits))
+        state.lastMapAccess[name] = MapAccess(isWrite: true, location: expression.range.start)
     }
 
     func mapClear(_ name: String) -> Z3Array {
@@ -49,7 +54,7 @@ extension ProbeRun {
                                      value: context.bitVector(UInt64(0), width: shape.valueBits))
     }
 
-    private func mapKey(_ name: String, _ keys: [Expression], _ expression: Expression,
+    func mapKey(_ name: String, _ keys: [Expression], _ expression: Expression,
                         _ state: inout PathState) -> Z3BitVector? {
         let shape = mapShapes[name] ?? MapShape.defaultShape
         guard !keys.isEmpty else { return context.bitVector(UInt64(0), width: shape.keyBits) }
@@ -86,7 +91,7 @@ extension ProbeRun {
         }
     }
 
-    private func encode(_ value: SymbolicValue, _ shape: ValueShape) -> Z3BitVector? {
+    func encode(_ value: SymbolicValue, _ shape: ValueShape) -> Z3BitVector? {
         switch (shape, value) {
         case let (.string(size), .string(raw)):
             if raw.width <= size * 8 { return raw.zeroExtend(by: size * 8 - raw.width) }

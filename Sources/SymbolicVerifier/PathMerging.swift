@@ -63,6 +63,8 @@ extension ProbeRun {
             }
         }
         merged.unsupported = unsupported
+        var events = Set<Int>()
+        merged.events = paths.flatMap(\.events).filter { events.insert($0).inserted }
         return merged
     }
 

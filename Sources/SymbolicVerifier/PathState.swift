@@ -33,5 +33,9 @@ struct PathState {
     var assumeExpressions: [Expression] = []
     var decisions: [BranchDecision] = []
     var unsupported: [Unsupported] = []
+    /// Indices into the run's `events` met on this path (interleavings, full maps, re-reads).
+    var events: [Int] = []
+    /// This path's last access to each map, for counterexample wording.
+    var lastMapAccess: [String: MapAccess] = [:]
     var control: ControlFlow = .normal
 }

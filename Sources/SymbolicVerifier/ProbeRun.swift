@@ -25,6 +25,14 @@ final class ProbeRun {
     let session: Session
     /// Named integer constants (`#define`s, ABI constants) usable as identifiers.
     let constants: [String: Int64]
+    /// Every store into a map in the program, for the concurrent-writer rules.
+    let writers: MapWriters
+    /// The kinds of this probe's attach points (which probes can nest with it).
+    let probeKinds: [ProbeKind]
+    /// What other runs, full maps and changing memory may do; paths refer to them by index.
+    var events: [WorldEvent] = []
+    /// The first read of each pointer expression (by its text), for re-read explanations.
+    var firstReads: [String: (location: SourceLocation, value: SymbolicValue)] = [:]
 
     /// Constraints every value of the run satisfies by its type (string canonical form, …).
     private(set) var axioms: [Z3Bool] = []
@@ -41,8 +49,10 @@ final class ProbeRun {
 
     init(context: Z3Context, probeIndex: Int, probeName: String, options: VerificationOptions,
          mapShapes: [String: MapShape], staticTypes: StaticTypes, session: Session,
-         constants: [String: Int64]) {
+         constants: [String: Int64], writers: MapWriters, probeKinds: [ProbeKind]) {
         self.constants = constants
+        self.writers = writers
+        self.probeKinds = probeKinds
         self.context = context
         self.probeIndex = probeIndex
         self.probeName = probeName
@@ -142,24 +152,6 @@ final class ProbeRun {
     }
 
     func addAxiom(_ fact: Z3Bool) { axioms.append(fact) }
-
-    // MARK: Kernel memory
-
-    /// A read of `bits` bits at `address` through field path `key`: the same address and path
-    /// read twice give the same value (an SMT array per path and width).
-    func memoryRead(key: String, address: Z3BitVector, bits: Int) -> Z3BitVector {
-        let array = context.arrayConstant(symbolName("mem:" + key + ":\(bits)"), indexWidth: 64, valueWidth: bits)
-        return array.select(address)
-    }
-
-    func stringRead(address: Z3BitVector, size: Int, text: String) -> SymbolicValue {
-        let array = context.arrayConstant(symbolName("str:\(size)"), indexWidth: 64, valueWidth: size * 8)
-        let bytes = array.select(address)
-        addStringAxiom(bytes)
-        let value = SymbolicValue.string(bytes)
-        remember(text, value)
-        return value
-    }
 
     // MARK: Maps
 

@@ -24,6 +24,10 @@ extension VerificationResult {
                 for value in counterexample.values {
                     lines.append("    \(value.name) = \(value.value)")
                 }
+                if !counterexample.interleaving.isEmpty {
+                    lines.append("  interleaving:")
+                    for event in counterexample.interleaving { lines.append("    \(event)") }
+                }
             }
         }
         for warning in warnings {

@@ -65,12 +65,14 @@ public struct SymbolicVerifier: Sendable {
         let types = StaticTypes(program: program)
         var results: [AssertResult] = []
         let constants = NamedConstants.abi.merging(NamedConstants.defines(in: program)) { _, defined in defined }
+        let writers = MapWriters(program: program, constants: constants)
 
         for (index, probe) in program.probes.enumerated() {
             let probeName = probe.attachPoints.map(\.text).joined(separator: ",")
             let run = ProbeRun(context: context, probeIndex: index, probeName: probeName, options: options,
                                mapShapes: types.maps, staticTypes: types, session: session,
-                               constants: constants)
+                               constants: constants, writers: writers,
+                               probeKinds: probe.attachPoints.map(\.kind))
             var start = PathState()
             if let predicate = probe.predicate {
                 let holds = run.truth(predicate, &start)
@@ -144,7 +146,7 @@ public struct SymbolicVerifier: Sendable {
         if results.contains(where: { $0.verdict == .violated }) { return .violated }
         if results.contains(where: { $0.verdict == .unknown }) { return .unknown }
         if results.isEmpty {
-            session.warn("the program has no assert: nothing was verified", at: nil)
+            session.warn("the program has no assert: nothing was proven", at: nil)
             return .unknown
         }
         if results.allSatisfy(\.vacuous) {

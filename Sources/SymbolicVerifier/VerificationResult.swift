@@ -47,6 +47,10 @@ public struct ModelValue: Codable, Sendable, Hashable {
 public struct Counterexample: Codable, Sendable, Hashable {
     public var path: [PathStep]
     public var values: [ModelValue]
+    /// What other runs, full maps or changing memory do in this counterexample, in words
+    /// ("another probe (…) may store 2 to @x (at 7:3) between the write at 3:5 and the read at
+    /// 3:12"): what the user must change for the assert to hold.
+    public var interleaving: [String]
 }
 
 public struct AssertResult: Codable, Sendable, Hashable {

@@ -5,12 +5,16 @@ public struct SynthesisRequest: Sendable, Equatable {
     public var attach: Bool
     public var maxAttempts: Int
     public var hints: [String]
-    public init(prompt: String, name: String = "", attach: Bool = false, maxAttempts: Int = 3, hints: [String] = []) {
+    /// Refuse to attach a program that is only checked (nothing proven).
+    public var requireProof: Bool
+    public init(prompt: String, name: String = "", attach: Bool = false, maxAttempts: Int = 3, hints: [String] = [],
+                requireProof: Bool = false) {
         self.prompt = prompt
         self.name = name
         self.attach = attach
         self.maxAttempts = maxAttempts
         self.hints = hints
+        self.requireProof = requireProof
     }
 }
 

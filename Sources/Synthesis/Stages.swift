@@ -101,11 +101,19 @@ public struct AnnotatedProgram: Sendable, Equatable {
     /// Ken's own checks (a `__be16` printed without a swap, a user pointer dereferenced): fed
     /// back like errors, since the prompt may or may not want what the program does.
     public var warnings: [Ken_V1_Diagnostic]
-    public init(text: String, notes: [String] = [], warnings: [Ken_V1_Diagnostic] = []) {
+    /// Who claimed each assert, by its position in `text` ("LINE:COLUMN"). An assert not listed
+    /// was claimed by no one known and cannot make the program proven.
+    public var claims: [String: Ken_V1_ClaimedBy]
+    public init(text: String, notes: [String] = [], warnings: [Ken_V1_Diagnostic] = [],
+                claims: [String: Ken_V1_ClaimedBy] = [:]) {
         self.text = text
         self.notes = notes
         self.warnings = warnings
+        self.claims = claims
     }
+
+    /// The key of `claims` for a position.
+    public static func claimKey(line: Int, column: Int) -> String { "\(line):\(column)" }
 }
 
 /// The Symbolic Verifier.
@@ -120,11 +128,16 @@ public struct ProofOutcome: Sendable, Equatable {
     public var warnings: [String]
     /// The counterexample or reason, as it goes into the next prompt.
     public var feedback: String
-    public init(verdict: Ken_V1_Verdict, asserts: [Ken_V1_AssertVerdict], warnings: [String], feedback: String) {
+    /// Why the prover could not check the program at all (it did not parse or resolve): the
+    /// outcome is UNKNOWN with this reason, never a silent pass.
+    public var couldNotCheck: String?
+    public init(verdict: Ken_V1_Verdict, asserts: [Ken_V1_AssertVerdict], warnings: [String], feedback: String,
+                couldNotCheck: String? = nil) {
         self.verdict = verdict
         self.asserts = asserts
         self.warnings = warnings
         self.feedback = feedback
+        self.couldNotCheck = couldNotCheck
     }
 }
 
@@ -143,11 +156,15 @@ public struct KernelSubmission: Sendable, Equatable {
     public var name: String
     /// Attach (true) or only load through the verifier and unload (false).
     public var attach: Bool
-    public init(program: String, annotated: String, prompt: String, name: String, attach: Bool) {
+    /// What was established before the kernel saw it, recorded with the extension.
+    public var verdict: ProgramVerdict
+    public init(program: String, annotated: String, prompt: String, name: String, attach: Bool,
+                verdict: ProgramVerdict = .checked("no verdict was given")) {
         self.program = program
         self.annotated = annotated
         self.prompt = prompt
         self.name = name
         self.attach = attach
+        self.verdict = verdict
     }
 }

@@ -3,13 +3,13 @@ import Foundation
 import KenProto
 import SwiftProtobuf
 
-/// Verified syntheses, keyed by what determines them: the prompt, the kernel release, the model
+/// Syntheses that passed every stage, with their verdict (proven or checked), keyed by what determines them: the prompt, the kernel release, the model
 /// and the example corpus version.
 ///
 /// A fleet pushing the same prompt to a thousand hosts of one kernel asks the LLM once per
 /// distinct key, not once per host: a host that finds the key here still runs every check
-/// (front end, verifier, kernel) on the cached program, so a stale or tampered entry can cost a
-/// re-synthesis but never an unverified attach. Entries are one JSON file each, written to a
+/// (front end, verifier, kernel) on the cached program and judges its verdict afresh, so a stale
+/// or tampered entry can cost a re-synthesis but never an unchecked attach or a false "proven". Entries are one JSON file each, written to a
 /// temporary name and renamed, so a crash never leaves half an entry.
 public struct SynthesisCache: Sendable {
     public struct Key: Sendable, Hashable {
@@ -40,14 +40,15 @@ public struct SynthesisCache: Sendable {
     public func lookup(_ key: Key) -> Ken_V1_SynthesisReport? {
         guard let data = try? Data(contentsOf: file(for: key)),
               let report = try? Ken_V1_SynthesisReport(jsonUTF8Data: data),
-              report.verified, !report.program.isEmpty
+              report.passed, report.verdict != .unspecified, !report.program.isEmpty
         else { return nil }
         return report
     }
 
-    /// Stores a verified report; anything else is not worth reusing.
+    /// Stores a report that passed every stage (its verdict included); anything else is not
+    /// worth reusing.
     public func store(_ report: Ken_V1_SynthesisReport, for key: Key) throws {
-        guard report.verified else { return }
+        guard report.passed else { return }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let data = try report.jsonUTF8Data()
         let target = file(for: key)

@@ -168,9 +168,12 @@ public struct SynthesisLoop: Sendable {
 
             // Symbolic verification.
             var proofWarnings: [String] = []
+            var proofOutcome: ProofOutcome?
             if let prover {
                 await emit(number, .symbolicVerify, "proving the annotations")
-                let proof = await timed(.symbolicVerify) { await prover.prove(annotated: annotated, file: "attempt-\(number).bt") }
+                var proof = await timed(.symbolicVerify) { await prover.prove(annotated: annotated, file: "attempt-\(number).bt") }
+                proof.asserts = proof.asserts.map { Self.claimed($0, in: annotated, annotator: annotator) }
+                proofOutcome = proof
                 report.verdicts = proof.asserts
                 // No asserts means no claim to prove or refute: the stage passes, and the report
                 // says that nothing about the program's behaviour was proven.
@@ -189,13 +192,21 @@ public struct SynthesisLoop: Sendable {
                 continue
             }
             if furthest.rank < 2 { furthest = (2, checked.program, annotated.text) }
+            let verdict = ProgramVerdict.judge(proof: proofOutcome, notes: Self.unprovenNotes(annotated.notes))
+            verdict.apply(to: &report)
+            if request.requireProof, !verdict.isProven {
+                await fail(StageFailure(stage: .symbolicVerify,
+                                        feedback: "not attached: a proven program was required (--require-proof) and nothing was proven: \(verdict.unprovenReason)"))
+                continue
+            }
 
             // The kernel verifier, and attach.
             if let kernel {
                 let stage: Ken_V1_Stage = request.attach ? .attach : .kernelVerify
                 await emit(number, stage, request.attach ? "attaching through ken-agent" : "loading through the kernel verifier")
                 let submission = KernelSubmission(program: checked.program, annotated: annotated.text,
-                                                  prompt: request.prompt, name: request.name, attach: request.attach)
+                                                  prompt: request.prompt, name: request.name, attach: request.attach,
+                                                  verdict: verdict)
                 let verdict: Result<Ken_V1_Extension?, StageFailure>
                 do {
                     verdict = try await timed(stage) { try await kernel.submit(submission) }
@@ -218,18 +229,21 @@ public struct SynthesisLoop: Sendable {
             }
 
             report.attempts.append(attempt)
-            report.verified = true
+            report.passed = true
             if !proofWarnings.isEmpty {
-                let text = "verifier: " + proofWarnings.joined(separator: "; ")
+                let text = "symbolic verifier: " + proofWarnings.joined(separator: "; ")
                 report.note = report.note.isEmpty ? text : report.note + "; " + text
             }
             report.program = checked.program
             report.annotatedProgram = annotated.text
-            await emit(number, .done, request.attach ? "verified and attached" : "verified")
+            let headline = verdict.isProven ? "proven" : "checked, nothing proven"
+            await emit(number, .done, request.attach ? "\(headline), attached" : headline)
             return SynthesisOutcome(report: report, feedback: feedback)
         }
 
-        report.verified = false
+        report.passed = false
+        report.verdict = .unspecified
+        report.provenAsserts = []
         // An unreachable source or agent is not something a hint can fix.
         report.needsHint = !stopped
         report.program = furthest.program
@@ -240,6 +254,24 @@ public struct SynthesisLoop: Sendable {
         }
         await emit(report.attempts.count, .done, "attempts ran out: add a hint (kenc synth --hint \"…\") to continue this task")
         return SynthesisOutcome(report: report, feedback: feedback)
+    }
+
+    /// The assert with who claimed it: Comprehension's record by position; without an
+    /// annotator the program's own asserts are its author's.
+    static func claimed(_ verdict: Ken_V1_AssertVerdict, in annotated: AnnotatedProgram,
+                        annotator: (any ProgramAnnotator)?) -> Ken_V1_AssertVerdict {
+        var out = verdict
+        let key = AnnotatedProgram.claimKey(line: Int(verdict.line), column: Int(verdict.column))
+        out.claimedBy = annotated.claims[key] ?? (annotator == nil ? .program : .unspecified)
+        return out
+    }
+
+    /// The Comprehension notes that explain why nothing was proven (dropped annotations, no
+    /// LLM); the rest (contract lookups) say nothing about proof.
+    static func unprovenNotes(_ notes: [String]) -> [String] {
+        notes.filter { note in
+            ["dropped", "no LLM", "does not resolve", "failed", "request states"].contains { note.contains($0) }
+        }
     }
 
     /// A diagnostic carrying free text (a stage message without a source location).

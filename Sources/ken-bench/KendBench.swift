@@ -45,7 +45,7 @@ enum KendBench {
                     $0.maxAttempts = 1
                     $0.verifyOnly = true
                 }) { _ in }
-                guard report.verified, let attempt = report.attempts.first else {
+                guard report.passed, let attempt = report.attempts.first else {
                     failures.append(example.id)
                     continue
                 }

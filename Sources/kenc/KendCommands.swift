@@ -67,14 +67,14 @@ struct SynthCommand: AsyncParsableCommand, TakesJSON, TalksToKend {
                 throw ClientError(.failure, "kend answered without a synthesis report")
             }
             Output.line(json ? ReportFormatting.json(report).render() : ReportFormatting.text(report))
-            if let out, report.verified {
+            if let out, report.passed {
                 do {
                     try report.program.write(toFile: out, atomically: true, encoding: .utf8)
                 } catch {
                     throw ClientError(.failure, "cannot write \(out): \(error.localizedDescription)")
                 }
             }
-            return report.verified && (!attach || report.attached) ? .success : .failure
+            return report.passed && (!attach || report.attached) ? .success : .failure
         }
     }
 }

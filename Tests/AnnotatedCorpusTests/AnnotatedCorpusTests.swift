@@ -45,7 +45,7 @@ final class AnnotatedCorpusTests: XCTestCase {
 
     /// Programs whose asserts do not hinge on a predicate, and the edit that must break them.
     static let textualMutations: [String: (from: String, to: String)] = [
-        "dport-host-order.bt": ("$dport = bswap($sk->__sk_common.skc_dport);", "$dport = $sk->__sk_common.skc_dport;"),
+        "dport-host-order.bt": ("$dport = bswap($raw);", "$dport = $raw;"),
         "fd-clamp.bt": ("args->fd < 100 ? args->fd : 100", "args->fd < 100 ? args->fd : 101"),
         "kill-ptrace.bt": ("$victim = pid;", "$victim = tid;"),
         "unroll-sum.bt": ("unroll(4)", "unroll(3)"),

@@ -15,7 +15,8 @@ final class TcpConnectCaseTests: XCTestCase {
         kfunc:tcp_connect
         {
           $sk = args->sk;
-          $dport = $sk->__sk_common.skc_dport;
+          $raw = $sk->__sk_common.skc_dport;
+          $dport = $raw;
           printf("connect to port %d\\n", $dport);
         }
         """
@@ -24,14 +25,18 @@ final class TcpConnectCaseTests: XCTestCase {
         kfunc:tcp_connect
         {
           $sk = args->sk;
-          $dport = bswap($sk->__sk_common.skc_dport);
+          $raw = $sk->__sk_common.skc_dport;
+          $dport = bswap($raw);
           printf("connect to port %d\\n", $dport);
         }
         """
 
+    /// About `$raw`, the port as the program read it: a second read of kernel memory could see
+    /// another value, so an assert re-reading `skc_dport` would not be provable
+    /// (docs/semantics.md).
     static let annotations = """
         kfunc:tcp_connect {
-          assert($dport == bswap($sk->__sk_common.skc_dport), "the port is printed in host byte order");
+          assert($dport == bswap($raw), "the port is printed in host byte order");
         }
         """
 
@@ -41,7 +46,7 @@ final class TcpConnectCaseTests: XCTestCase {
         let warning = try XCTUnwrap(result.warnings.first, "notes: \(result.notes)")
         XCTAssertEqual(warning.severity, .warning)
         XCTAssertTrue(warning.message.contains("__be16"), warning.message)
-        XCTAssertEqual(warning.range.start.line, 5, "points at the printf argument")
+        XCTAssertEqual(warning.range.start.line, 6, "points at the printf argument")
         XCTAssertEqual(warning.hint, "skc_dport is __be16 (network byte order): print bswap($dport) for the host-order port")
         XCTAssertTrue(result.notes.contains { $0.contains("no LLM configured") })
 
@@ -81,13 +86,14 @@ final class TcpConnectCaseTests: XCTestCase {
         let candidate = """
             kprobe:tcp_connect
             {
-              $dport = ((struct sock *)arg0)->__sk_common.skc_dport;
+              $raw = ((struct sock *)arg0)->__sk_common.skc_dport;
+              $dport = $raw;
               printf("connect to port %d\\n", $dport);
             }
             """
         let reply = """
             kprobe:tcp_connect {
-              assert($dport == bswap(((struct sock *)arg0)->__sk_common.skc_dport), "host byte order");
+              assert($dport == bswap($raw), "host byte order");
             }
             """
         let server = try ScriptedLLMServer(script: [ComprehensionFixture.reply(reply), ComprehensionFixture.reply(reply)])
@@ -95,8 +101,7 @@ final class TcpConnectCaseTests: XCTestCase {
         let engine = try ComprehensionFixture.engine(server: server)
         let bad = await engine.annotate(source: candidate, prompt: Self.prompt)
         XCTAssertEqual(bad.warnings.count, 1, "Ken's own check needs no attachable kprobe")
-        let fixed = candidate.replacingOccurrences(of: "$dport = ((struct sock *)arg0)->__sk_common.skc_dport;",
-                                                   with: "$dport = bswap(((struct sock *)arg0)->__sk_common.skc_dport);")
+        let fixed = candidate.replacingOccurrences(of: "$dport = $raw;", with: "$dport = bswap($raw);")
         let good = await engine.annotate(source: fixed, prompt: Self.prompt)
         XCTAssertEqual(good.warnings, [])
         if FileManager.default.fileExists(atPath: "/sys/kernel/tracing/kprobe_events") {
@@ -115,7 +120,7 @@ final class TcpConnectCaseTests: XCTestCase {
         let reply = """
             kfunc:tcp_connect {
               assert($sk->__sk_common.skc_no_such_member == 1, "bad member");
-              assert($dport == bswap($sk->__sk_common.skc_dport), "the port is printed in host byte order");
+              assert($dport == bswap($raw), "the port is printed in host byte order");
             }
             """
         let server = try ScriptedLLMServer(script: [ComprehensionFixture.reply(reply)])
@@ -123,7 +128,7 @@ final class TcpConnectCaseTests: XCTestCase {
         let engine = try ComprehensionFixture.engine(server: server)
         let result = await engine.annotate(source: Self.swapped, prompt: Self.prompt)
         XCTAssertEqual(result.annotations.filter { $0.origin == .llm }.map(\.text),
-                       ["assert($dport == bswap($sk->__sk_common.skc_dport), \"the port is printed in host byte order\");"],
+                       ["assert($dport == bswap($raw), \"the port is printed in host byte order\");"],
                        "\(result.notes)")
         XCTAssertTrue(result.notes.contains {
             $0.hasPrefix("dropped annotation assert($sk->__sk_common.skc_no_such_member == 1") && $0.contains("skc_no_such_member")
@@ -140,7 +145,7 @@ final class TcpConnectCaseTests: XCTestCase {
         let engine = try ComprehensionFixture.engine(server: server, logDirectory: logs)
 
         let bad = await engine.annotate(source: Self.unswapped, prompt: Self.prompt)
-        XCTAssertTrue(bad.annotatedSource.contains("assert($dport == bswap($sk->__sk_common.skc_dport)"),
+        XCTAssertTrue(bad.annotatedSource.contains("assert($dport == bswap($raw)"),
                       bad.annotatedSource + "\nnotes: \(bad.notes)")
         let badResult = try XCTUnwrap(bad.verification, "notes: \(bad.notes)")
         XCTAssertEqual(badResult.verdict, .violated, badResult.renderText())

@@ -13,7 +13,7 @@ final class VerdictTests: XCTestCase {
 
     func testVerdictFollowsTheStageTheLastAttemptReached() {
         var attached = Ken_V1_SynthesisReport()
-        attached.verified = true
+        attached.passed = true
         attached.attached = true
         attached.attempts = [Self.attempt([.prompt, .llm, .parse, .attach])]
         XCTAssertEqual(EvalRunner.verdict(attached), .verifiedAttached)

@@ -29,12 +29,13 @@ final class JSONStyleTests: XCTestCase {
             $0.examples = 80; $0.agentVersion = "0.1.0"; $0.uptimeSeconds = 3
         }
         let report = Ken_V1_SynthesisReport.with {
-            $0.taskID = "3f2a9c1e"; $0.verified = true; $0.attached = true; $0.program = "BEGIN { exit(); }"
+            $0.taskID = "3f2a9c1e"; $0.passed = true; $0.verdict = .proven; $0.unprovenReason = "r";
+            $0.provenAsserts = [Ken_V1_ProvenAssert.with { $0.text = "assert(1)"; $0.file = "p.bt"; $0.line = 1; $0.column = 2; $0.claimedBy = .prompt; $0.probe = "BEGIN" }]; $0.attached = true; $0.program = "BEGIN { exit(); }"
             $0.annotatedProgram = "BEGIN { assert(1 == 1); exit(); }"; $0.source = "library"; $0.similarity = 0.75
             $0.note = "no LLM is configured"; $0.needsHint = false; $0.extension = ext
             $0.verdicts = [Ken_V1_AssertVerdict.with {
                 $0.file = "program.bt"; $0.line = 1; $0.column = 9; $0.text = "assert(1 == 1)"; $0.verdict = .violated
-                $0.message = "fails"; $0.path = "if taken"; $0.model = [Ken_V1_ModelValue.with { $0.name = "pid"; $0.value = "7" }]
+                $0.message = "fails"; $0.path = "if taken"; $0.claimedBy = .llm; $0.vacuous = false; $0.model = [Ken_V1_ModelValue.with { $0.name = "pid"; $0.value = "7" }]
             }]
             $0.attempts = [Ken_V1_Attempt.with {
                 $0.number = 1; $0.program = "BEGIN {}"; $0.promptTokens = 10; $0.completionTokens = 5
@@ -138,7 +139,7 @@ final class JSONStyleTests: XCTestCase {
 
     static let snakeCase = try! NSRegularExpression(pattern: "^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
     static let enumKeys: Set<String> = ["state", "kind", "verdict", "stage", "severity", "action", "origin", "restart_policy",
-                                        "address_space", "nullability", "byte_order", "source"]
+                                        "address_space", "nullability", "byte_order", "source", "claimed_by"]
 
     static func check(_ value: JSONValue, path: String, key: String? = nil, problems: inout [String]) {
         switch value {

@@ -15,8 +15,11 @@ final class RobustnessTests: XCTestCase {
         var configuration = RPCServerConfiguration()
         configuration.readTimeout = .milliseconds(300)
         configuration.idleTimeout = .milliseconds(600)
+        configuration.unusedTimeout = .milliseconds(600)
         configuration.maxConnections = 4
         configuration.maxCallsPerConnection = 3
+        // The tests run as root, which the default treats as privileged (exempt from limits).
+        configuration.isPrivileged = { _ in false }
         server = try await RPCServer.start(endpoint: .path(socketPath), handler: TestAgentHandler(verifyDelay: .seconds(2)),
                                            configuration: configuration)
     }
@@ -160,6 +163,64 @@ final class RobustnessTests: XCTestCase {
         let server = self.server
         let freed = await eventually { server?.connectionCount == 4 }
         XCTAssertTrue(freed)
+    }
+
+    /// One uid cannot take every slot: its own limit refuses it first, naming the uid.
+    func testPerUIDConnectionLimit() async throws {
+        var configuration = RPCServerConfiguration()
+        configuration.maxConnections = 8
+        configuration.maxConnectionsPerUID = 2
+        configuration.isPrivileged = { _ in false }
+        let path = directory.file("peruid.sock")
+        let server = try await RPCServer.start(endpoint: .path(path), handler: TestAgentHandler(), configuration: configuration)
+        defer { Task { await server.shutdown(gracePeriod: .milliseconds(100)) } }
+        let held = try (0..<2).map { _ in try RawSocket(connectTo: path) }
+        let open = await eventually { server.connectionCount == 2 }
+        XCTAssertTrue(open)
+        let extra = try RawSocket(connectTo: path)
+        let answer = try connectionAnswer(extra)
+        XCTAssertEqual(answer.status.code, .resourceExhausted)
+        XCTAssertTrue(answer.status.message.contains("from uid \(getuid())"), answer.status.message)
+        XCTAssertTrue(extra.isClosedByPeer())
+        withExtendedLifetime(held) {}
+    }
+
+    /// Privileged peers skip the per-uid limit and have slots of their own beyond the shared
+    /// limit, up to the reserve.
+    func testPrivilegedPeerIsServedBeyondTheLimits() async throws {
+        var configuration = RPCServerConfiguration()
+        configuration.maxConnections = 2
+        configuration.maxConnectionsPerUID = 1
+        configuration.privilegedReserve = 2
+        configuration.isPrivileged = { $0.uid == getuid() }
+        let path = directory.file("privileged.sock")
+        let server = try await RPCServer.start(endpoint: .path(path), handler: TestAgentHandler(), configuration: configuration)
+        defer { Task { await server.shutdown(gracePeriod: .milliseconds(100)) } }
+        let held = try (0..<4).map { _ in try RawSocket(connectTo: path) }
+        let open = await eventually { server.connectionCount == 4 }
+        XCTAssertTrue(open, "2 shared + 2 reserved")
+        let extra = try RawSocket(connectTo: path)
+        let answer = try connectionAnswer(extra)
+        XCTAssertEqual(answer.status.code, .resourceExhausted)
+        XCTAssertTrue(answer.status.message.contains("kept for root and administrators"), answer.status.message)
+        withExtendedLifetime(held) {}
+    }
+
+    /// A connection that has sent nothing is closed after `unusedTimeout`, not `idleTimeout`.
+    func testUnusedConnectionIsClosedSooner() async throws {
+        var configuration = RPCServerConfiguration()
+        configuration.unusedTimeout = .milliseconds(200)
+        configuration.idleTimeout = .seconds(60)
+        let path = directory.file("unused.sock")
+        let server = try await RPCServer.start(endpoint: .path(path), handler: TestAgentHandler(), configuration: configuration)
+        defer { Task { await server.shutdown(gracePeriod: .milliseconds(100)) } }
+        let start = ContinuousClock.now
+        let raw = try RawSocket(connectTo: path)
+        let answer = try connectionAnswer(raw)
+        XCTAssertEqual(answer.status.code, .deadlineExceeded)
+        XCTAssertTrue(answer.status.message.contains("nothing sent"), answer.status.message)
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(5))
+        XCTAssertTrue(raw.isClosedByPeer())
     }
 
     func testConnectionSlotsAreFreedAfterClose() async throws {

@@ -186,7 +186,7 @@ struct TestKendHandler: RPCHandler {
         case .synthesize(let synthesize):
             response.report = Ken_V1_SynthesisReport.with {
                 $0.taskID = "task-\(synthesize.name)"
-                $0.verified = true
+                $0.passed = true
                 $0.attached = synthesize.attach
                 $0.program = "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }"
                 $0.source = "llm"

@@ -15,12 +15,16 @@ final class ByteOrderTests: XCTestCase {
         "$sk->__sk_common.skc_dport": .integer(bits: 16, signed: false),
     ]
 
+    /// `value` is what is printed, written over `$raw`, the port read once from the socket (two
+    /// reads of kernel memory may differ: docs/semantics.md).
+
     static func program(printing value: String) -> String {
         """
         kfunc:tcp_connect
         {
           $sk = (struct sock *)args->sk;
-          assume($sk->__sk_common.skc_dport == bswap((uint16)$port));
+          $raw = $sk->__sk_common.skc_dport;
+          assume($raw == bswap((uint16)$port));
           $dport = \(value);
           printf("connect to port %d\\n", $dport);
           assert($dport == (uint16)$port, "printed port is in host byte order");
@@ -29,7 +33,7 @@ final class ByteOrderTests: XCTestCase {
     }
 
     func testPortPrintedWithoutSwapIsViolated() throws {
-        let result = try verify(Self.program(printing: "$sk->__sk_common.skc_dport"), types: Self.types)
+        let result = try verify(Self.program(printing: "$raw"), types: Self.types)
         expect(result, .violated)
         let values = try XCTUnwrap(result.asserts[0].counterexample?.values)
         let names = values.map(\.name)
@@ -37,13 +41,13 @@ final class ByteOrderTests: XCTestCase {
         XCTAssertTrue(names.contains("$sk->__sk_common.skc_dport"), "\(names)")
         XCTAssertTrue(names.contains("$dport"), "\(names)")
         let text = result.renderText()
-        XCTAssertTrue(text.contains("test.bt:7:3: VIOLATED assert($dport == (uint16)$port, "
+        XCTAssertTrue(text.contains("test.bt:8:3: VIOLATED assert($dport == (uint16)$port, "
                                     + "\"printed port is in host byte order\")"), text)
         XCTAssertEqual(result.exitCode, 1)
     }
 
     func testPortPrintedWithSwapIsVerified() throws {
-        let result = try verify(Self.program(printing: "bswap($sk->__sk_common.skc_dport)"), types: Self.types)
+        let result = try verify(Self.program(printing: "bswap($raw)"), types: Self.types)
         expect(result, .verified)
         XCTAssertEqual(result.verdict, .verified, result.renderText())
         XCTAssertFalse(result.asserts[0].vacuous)
@@ -56,7 +60,7 @@ final class KernelTypedByteOrderTests: XCTestCase {
     func testByteOrderWithKernelTypes() throws {
         let kernel = KernelInfo.shared()
         guard kernel.btf != nil else { throw XCTSkip("this kernel exposes no BTF (/sys/kernel/btf/vmlinux)") }
-        let wrong = VerifyFile.run(source: ByteOrderTests.program(printing: "$sk->__sk_common.skc_dport"),
+        let wrong = VerifyFile.run(source: ByteOrderTests.program(printing: "$raw"),
                                    file: "connect.bt", kernel: kernel)
         guard wrong.exitCode != VerifyFile.frontEndFailure else {
             throw XCTSkip("tcp_connect does not resolve on this kernel: \(wrong.output)")
@@ -64,7 +68,7 @@ final class KernelTypedByteOrderTests: XCTestCase {
         XCTAssertEqual(wrong.exitCode, 1, wrong.output)
         XCTAssertTrue(wrong.result?.notes.isEmpty ?? false, "every type should come from BTF: \(wrong.output)")
         XCTAssertTrue(wrong.output.contains("__be16 (network byte order) value, without bswap()"), wrong.output)
-        let right = VerifyFile.run(source: ByteOrderTests.program(printing: "bswap($sk->__sk_common.skc_dport)"),
+        let right = VerifyFile.run(source: ByteOrderTests.program(printing: "bswap($raw)"),
                                    file: "connect.bt", kernel: kernel)
         XCTAssertEqual(right.exitCode, 0, right.output)
         XCTAssertFalse(right.output.contains("network byte order"), right.output)

@@ -43,7 +43,7 @@ final class KendServiceTests: XCTestCase {
             }
         }
         let final = try XCTUnwrap(report)
-        XCTAssertTrue(final.verified, final.note)
+        XCTAssertTrue(final.passed, final.note)
         XCTAssertTrue(final.program.contains("sched_process_exec"))
         XCTAssertEqual(Set(events.map(\.stage)).isSuperset(of: [.prompt, .llm, .parse, .symbolicVerify, .done]), true,
                        "\(events.map(\.stage))")

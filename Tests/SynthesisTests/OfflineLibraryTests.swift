@@ -17,7 +17,7 @@ final class OfflineLibraryTests: XCTestCase {
         }
         let engine = Fixtures.engine(source: LibrarySource(store: store), kernel: kernel, state: state, store: store, model: "")
         let report = try await engine.synthesize(Ken_V1_SynthesizeRequest.with { $0.prompt = sample.prompt }) { _ in }
-        XCTAssertTrue(report.verified, "\(report.note)\n\(ReportFormatting.text(report))")
+        XCTAssertTrue(report.passed, "\(report.note)\n\(ReportFormatting.text(report))")
         XCTAssertEqual(report.source, "library")
         XCTAssertGreaterThan(report.similarity, 0.5)
         XCTAssertTrue(report.note.contains("no LLM is configured"), report.note)
@@ -36,7 +36,7 @@ final class OfflineLibraryTests: XCTestCase {
         let engine = Fixtures.engine(source: LibrarySource(store: store, threshold: 0.6), kernel: kernel, state: state,
                                      store: store, model: "")
         let report = try await engine.synthesize(Ken_V1_SynthesizeRequest.with { $0.prompt = "bake a chocolate cake for the kernel team" }) { _ in }
-        XCTAssertFalse(report.verified)
+        XCTAssertFalse(report.passed)
         XCTAssertFalse(report.needsHint)
         XCTAssertTrue(report.note.contains("no LLM is configured") && report.note.contains("KEN_LLM_URL"), report.note)
     }

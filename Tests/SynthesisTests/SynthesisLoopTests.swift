@@ -34,7 +34,7 @@ final class SynthesisLoopTests: XCTestCase {
             log.append(Ken_V1_SynthesisEventSnapshot(attempt: event.attempt, stage: "\(event.stage)", message: event.message))
         }
 
-        XCTAssertTrue(report.verified, report.note)
+        XCTAssertTrue(report.passed, report.note)
         XCTAssertEqual(report.attempts.count, 3)
         XCTAssertEqual(report.source, "llm")
         XCTAssertTrue(report.program.contains("str(args->filename)"), report.program)
@@ -51,7 +51,7 @@ final class SynthesisLoopTests: XCTestCase {
         }
         XCTAssertLessThan(noBlock.lowerBound, unknownField.lowerBound, "oldest error first")
         XCTAssertTrue(third.contains("attempt-2.bt:1:"), "front-end errors keep their location:\n\(third)")
-        XCTAssertTrue(log.events.contains { $0.stage == "done" && $0.message == "verified" })
+        XCTAssertTrue(log.events.contains { $0.stage == "done" && ($0.message == "proven" || $0.message == "checked, nothing proven") }, "\(log.events)")
         XCTAssertTrue(log.events.contains { $0.attempt == 2 && $0.message.hasPrefix("failed:") })
     }
 
@@ -70,7 +70,7 @@ final class SynthesisLoopTests: XCTestCase {
             $0.prompt = "print every file opened by cat"
             $0.maxAttempts = 2
         }) { _ in }
-        XCTAssertFalse(failed.verified)
+        XCTAssertFalse(failed.passed)
         XCTAssertTrue(failed.needsHint)
         XCTAssertEqual(failed.attempts.count, 2)
         XCTAssertTrue(failed.program.contains("sys_enter_nosuchcall"), "the best candidate is returned")
@@ -81,7 +81,7 @@ final class SynthesisLoopTests: XCTestCase {
             $0.hints = ["use sys_enter_openat"]
             $0.maxAttempts = 1
         }) { _ in }
-        XCTAssertTrue(continued.verified, continued.note)
+        XCTAssertTrue(continued.passed, continued.note)
         XCTAssertEqual(continued.taskID, failed.taskID)
         let last = Fixtures.userText(server.requests[2])
         XCTAssertTrue(last.contains("use sys_enter_openat"), "the hint reaches the model")
@@ -120,7 +120,7 @@ final class SynthesisLoopTests: XCTestCase {
         let engine = Fixtures.engine(source: LLMCandidateSource(client: try LLMClient(configuration: configuration)),
                                      kernel: kernel, state: state, store: nil)
         let report = try await engine.synthesize(Ken_V1_SynthesizeRequest.with { $0.prompt = "count syscalls by process" }) { _ in }
-        XCTAssertFalse(report.verified)
+        XCTAssertFalse(report.passed)
         XCTAssertFalse(report.needsHint, "a hint cannot fix an unreachable endpoint")
         XCTAssertEqual(report.attempts.count, 1, "no further attempts against a dead endpoint")
         XCTAssertTrue(report.note.contains("127.0.0.1:\(port)"), report.note)
@@ -134,10 +134,10 @@ final class SynthesisLoopTests: XCTestCase {
         let engine = Fixtures.engine(source: LLMCandidateSource(client: try Fixtures.llm(server)), kernel: kernel,
                                      state: state, store: nil)
         let first = try await engine.synthesize(Ken_V1_SynthesizeRequest.with { $0.prompt = "Print every file opened by cat" }) { _ in }
-        XCTAssertTrue(first.verified, ReportFormatting.text(first))
+        XCTAssertTrue(first.passed, ReportFormatting.text(first))
         XCTAssertEqual(first.source, "llm")
         let second = try await engine.synthesize(Ken_V1_SynthesizeRequest.with { $0.prompt = "print every  file opened by cat" }) { _ in }
-        XCTAssertTrue(second.verified, second.note)
+        XCTAssertTrue(second.passed, second.note)
         XCTAssertEqual(second.source, "cache")
         XCTAssertEqual(second.program, first.program)
         XCTAssertEqual(server.requests.count, 1, "the second host asks no LLM")
