@@ -107,6 +107,18 @@ public struct AgentCalls: Sendable {
             }
         }
     }
+
+    /// Detaches the extension `reference` names. One already detached is an error that says
+    /// so (detaching twice is harmless to the agent, but a user who asks means something else).
+    public func detach(_ reference: ExtensionReference) async throws(ClientError) -> Ken_V1_Extension {
+        let current = try await get(reference)
+        if current.state == .detached {
+            throw ClientError(.failure, "extension \(current.id) (\(current.name)) is already detached",
+                              hint: "kenc list shows the attached extensions")
+        }
+        let id = current.id
+        return try await call { $0.detach = Ken_V1_DetachRequest.with { $0.id = id } }.detach.extension
+    }
 }
 
 /// How a user names an extension on the command line: its id (12 hex digits, any case) or

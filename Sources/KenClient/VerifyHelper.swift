@@ -12,7 +12,10 @@ public struct VerifyArguments: ParsableArguments {
     public var prompt: String?
 
     @Option(name: .long, help: ArgumentHelp("Per-query solver timeout in seconds (default: 10).", valueName: "seconds"))
-    public var timeout: Double = 10
+    public var timeout: Double?
+
+    /// The solver timeout per query, in seconds.
+    public var queryTimeout: Double { timeout ?? 10 }
 
     @Flag(name: .long, help: "Do not resolve types against the running kernel; use bpftrace's defaults.")
     public var noKernel = false
@@ -20,14 +23,14 @@ public struct VerifyArguments: ParsableArguments {
     public init() {}
 
     public func validate() throws {
-        guard timeout.isFinite, timeout > 0 else {
+        guard queryTimeout.isFinite, queryTimeout > 0 else {
             throw ValidationError("--timeout must be a positive number of seconds")
         }
     }
 
     /// The same arguments as the helper's command line (`--json` is kenc's shared flag).
     public func helperArguments(json: Bool) -> [String] {
-        var arguments = ["--timeout", String(timeout)]
+        var arguments = ["--timeout", String(queryTimeout)]
         if let prompt { arguments += ["--prompt", prompt] }
         if json { arguments.append("--json") }
         if noKernel { arguments.append("--no-kernel") }

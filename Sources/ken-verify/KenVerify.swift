@@ -27,7 +27,7 @@ struct KenVerify: ParsableCommand {
             throw ExitCode(error.exit.status)
         }
         var options = VerificationOptions()
-        options.queryTimeout = .milliseconds(Int64(min(arguments.timeout, 86_400) * 1000))
+        options.queryTimeout = .milliseconds(Int64(min(arguments.queryTimeout, 86_400) * 1000))
         options.totalBudget = max(options.totalBudget, options.queryTimeout * 6)
         let outcome = VerifyFile.run(source: source, file: arguments.file, useKernel: !arguments.noKernel,
                                      prompt: arguments.prompt, options: options)

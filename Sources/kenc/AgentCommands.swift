@@ -131,15 +131,15 @@ struct LogsCommand: AsyncParsableCommand, TalksToAgent {
     @Flag(name: .shortAndLong, help: "Keep printing new lines until interrupted.")
     var follow = false
 
-    @Option(name: [.customShort("n"), .long], help: ArgumentHelp("Only the last N lines kept (default: 0, all).", valueName: "lines"))
-    var tail: UInt32 = 0
+    @Option(name: [.customShort("n"), .long], help: ArgumentHelp("Only the last N lines kept (default: all).", valueName: "lines"))
+    var tail: UInt32?
 
     @OptionGroup var agent: AgentSocketOption
 
     func run() async throws {
         try await runClient { () throws(ClientError) in
             let id = try await agent.calls.get(target.resolved).id
-            let (follow, tail) = (self.follow, self.tail)
+            let (follow, tail) = (self.follow, self.tail ?? 0)
             try await agent.calls.stream({
                 $0.logs = Ken_V1_LogsRequest.with { $0.id = id; $0.follow = follow; $0.tail = tail }
             }) { response in
@@ -163,13 +163,7 @@ struct DetachCommand: AsyncParsableCommand, TakesJSON, TalksToAgent {
 
     func run() async throws {
         try await runClient { () throws(ClientError) in
-            let current = try await agent.calls.get(target.resolved)
-            if current.state == .detached {
-                throw ClientError(.failure, "extension \(current.id) (\(current.name)) is already detached",
-                                  hint: "kenc list shows the attached extensions")
-            }
-            let id = current.id
-            let ext = try await agent.calls.call { $0.detach = Ken_V1_DetachRequest.with { $0.id = id } }.detach.extension
+            let ext = try await agent.calls.detach(target.resolved)
             Output.print(output.json ? AgentJSON.object(ext).render() : "detached \(ext.id) (\(ext.name))\n")
             return .success
         }

@@ -97,9 +97,11 @@ enum CommandLineCheck {
             let argument = arguments[index]
             if argument == "--" { return nil }
             if argument.hasPrefix("-") {
+                // Only the shared options may come first; anything else (--help, --version,
+                // --generate-completion-script bash) is ArgumentParser's to judge.
                 let name = String(argument.split(separator: "=", maxSplits: 1).first ?? "")
-                let takesValue = shared.contains { $0.takesValue && $0.names.contains(name) } && !argument.contains("=")
-                index += takesValue ? 2 : 1
+                guard let option = shared.first(where: { $0.names.contains(name) }) else { return nil }
+                index += option.takesValue && !argument.contains("=") ? 2 : 1
                 continue
             }
             guard !known.contains(argument) else { return nil }

@@ -29,13 +29,13 @@ struct SynthCommand: AsyncParsableCommand, TakesJSON, TalksToKend {
     @Option(help: ArgumentHelp("Write the verified program to this file.", valueName: "file"))
     var out: String?
 
-    @Option(help: ArgumentHelp("Attempts before asking for a hint (default: 0, kend's own setting).", valueName: "n"))
-    var maxAttempts: UInt32 = 0
+    @Option(help: ArgumentHelp("Attempts before asking for a hint (default: kend's own setting, 3 unless configured).", valueName: "n"))
+    var maxAttempts: UInt32?
 
     @Option(help: "A hint for the model; repeat for several.")
     var hint: [String] = []
 
-    @Option(help: ArgumentHelp("Continue an earlier task (its id is printed when attempts run out).", valueName: "id"))
+    @Option(help: ArgumentHelp("Continue an earlier task (its 16-hex-digit id is printed when attempts run out).", valueName: "id"))
     var task: String = ""
 
     @OptionGroup var output: JSONOption
@@ -54,11 +54,11 @@ struct SynthCommand: AsyncParsableCommand, TakesJSON, TalksToKend {
                 $0.prompt = prompt
                 $0.attach = attach
                 $0.name = name
-                $0.maxAttempts = maxAttempts
+                $0.maxAttempts = maxAttempts ?? 0
                 $0.hints = hint
                 $0.taskID = task
             }
-            let attempts = Int(maxAttempts == 0 ? 3 : maxAttempts)
+            let attempts = Int(maxAttempts ?? 3)
             let json = output.json
             let response = try await kend.calls.call(request) { event in
                 if !json { Output.error(ReportFormatting.progressLine(event, maxAttempts: attempts)) }
@@ -212,7 +212,7 @@ struct ExamplesCommand: AsyncParsableCommand {
     struct Search: AsyncParsableCommand, TakesJSON, TalksToKend {
         static let configuration = CommandConfiguration(abstract: "The examples closest to a prompt, as the Prompter would pick them.")
         @Argument(help: "A prompt.") var query: String
-        @Option(help: ArgumentHelp("How many (default: 5).", valueName: "n")) var limit: UInt32 = 5
+        @Option(help: ArgumentHelp("How many (default: 5).", valueName: "n")) var limit: UInt32?
         @OptionGroup var output: JSONOption
         @OptionGroup var kend: KendSocketOption
 
@@ -221,7 +221,7 @@ struct ExamplesCommand: AsyncParsableCommand {
                 let reply = try await kend.calls.examples(.with {
                     $0.action = .search
                     $0.prompt = query
-                    $0.limit = limit
+                    $0.limit = limit ?? 5
                 })
                 ExamplesCommand.show(reply, json: output.json, withSimilarity: true)
                 return .success

@@ -118,7 +118,7 @@ struct ContractsCommand: AsyncParsableCommand, TakesJSON {
 
     @Option(name: .long, help: ArgumentHelp("Directory holding contracts-<release>.db (default: /var/lib/kend).", valueName: "dir"),
             completion: .directory)
-    var stateDir = "/var/lib/kend"
+    var stateDir: String?
 
     @OptionGroup var output: JSONOption
 
@@ -126,7 +126,7 @@ struct ContractsCommand: AsyncParsableCommand, TakesJSON {
         try await runClient { () throws(ClientError) in
             let store: ContractStore
             do {
-                store = try ContractStore.open(stateDirectory: stateDir)
+                store = try ContractStore.open(stateDirectory: stateDir ?? "/var/lib/kend")
             } catch {
                 throw ClientError(.failure, "\(error)")
             }

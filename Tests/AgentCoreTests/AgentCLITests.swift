@@ -165,4 +165,83 @@ final class AgentCLITests: XCTestCase {
             XCTAssertEqual(error.exit, .unreachable)
         }
     }
+
+    /// Ids in any case and names name the same extension; detaching twice says so; a detached
+    /// extension shows no live program ids.
+    func testReferencesDetachTwiceAndShowOfADetachedExtension() async throws {
+        try TestAgent.requireKernel()
+        let agent = try TestAgent()
+        try await agent.start()
+        addTeardownBlock { await agent.cleanUp() }
+        let attached = try await agent.attach("tracepoint:syscalls:sys_enter_getppid { @n = count(); }", name: "cli-ref")
+        XCTAssertEqual(attached.status.code, .ok, attached.status.message)
+        let id = attached.attach.extension.id
+        let calls = AgentCalls(socket: agent.socketPath)
+        XCTAssertEqual(ExtensionReference(id.uppercased()), .id(id))
+        XCTAssertEqual(ExtensionReference("cli-ref"), .name("cli-ref"))
+        let byUpper = try await calls.get(ExtensionReference(id.uppercased()))
+        let byName = try await calls.get(ExtensionReference("cli-ref"))
+        XCTAssertEqual(byUpper.id, id)
+        XCTAssertEqual(byName.id, id)
+        XCTAssertFalse(byUpper.progIds.isEmpty, "attached: live programs")
+        do {
+            _ = try await calls.get(ExtensionReference("no-such-extension"))
+            XCTFail("an unknown name must fail")
+        } catch {
+            XCTAssertEqual(error.exit, .notFound)
+        }
+
+        let detached = try await calls.detach(.name("cli-ref"))
+        XCTAssertEqual(detached.state, .detached)
+        do {
+            _ = try await calls.detach(ExtensionReference(id))
+            XCTFail("detaching twice must fail")
+        } catch {
+            XCTAssertEqual(error.exit, .failure)
+            XCTAssertTrue(error.message.contains("already detached"), error.message)
+        }
+        let shown = try await calls.get(ExtensionReference(id))
+        let text = AgentFormatting.show(shown, now: AgentFormatting.nowUnixMs())
+        XCTAssertTrue(text.contains("state:      detached\n"), text)
+        XCTAssertTrue(text.contains("prog ids:   -\n") && text.contains("link ids:   -\n"), text)
+        XCTAssertEqual(AgentJSON.object(shown)["prog_ids"], .array([]))
+        XCTAssertEqual(AgentJSON.object(shown)["pid"], .null)
+    }
+
+    /// `kenc logs -f ID | head -1` with a real agent and a real extension printing all the time:
+    /// once head exits, kenc's next write fails with EPIPE and kenc ends with 0 — it used to die
+    /// with SIGILL from a trap on the broken pipe. Only that EPIPE ends a follow, so the test
+    /// cannot pass by kenc finishing first.
+    func testLogsIntoHeadEndsQuietlyOnABrokenPipe() async throws {
+        try TestAgent.requireKernel()
+        let kenc = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kenc").path
+        guard FileManager.default.isExecutableFile(atPath: kenc) else { throw XCTSkip("kenc is not built next to the tests") }
+        let agent = try TestAgent()
+        try await agent.start()
+        addTeardownBlock { await agent.cleanUp() }
+        let attached = try await agent.attach("interval:ms:10 { printf(\"tick %d\\n\", nsecs); }", name: "cli-ticks")
+        XCTAssertEqual(attached.status.code, .ok, attached.status.message)
+        let id = attached.attach.extension.id
+        let lines = await eventually(timeout: 15) {
+            let response = try? await agent.call { $0.logs = Ken_V1_LogsRequest.with { $0.id = id } }
+            return response?.log.text.hasPrefix("tick") == true
+        }
+        XCTAssertTrue(lines, "the extension prints")
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "timeout 30 \"$0\" logs -f \"$1\" --agent-socket \"$2\" | head -1 >/dev/null; echo \"${PIPESTATUS[0]}\"",
+                             kenc, id.uppercased(), agent.socketPath]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let status = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(status.trimmingCharacters(in: .whitespacesAndNewlines), "0",
+                       "kenc's status (124: still running at the timeout; 132/141: killed by a signal); stderr: \(stderr)")
+        XCTAssertEqual(stderr, "")
+    }
 }
