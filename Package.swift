@@ -83,7 +83,7 @@ let package = Package(
         ]),
         .target(name: "Registry", dependencies: ["SQLite", "KenProto", "Digest"]),
         .target(name: "AgentCore", dependencies: [
-            "KenRPC", "KenProto", "Registry", "KernelLoader", "BpftraceSyntax", "Systemd", "TOML", "Accounts", "KenVersion",
+            "KenRPC", "KenProto", "Registry", "KernelLoader", "BPF", "BpftraceSyntax", "Systemd", "TOML", "Accounts", "KenVersion",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // kenc's library: the daemons' calls, every output format and JSON document, exit
@@ -95,16 +95,24 @@ let package = Package(
 
         // MARK: kend side.
         .target(name: "LLM", dependencies: ["HTTP"]),
-        .target(name: "ExampleStore", dependencies: ["LLM"]),
-        // Test support shared by test targets: a scripted OpenAI-compatible HTTP server.
+        .target(name: "ExampleStore", dependencies: ["LLM", "BpftraceSyntax"]),
+        // Test support shared by test targets and ken-bench: a scripted OpenAI-compatible HTTP
+        // server, and BPF C compiled with clang for tests that load real objects.
         .target(name: "TestSupport", path: "Tests/Support"),
 
         .target(name: "Synthesis", dependencies: [
             "KenProto", "Digest",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
-        .target(name: "KendCore", dependencies: [
+        // The one assembly of the synthesis pipeline, and the adapters that put the front end,
+        // Comprehension, the verifier, the LLM, the example store and the agent behind
+        // Synthesis's stage protocols. Used by kend, ken-eval and ken-bench alike.
+        .target(name: "Pipeline", dependencies: [
             "Synthesis", "KenRPC", "KenProto", "LLM", "ExampleStore", "KernelInfo",
+            "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "Comprehension", "Contracts",
+        ]),
+        .target(name: "KendCore", dependencies: [
+            "Synthesis", "Pipeline", "KenRPC", "KenProto", "LLM", "ExampleStore", "KernelInfo",
             "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "Digest", "Systemd",
             "Comprehension", "Contracts", "Fleet", "TOML", "Accounts", "KenVersion",
             .product(name: "Logging", package: "swift-log"),
@@ -139,15 +147,20 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // ken-bench's measurements, as a library the tests reach; the program parses arguments.
+        .target(name: "Bench", dependencies: [
+            "AgentCore", "Registry", "KendCore", "Pipeline", "Synthesis", "ExampleStore", "KernelInfo", "KenProto",
+            "KenRPC", "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "Comprehension", "Contracts",
+            "TestSupport",
+        ]),
         .executableTarget(name: "ken-bench", dependencies: [
-            "AgentCore", "Registry", "KendCore", "Synthesis", "ExampleStore", "KernelInfo", "KenProto", "KenRPC",
-            "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "Comprehension", "Contracts",
+            "Bench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // The evaluation harness (issue #9): datasets, ablation modes, behaviour checks.
         .target(name: "Evaluation", dependencies: [
-            "KendCore", "Synthesis", "AgentCore", "KenRPC", "KenProto", "LLM", "ExampleStore", "KernelInfo",
+            "Pipeline", "Synthesis", "AgentCore", "KenRPC", "KenProto", "LLM", "ExampleStore", "KernelInfo",
             "Comprehension", "Contracts", "BpftraceSyntax",
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -162,8 +175,8 @@ let package = Package(
         .testTarget(name: "KernelInfoTests", dependencies: ["KernelInfo", "BPF"]),
         .testTarget(name: "BpftraceSemanticsTests", dependencies: ["BpftraceSemantics", "BpftraceSyntax", "KernelInfo"]),
         .testTarget(name: "SymbolicVerifierTests", dependencies: ["SymbolicVerifier", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "Z3"]),
-        .testTarget(name: "KernelLoaderTests", dependencies: ["KernelLoader", "BPF"]),
-        .testTarget(name: "AgentCoreTests", dependencies: ["TOML", "Accounts", "Digest", "KernelInfo", "AgentCore", "KenClient", "Registry", "KenRPC", "KenProto", "KernelLoader"]),
+        .testTarget(name: "KernelLoaderTests", dependencies: ["KernelLoader", "BPF", "TestSupport"]),
+        .testTarget(name: "AgentCoreTests", dependencies: ["TOML", "Accounts", "Digest", "KernelInfo", "AgentCore", "KenClient", "Registry", "KenRPC", "KenProto", "KernelLoader", "TestSupport"]),
         .testTarget(name: "RegistryTests", dependencies: ["Digest", "Registry", "SQLite", "KenProto"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "HTTP", "TestSupport"]),
         .testTarget(name: "ExampleStoreTests", dependencies: ["ExampleStore", "BpftraceSyntax", "LLM", "TestSupport"]),
@@ -179,11 +192,12 @@ let package = Package(
         .testTarget(name: "ContractsTests", dependencies: ["Contracts", "KernelInfo"]),
         .testTarget(name: "ComprehensionTests", dependencies: ["Comprehension", "Contracts", "BpftraceSyntax", "SymbolicVerifier", "TestSupport"]),
         .testTarget(name: "SynthesisTests", dependencies: [
-            "Synthesis", "KendCore", "KenProto", "KenRPC", "LLM", "ExampleStore", "KernelInfo", "TestSupport",
-            "AgentCore", "Fleet", "Comprehension", "Contracts", "KenVersion", "KenClient",
+            "Synthesis", "Pipeline", "KendCore", "KenProto", "KenRPC", "LLM", "ExampleStore", "KernelInfo", "TestSupport",
+            "AgentCore", "Fleet", "Comprehension", "Contracts", "KenVersion", "BpftraceSyntax", "KenClient",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "EvalTests", dependencies: ["Evaluation", "KendCore", "Synthesis", "AgentCore", "KenRPC", "KenProto", "LLM", "KernelInfo", "TestSupport"]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench"]),
+        .testTarget(name: "EvalTests", dependencies: ["Evaluation", "Pipeline", "KendCore", "Synthesis", "AgentCore", "KenRPC", "KenProto", "LLM", "KernelInfo", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

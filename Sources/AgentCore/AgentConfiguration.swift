@@ -17,6 +17,10 @@ public struct AgentConfiguration: Sendable {
     public var attachTimeoutSeconds: Double
     /// How long records and logs of detached extensions are kept (checked at agent start).
     public var detachedRetentionSeconds: Double = 30 * 86_400
+    /// Completes when the kernel facts for unprivileged readers (`TracefsMirror`) are published.
+    /// The agent serves before they are (listening must not wait ~2 s for tracefs), so Status —
+    /// which kend calls to make sure the facts exist before it reads them — awaits this first.
+    public var kernelFactsPublished: (@Sendable () async -> Void)?
 
     public init(stateDirectory: String = "/var/lib/ken", policy: AgentPolicy = AgentPolicy(),
                 bpftracePath: String = "bpftrace", pinRoot: String = "/sys/fs/bpf/ken",

@@ -26,6 +26,7 @@ public final class AgentServer: Sendable {
     ) async throws -> AgentServer {
         let registry = try Registry(stateDirectory: configuration.stateDirectory)
         let service = AgentService(configuration: configuration, registry: registry, logger: logger)
+        service.supervisor.removeStrayVerifiers()
         let outcomes = await service.supervisor.reconcile()
         service.supervisor.purgeDetached(retention: configuration.detachedRetentionSeconds)
         // Root and administrators always get a connection: the per-user limits and the shared
@@ -54,4 +55,32 @@ public final class AgentServer: Sendable {
     }
 
     public func waitUntilClosed() async { await server.waitUntilClosed() }
+}
+
+extension AgentServer {
+    /// Detaches every extension the registry holds, without serving: bpftrace children (found by
+    /// the pid the registry recorded) are stopped, pinned object links removed, and each record
+    /// committed as detached with `reason`. `ken-agent --detach-all` runs this from the package's
+    /// prerm on removal, after the agent service has stopped, so removing Ken leaves nothing
+    /// running without an agent to supervise it. Returns the ids detached and the failures.
+    public static func detachEverything(configuration: AgentConfiguration, reason: String,
+                                        logger: Logger = Logger(label: "ken-agent")) async throws
+        -> (detached: [String], failed: [(id: String, error: String)]) {
+        let registry = try Registry(stateDirectory: configuration.stateDirectory)
+        defer { registry.close() }
+        let service = AgentService(configuration: configuration, registry: registry, logger: logger)
+        var detached: [String] = []
+        var failed: [(id: String, error: String)] = []
+        for record in try registry.list() where record.state != .detached {
+            do {
+                // No agent serves now, so no attach is in flight: an `attaching` record is stale.
+                if record.state == .attaching { _ = try registry.modify(id: record.id) { $0.state = .failed } }
+                _ = try await service.supervisor.detach(id: record.id, reason: reason)
+                detached.append(record.id)
+            } catch {
+                failed.append((record.id, "\(error)"))
+            }
+        }
+        return (detached, failed)
+    }
 }

@@ -18,18 +18,25 @@ extension AgentService {
         do {
             return try checker().check(text)
         } catch {
-            let code: Ken_V1_Code
-            switch error.reason {
-            case .syntax: code = .invalidArgument
-            case .unsafeBuiltin, .probeKind: code = .permissionDenied
-            case .tooLarge: code = .resourceExhausted
-            case .dialect: code = .failedPrecondition
-            }
-            throw RPCStatusError(code, error.message, detail: error.detail, hint: error.hint)
+            throw Self.status(of: error)
         }
     }
 
-    func checkObject(_ bytes: Data) throws(RPCStatusError) {
+    static func status(of refusal: ProgramRefusal) -> RPCStatusError {
+        let code: Ken_V1_Code
+        switch refusal.reason {
+        case .syntax, .invalidObject: code = .invalidArgument
+        case .unsafeBuiltin, .probeKind, .helper, .kfunc, .preamble: code = .permissionDenied
+        case .tooLarge: code = .resourceExhausted
+        case .dialect: code = .failedPrecondition
+        }
+        return RPCStatusError(code, refusal.message, detail: refusal.detail, hint: refusal.hint)
+    }
+
+    /// Checks an object's framing, then inspects it against the policy before any of it reaches
+    /// the kernel (see `ProgramChecker.checkObject`).
+    @discardableResult
+    func checkObject(_ bytes: Data) throws(RPCStatusError) -> CheckedObject {
         guard !bytes.isEmpty else { throw RPCStatusError(.invalidArgument, "the object is empty") }
         guard bytes.count <= configuration.policy.maxProgramBytes else {
             throw RPCStatusError(.resourceExhausted, "the object is \(bytes.count) bytes; the limit is \(configuration.policy.maxProgramBytes)",
@@ -37,6 +44,32 @@ extension AgentService {
         }
         guard bytes.prefix(4) == Data([0x7F, 0x45, 0x4C, 0x46]) else {
             throw RPCStatusError(.invalidArgument, "the object is not an ELF file", hint: "compile it with clang -target bpf -O2 -g -c")
+        }
+        do {
+            return try checker().checkObject([UInt8](bytes))
+        } catch {
+            throw Self.status(of: error)
+        }
+    }
+
+    /// The verdict is the submitter's claim, recorded as given: it must at least be coherent
+    /// (a PROVEN claim names what was proven) and small.
+    static func validateVerdict(_ request: Ken_V1_AttachRequest) throws {
+        switch request.verdict {
+        case .proven:
+            guard !request.provenAsserts.isEmpty else {
+                throw RPCStatusError(.invalidArgument, "a PROVEN verdict must list the asserts that were proven")
+            }
+        case .checked, .unspecified:
+            guard request.provenAsserts.isEmpty else {
+                throw RPCStatusError(.invalidArgument, "proven_asserts are given only with a PROVEN verdict")
+            }
+        default:
+            throw RPCStatusError(.invalidArgument, "unknown verdict \(request.verdict.rawValue)")
+        }
+        guard request.provenAsserts.count <= 256, request.unprovenReason.utf8.count <= 8192,
+              request.provenAsserts.allSatisfy({ $0.text.utf8.count <= 4096 }) else {
+            throw RPCStatusError(.resourceExhausted, "the verdict's proven asserts or reason are too long")
         }
     }
 
@@ -54,6 +87,7 @@ extension AgentService {
                 || (request.manifestDigest.count == 64 && request.manifestDigest.allSatisfy(\.isHexDigit)) else {
             throw RPCStatusError(.invalidArgument, "manifest_digest must be a sha256 in hex")
         }
+        try AgentService.validateVerdict(request)
         var checked: CheckedProgram?
         switch kind {
         case .bpftrace:
@@ -69,7 +103,7 @@ extension AgentService {
         // Limits and the `attaching` record are decided under one gate so racing attaches
         // cannot overrun a limit; the kernel work happens outside it.
         let record: ExtensionRecord = try await attachGate.run { () throws -> ExtensionRecord in
-            let mine = try registry.liveCount(ownerUID: peer.uid)
+            let mine = try registry.liveCount(ownerUID: peer.uid) + self.verifyingCount(peer.uid)
             guard mine < policy.maxExtensionsPerUID else {
                 throw RPCStatusError(.resourceExhausted, "uid \(peer.uid) already has \(mine) extensions (limit \(policy.maxExtensionsPerUID))",
                                      hint: "detach one (kenc list, kenc detach ID)")
@@ -84,7 +118,9 @@ extension AgentService {
                 id: id, name: request.name.isEmpty ? id : request.name, ownerUID: peer.uid, kind: kind,
                 programText: program?.text ?? "", object: [UInt8](request.object), prompt: request.prompt,
                 annotatedProgram: request.annotatedProgram, probes: program?.probes ?? [],
-                state: .attaching, restartPolicy: restartPolicy, manifestDigest: request.manifestDigest)
+                state: .attaching, restartPolicy: restartPolicy, manifestDigest: request.manifestDigest,
+                verdict: ProofVerdict(proto: request.verdict), provenAsserts: request.provenAsserts.map(ProvenClaim.init(proto:)),
+                unprovenReason: request.unprovenReason)
             do {
                 try registry.insert(record)
             } catch RegistryError.nameInUse(let name) {
@@ -94,21 +130,21 @@ extension AgentService {
             return record
         }
         logger.info("attaching", metadata: ["id": "\(record.id)", "name": "\(record.name)", "uid": "\(peer.uid)", "kind": "\(kind.rawValue)"])
-        let attached = try await supervisor.start(record, unsafe: !(checked?.unsafeBuiltins.isEmpty ?? true))
-        return Ken_V1_AttachReply.with { $0.extension = proto(attached) }
-    }
-
-    func verify(_ request: Ken_V1_VerifyOnlyRequest) async throws -> Ken_V1_VerifyOnlyReply {
-        switch request.kind {
-        case .bpftrace:
-            let checked = try checkScript(request.programText)
-            return try await supervisor.verifyScript(checked.text, unsafe: !checked.unsafeBuiltins.isEmpty)
-        case .bpfObject:
-            try checkObject(request.object)
-            return try await supervisor.verifyObject([UInt8](request.object))
-        default:
-            throw RPCStatusError(.invalidArgument, "the verify request names no program kind (bpftrace or object)")
+        let attached: ExtensionRecord
+        do {
+            attached = try await supervisor.start(record, unsafe: checked?.needsUnsafeFlag ?? false)
+        } catch {
+            // It never ran: the caller has the error, and `kenc list` keeps nothing to detach by
+            // hand. The record stays, detached with its error, so `kenc show ID` still explains it.
+            // An extension that attached and later fails is `failed` and stays listed.
+            _ = try? registry.modify(id: record.id) {
+                $0.state = .detached
+                $0.pid = 0
+            }
+            supervisor.notes(record.id).append("never attached: not listed")
+            throw error
         }
+        return Ken_V1_AttachReply.with { $0.extension = proto(attached) }
     }
 
     func detach(_ record: ExtensionRecord, by peer: Peer) async throws -> ExtensionRecord {

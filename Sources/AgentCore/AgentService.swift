@@ -3,6 +3,7 @@ import KenProto
 import KenRPC
 import Logging
 import Registry
+import Synchronization
 
 /// ken-agent's calls: authorization, validation, the registry, and the kernel through the
 /// supervisor. Transport-free (the RPC handler adapts it), so every path is reachable in tests.
@@ -19,11 +20,16 @@ public final class AgentService: Sendable {
     let startedAt = Date()
     /// Serialises attaches so the per-user and total limits cannot be overrun by racing calls.
     let attachGate = AsyncGate()
+    /// Verify-only loads at once (limits.verify_concurrency); see `AgentService+Verify`.
+    let verifyQueue: VerifyQueue
+    /// Verify-only calls in flight per uid; they count against limits.extensions_per_uid.
+    let verifying = Mutex<[UInt32: Int]>([:])
 
     public init(configuration: AgentConfiguration, registry: Registry, logger: Logger = Logger(label: "ken-agent")) {
         self.configuration = configuration
         self.registry = registry
         self.authorizer = Authorizer(policy: configuration.policy)
+        self.verifyQueue = VerifyQueue(capacity: configuration.policy.verifyConcurrency)
         self.logger = logger
         self.supervisor = ExtensionSupervisor(configuration: configuration, registry: registry, logger: logger)
     }
@@ -38,13 +44,14 @@ public final class AgentService: Sendable {
         switch request.call {
         case .status:
             try authorize(.status, peer)
+            await configuration.kernelFactsPublished?()
             response.statusReply = try status(peer: peer)
         case let .attach(attach):
             try authorize(.attach, peer)
             response.attach = try await self.attach(attach, peer: peer)
         case let .verifyOnly(verify):
             try authorize(.verifyOnly, peer)
-            response.verifyOnly = try await self.verify(verify)
+            response.verifyOnly = try await self.verify(verify, peer: peer, send: send)
         case let .list(list):
             try authorize(.list, peer)
             response.list = try await self.list(all: list.all)

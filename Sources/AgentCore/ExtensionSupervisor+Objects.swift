@@ -76,11 +76,38 @@ extension ExtensionSupervisor {
         }
     }
 
+    /// Where verify-only children keep their script and logs while they run.
+    var verifyDirectory: String { (configuration.stateDirectory as NSString).appendingPathComponent("verify") }
+
+    /// The runner for verify-only: limits.verify_seconds of wall clock, capped memory and CPU,
+    /// and the child dies with the agent.
+    func verifyRunner(unsafe: Bool) -> BpftraceRunner {
+        let policy = configuration.policy
+        return BpftraceRunner(configuration: BpftraceConfiguration(
+            executablePath: configuration.bpftracePath.contains("/") ? configuration.bpftracePath : nil,
+            attachTimeout: .seconds(policy.verifySeconds),
+            extraArguments: unsafe ? ["--unsafe"] : [],
+            logLimitBytes: policy.logMaxBytes,
+            limits: ChildLimits(addressSpaceBytes: policy.childMemoryBytes, cpuSeconds: policy.verifySeconds + 10,
+                                diesWithAgent: true)))
+    }
+
+    /// Kills verify-only children an earlier agent left behind and removes their directories.
+    @discardableResult
+    func removeStrayVerifiers() -> [Int32] {
+        let killed = BpftraceRunner.killStrays(under: verifyDirectory)
+        if !killed.isEmpty {
+            logger.warning("killed stray verify-only bpftrace processes", metadata: ["pids": "\(killed)"])
+        }
+        try? FileManager.default.removeItem(atPath: verifyDirectory)
+        return killed
+    }
+
     func verifyScript(_ text: String, unsafe: Bool) async throws -> Ken_V1_VerifyOnlyReply {
-        let directory = (configuration.stateDirectory as NSString).appendingPathComponent("verify/\(Registry.randomID())")
+        let directory = (verifyDirectory as NSString).appendingPathComponent(Registry.randomID())
         defer { try? FileManager.default.removeItem(atPath: directory) }
         do {
-            let result = try await runner(unsafe: unsafe).verify(script: text, directory: directory)
+            let result = try await verifyRunner(unsafe: unsafe).verify(script: text, directory: directory)
             return Ken_V1_VerifyOnlyReply.with {
                 $0.accepted = true
                 $0.log = result.output

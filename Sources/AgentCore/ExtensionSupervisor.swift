@@ -34,26 +34,29 @@ final class ExtensionSupervisor: Sendable {
         self.logger = logger
         let runner = BpftraceRunner(configuration: BpftraceConfiguration(
             executablePath: configuration.bpftracePath.contains("/") ? configuration.bpftracePath : nil))
-        bpftraceVersion = (try? runner.executable()).flatMap { InstalledBpftrace.versionLine(executable: $0) }
+        bpftraceVersion = runner.versionLine()
     }
 
     func notes(_ id: String) -> AgentNotes {
         AgentNotes(directory: configuration.extensionDirectory(id: id), maxBytes: 64 * 1024)
     }
 
+    /// The runner for extensions: capped memory, the attach timeout as the start's wall-clock cap,
+    /// and no death signal (extensions outlive the agent).
     func runner(unsafe: Bool) -> BpftraceRunner {
         BpftraceRunner(configuration: BpftraceConfiguration(
             executablePath: configuration.bpftracePath.contains("/") ? configuration.bpftracePath : nil,
             attachTimeout: .milliseconds(Int64(configuration.attachTimeoutSeconds * 1000)),
             extraArguments: unsafe ? ["--unsafe"] : [],
-            logLimitBytes: configuration.policy.logMaxBytes))
+            logLimitBytes: configuration.policy.logMaxBytes,
+            limits: ChildLimits(addressSpaceBytes: configuration.policy.childMemoryBytes)))
     }
 
     /// Whether a stored script needs `--unsafe` (the policy was checked when it was attached).
     func needsUnsafe(_ record: ExtensionRecord) -> Bool {
         var used = false
         if let program = try? ProgramChecker(policy: permissive, dialect: .v0_17).check(record.programText) {
-            used = !program.unsafeBuiltins.isEmpty
+            used = program.needsUnsafeFlag
         }
         return used
     }
@@ -124,10 +127,7 @@ final class ExtensionSupervisor: Sendable {
     static func summary(of error: BpftraceError) -> String {
         switch error {
         case .exitedBeforeAttach(let status, let output):
-            let first = output.split(separator: "\n").first { line in
-                line.contains("ERROR") || line.contains("rror:") || line.contains("invalid") || line.contains("failed")
-            }
-            return "bpftrace \(status) before attaching" + (first.map { ": \($0.trimmingCharacters(in: .whitespaces))" } ?? "")
+            return "bpftrace \(status) before attaching" + (BpftraceOutputSummary.headline(output).map { ": \($0)" } ?? "")
         case .attachTimedOut(let seconds, _):
             return "bpftrace did not attach its probes within \(seconds) s"
         default:

@@ -46,12 +46,6 @@ public struct Principals: Sendable, Equatable {
     }
 }
 
-/// bpftrace builtins that act on the system rather than observe it; bpftrace itself only runs
-/// them with `--unsafe`.
-public enum UnsafeBuiltin: String, Sendable, CaseIterable {
-    case system, signal, override
-}
-
 /// The agent's configuration (`/etc/ken/agent.toml`). Every field has a safe default, so a
 /// missing file means: root and group `ken` may attach, root and `ken-admin` may detach anyone's
 /// extensions, no unsafe builtins, extensions stay attached when the agent stops.
@@ -68,7 +62,11 @@ public enum UnsafeBuiltin: String, Sendable, CaseIterable {
 ///
 /// [programs]
 /// probe_kinds = []         # e.g. ["tracepoint", "kprobe", "BEGIN", "END"]; empty: every kind
-/// unsafe_builtins = false  # true, or a list among "system", "signal", "override"
+///                          # that only observes (object types that act must be named)
+/// allow = []               # capabilities beyond observing (see ProgramCapability), or true
+/// unsafe_builtins = false  # the older name of allow
+/// kfuncs = []              # kernel functions objects may call, or true for any
+/// includes = false         # true: #include <header> from the system header directories
 /// max_program_bytes = 1048576
 ///
 /// [limits]
@@ -76,6 +74,9 @@ public enum UnsafeBuiltin: String, Sendable, CaseIterable {
 /// extensions_total = 256
 /// max_restarts = 5         # per extension, for restart policies on-failure and always
 /// log_max_bytes = 1048576  # per log file before rotation to .1
+/// verify_concurrency = 4   # verify-only bpftrace children at once; more calls wait in a queue
+/// verify_seconds = 30      # wall-clock cap of one verify-only child
+/// child_memory_bytes = 2147483648  # address-space cap (RLIMIT_AS) of every child the agent runs
 ///
 /// [lifecycle]
 /// restart_policy = "no"    # default for attaches that name none: "no", "on-failure", "always"
@@ -91,8 +92,27 @@ public struct AgentPolicy: Sendable, Equatable {
     /// Probe providers allowed (`tracepoint`, `kprobe`, …, as in `ProbeKind` canonical names).
     /// Empty means every kind.
     public var allowedProbeKinds: [String] = []
-    /// Unsafe builtins that may be used (empty: none; bpftrace runs without `--unsafe`).
-    public var allowedUnsafeBuiltins: Set<UnsafeBuiltin> = []
+    /// What programs may do beyond observing (`programs.allow`); empty: nothing.
+    public var allowedCapabilities: Set<ProgramCapability> = []
+    /// The older name of `allowedCapabilities`.
+    public var allowedUnsafeBuiltins: Set<ProgramCapability> {
+        get { allowedCapabilities }
+        set { allowedCapabilities = newValue }
+    }
+    /// Kernel functions (kfuncs) objects may call, by name (`programs.kfuncs`).
+    public var allowedKfuncs: Set<String> = []
+    /// `programs.kfuncs = true`: any kfunc, including calls by BTF id.
+    public var allowsAnyKfunc = false
+    /// `#include <header>` from the system header directories (`programs.includes`).
+    public var allowsIncludes = false
+    /// Verify-only bpftrace children running at once; further calls queue.
+    public var verifyConcurrency = 4
+    /// Wall-clock cap of one verify-only child, in seconds.
+    public var verifySeconds = 30
+    /// RLIMIT_AS of every child the agent runs. bpftrace 0.17 with its LLVM maps about 225 MB for
+    /// a small script and 405 MB for 360 probes with stacks (measured); 2 GiB leaves margin and
+    /// stops a runaway (e.g. clang reading an endless file) long before the machine suffers.
+    public var childMemoryBytes = 2 << 30
     public var maxExtensionsPerUID = 32
     public var maxExtensionsTotal = 256
     /// Largest script or object accepted, in bytes.
@@ -122,17 +142,17 @@ public struct AgentPolicy: Sendable, Equatable {
                 for (key, v) in table {
                     switch key {
                     case "probe_kinds": policy.allowedProbeKinds = try strings(v, "programs.probe_kinds")
-                    case "unsafe_builtins":
-                        switch v {
-                        case let .boolean(all): policy.allowedUnsafeBuiltins = all ? Set(UnsafeBuiltin.allCases) : []
-                        default:
-                            policy.allowedUnsafeBuiltins = Set(try strings(v, "programs.unsafe_builtins").map { (name) throws(PolicyError) -> UnsafeBuiltin in
-                                guard let b = UnsafeBuiltin(rawValue: name) else {
-                                    throw .invalid("programs.unsafe_builtins: unknown builtin \(name) (known: system, signal, override)")
-                                }
-                                return b
-                            })
+                    case "allow", "unsafe_builtins":
+                        policy.allowedCapabilities.formUnion(try capabilities(v, "programs.\(key)"))
+                    case "kfuncs":
+                        if case let .boolean(all) = v {
+                            policy.allowsAnyKfunc = all
+                        } else {
+                            policy.allowedKfuncs = Set(try strings(v, "programs.kfuncs"))
                         }
+                    case "includes":
+                        guard case let .boolean(b) = v else { throw .invalid("programs.includes must be true or false") }
+                        policy.allowsIncludes = b
                     case "max_program_bytes": policy.maxProgramBytes = try positive(v, "programs.max_program_bytes")
                     default: throw .invalid("unknown key programs.\(key)")
                     }
@@ -144,6 +164,13 @@ public struct AgentPolicy: Sendable, Equatable {
                     case "extensions_total": policy.maxExtensionsTotal = try positive(v, "limits.extensions_total")
                     case "max_restarts": policy.maxRestarts = try positive(v, "limits.max_restarts", allowZero: true)
                     case "log_max_bytes": policy.logMaxBytes = try positive(v, "limits.log_max_bytes")
+                    case "verify_concurrency": policy.verifyConcurrency = try positive(v, "limits.verify_concurrency")
+                    case "verify_seconds": policy.verifySeconds = try positive(v, "limits.verify_seconds")
+                    case "child_memory_bytes":
+                        guard case let .integer(i) = v, i >= 256 << 20 else {
+                            throw .invalid("limits.child_memory_bytes must be at least 268435456 (bpftrace needs about 225 MB to start)")
+                        }
+                        policy.childMemoryBytes = Int(i)
                     default: throw .invalid("unknown key limits.\(key)")
                     }
                 }
@@ -176,6 +203,16 @@ public struct AgentPolicy: Sendable, Equatable {
             throw .unreadable(path: path, reason: error.localizedDescription)
         }
         do { return try parse(text) } catch { throw error.in(path: path) }
+    }
+
+    private static func capabilities(_ v: TOMLValue, _ key: String) throws(PolicyError) -> Set<ProgramCapability> {
+        if case let .boolean(all) = v { return all ? Set(ProgramCapability.allCases) : [] }
+        return Set(try strings(v, key).map { (name) throws(PolicyError) -> ProgramCapability in
+            guard let capability = ProgramCapability(rawValue: name) else {
+                throw .invalid("\(key): unknown capability \(name) (known: \(ProgramCapability.knownList))")
+            }
+            return capability
+        })
     }
 
     private static func principals(_ table: [String: TOMLValue], section: String) throws(PolicyError) -> Principals {

@@ -4,8 +4,18 @@ import BpftraceSyntax
 public struct ProgramRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Reason: Sendable, Equatable {
         case syntax
+        /// A bpftrace builtin that needs a capability the policy does not allow.
         case unsafeBuiltin(String)
+        /// A probe kind, or an object program's kind, the policy does not allow.
         case probeKind(String)
+        /// A BPF helper an object calls that needs a capability the policy does not allow.
+        case helper(String)
+        /// A kernel function (kfunc) an object calls that the policy does not allow.
+        case kfunc(String)
+        /// A preamble line the agent will not hand to clang (see `PreambleCheck`).
+        case preamble
+        /// Bytes that are not a BPF object the agent can inspect.
+        case invalidObject
         case tooLarge
         /// The installed bpftrace cannot express a construct the script uses.
         case dialect
@@ -26,8 +36,11 @@ public struct CheckedProgram: Sendable, Equatable {
     public var text: String
     /// The attach points, as written, for the registry.
     public var probes: [String]
-    /// Unsafe builtins the script uses that the policy allows (bpftrace then needs `--unsafe`).
-    public var unsafeBuiltins: Set<UnsafeBuiltin>
+    /// Capabilities the script uses (all allowed by the policy, or it was refused).
+    public var capabilities: Set<ProgramCapability>
+
+    /// bpftrace runs the script only with `--unsafe` (system, signal, override).
+    public var needsUnsafeFlag: Bool { capabilities.contains { $0.needsBpftraceUnsafeFlag } }
 }
 
 /// The agent's own check of a script: it re-parses it instead of trusting what kend verified,
@@ -66,19 +79,20 @@ public struct ProgramChecker: Sendable {
                 }
             }
         }
-        var used: [(UnsafeBuiltin, SourceRange)] = []
+        try PreambleCheck(policy: policy).check(program.preamble)
+        var used: [(ProgramCapability, String, SourceRange)] = []
         ProgramWalker.calls(in: program) { name, range in
-            if let builtin = UnsafeBuiltin(rawValue: name) { used.append((builtin, range)) }
+            if let capability = ProgramCapability(builtin: name) { used.append((capability, name, range)) }
         }
-        for (builtin, range) in used where !policy.allowedUnsafeBuiltins.contains(builtin) {
+        for (capability, name, range) in used where !policy.allowedCapabilities.contains(capability) {
             let line = range.start.line
             throw ProgramRefusal(
-                reason: .unsafeBuiltin(builtin.rawValue),
-                message: "the script calls \(builtin.rawValue)()\(line > 0 ? " on line \(line)" : ""), an unsafe builtin the agent's policy refuses",
-                detail: "", hint: "remove \(builtin.rawValue)(), or an administrator may allow it with programs.unsafe_builtins = [\"\(builtin.rawValue)\"] in /etc/ken/agent.toml")
+                reason: .unsafeBuiltin(name),
+                message: "the script calls \(name)()\(line > 0 ? " on line \(line)" : ""), which needs capability \(capability.rawValue); the agent's policy refuses it",
+                detail: "", hint: "remove \(name)(), or an administrator may allow it with \(capability.policyLine) in /etc/ken/agent.toml")
         }
         return CheckedProgram(text: try prepare(program, source: source), probes: probes,
-                              unsafeBuiltins: Set(used.map(\.0)))
+                              capabilities: Set(used.map(\.0)))
     }
 }
 

@@ -78,7 +78,8 @@ public final class BPFObject {
                 name: bpf_program__name(program).map { String(cString: $0) } ?? "",
                 sectionName: bpf_program__section_name(program).map { String(cString: $0) } ?? "",
                 type: type,
-                typeName: bpfProgramTypeName(type)))
+                typeName: bpfProgramTypeName(type),
+                autoload: bpf_program__autoload(program)))
             current = bpf_object__next_program(handle, program)
         }
         return result

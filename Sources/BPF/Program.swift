@@ -13,6 +13,16 @@ public struct BPFProgram: Sendable, Hashable {
     public let type: UInt32
     /// libbpf's name for the type, e.g. "tracepoint", "kprobe", "lsm".
     public let typeName: String
+    /// False for programs libbpf will not load (section written `SEC("?...")`).
+    public var autoload = true
+
+    public init(name: String, sectionName: String, type: UInt32, typeName: String, autoload: Bool = true) {
+        self.name = name
+        self.sectionName = sectionName
+        self.type = type
+        self.typeName = typeName
+        self.autoload = autoload
+    }
 }
 
 /// libbpf's name for a program type number ("tracepoint", "kprobe", ...), or "type N" if unknown.

@@ -9,8 +9,9 @@ import SymbolicVerifier
 /// (when one is configured), and runs Ken's own kernel-value checks.
 ///
 /// Annotations are checked before they are kept: LLM ones that do not parse, read what the
-/// probe does not have, or change the program are dropped with a note; ones the symbolic
-/// verifier finds vacuous are sent back to the LLM once with the reason, then dropped.
+/// probe does not have, or change the program are dropped with a note; LLM assumes a contract
+/// contradicts are dropped and those no contract implies are listed as `assumed`; ones the
+/// symbolic verifier finds vacuous are sent back to the LLM once with the reason, then dropped.
 public struct ComprehensionEngine: Sendable {
     public let contracts: ContractStore
     public let llm: LLMClient?
@@ -41,6 +42,12 @@ public struct ComprehensionEngine: Sendable {
                                        notes: ["the candidate does not parse; nothing was annotated"],
                                        warnings: parsed.diagnostics.filter { $0.severity == .error }, verification: nil)
         }
+        return await annotate(parsed: parsedProgram, prompt: prompt, file: file)
+    }
+
+    /// Annotates a candidate already parsed from its text (the synthesis pipeline's front end
+    /// hands its tree on): Ken's checks point at that text, and nothing is parsed twice.
+    public func annotate(parsed parsedProgram: Program, prompt: String, file: String = "candidate.bt") async -> ComprehensionResult {
         var session = Session(engine: self, prompt: prompt, file: file)
         let candidate = stripAnnotations(parsedProgram)
         if candidate != parsedProgram {
@@ -98,6 +105,7 @@ public struct ComprehensionEngine: Sendable {
 
         return ComprehensionResult(annotatedProgram: outcome.program, annotatedSource: outcome.source,
                                    annotations: outcome.kept, notes: session.notes, warnings: checks.warnings,
-                                   verification: outcome.verification, assertOrigins: outcome.assertOrigins)
+                                   verification: outcome.verification, assertOrigins: outcome.assertOrigins,
+                                   assumed: session.assumed.filter { outcome.kept.contains($0) })
     }
 }

@@ -54,10 +54,14 @@ public struct ComprehensionResult: Sendable {
     /// Who claimed each assert of `annotatedSource`, keyed by its position "LINE:COLUMN" (as
     /// the verifier reports it), so a report can say whether a proof is tied to the request.
     public var assertOrigins: [String: Annotation.Origin]
+    /// The kept LLM assumes that no kernel contract implies: what a proof rests on beyond the
+    /// kernel's own guarantees (LLM assumes a contract contradicts are dropped, with a note).
+    public var assumed: [Annotation]
 
     public init(annotatedProgram: Program?, annotatedSource: String, annotations: [Annotation], notes: [String],
                 warnings: [Diagnostic], verification: VerificationResult?,
-                assertOrigins: [String: Annotation.Origin] = [:]) {
+                assertOrigins: [String: Annotation.Origin] = [:], assumed: [Annotation] = []) {
+        self.assumed = assumed
         self.annotatedProgram = annotatedProgram
         self.annotatedSource = annotatedSource
         self.annotations = annotations

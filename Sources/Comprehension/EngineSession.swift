@@ -12,6 +12,8 @@ struct Session {
     var notes: [String] = []
     var specs: [ProbeSpec?] = []
     var probeContracts: [ProbeContract?] = []
+    /// LLM assumes no contract implies, by text: the proof takes them on trust.
+    var assumed: [Annotation] = []
 
     init(engine: ComprehensionEngine, prompt: String, file: String) {
         self.engine = engine
@@ -102,6 +104,20 @@ struct Session {
                     notes.append("dropped LLM annotation \(annotation.text) in \(name): \(problem)")
                 } else if out.contains(where: { $0.probeIndex == index && $0.text == annotation.text }) {
                     continue
+                } else if AnnotationReply.isAssume(statement) {
+                    switch standing(of: clean, probeIndex: index, in: candidate) {
+                    case let .contradicts(facts):
+                        notes.append("dropped LLM annotation \(annotation.text) in \(name): "
+                                     + (facts.isEmpty ? "it can never hold" : "it contradicts the kernel contract (\(facts))"))
+                    case .implied:
+                        out.append(annotation)
+                    case .assumed:
+                        if !assumed.contains(annotation) {
+                            assumed.append(annotation)
+                            notes.append("assumed (no contract implies it): \(annotation.text) in \(name)")
+                        }
+                        out.append(annotation)
+                    }
                 } else {
                     out.append(annotation)
                 }
@@ -137,8 +153,10 @@ struct Session {
     }
 
     /// Inserts the annotations (assumes first, asserts last in each probe body), prints and
-    /// re-parses, and returns which top-level statement position holds which annotation.
-    func assemble(_ candidate: Program, _ annotations: [Annotation]) -> (Program, String, [String: Annotation]) {
+    /// re-parses, and returns which top-level statement position holds which annotation. The
+    /// tree is the re-parsed one (positions in the printed text) unless the text did not parse.
+    func assemble(_ candidate: Program, _ annotations: [Annotation]) -> (program: Program, source: String,
+                                                                        placed: [String: Annotation], reparsed: Bool) {
         var program = candidate
         var layout: [(prefix: [Annotation], suffix: [Annotation])] = []
         for index in program.probes.indices {
@@ -151,7 +169,7 @@ struct Session {
         }
         let source = Printer.print(program)
         guard let reparsed = Parser.parse(source: source, file: file).program else {
-            return (program, source, [:])
+            return (program, source, [:], false)
         }
         var placed: [String: Annotation] = [:]
         for (index, probe) in reparsed.probes.enumerated() where index < layout.count {
@@ -165,7 +183,7 @@ struct Session {
                 if position >= 0 { placed[Self.key(statements[position].range.start)] = annotation }
             }
         }
-        return (reparsed, source, placed)
+        return (reparsed, source, placed, true)
     }
 
     static func key(_ location: SourceLocation) -> String { "\(location.line):\(location.column)" }
@@ -181,8 +199,10 @@ struct Session {
         while true {
             round += 1
             let all = contractAnnotations + llm
-            let (program, source, placed) = assemble(candidate, all)
-            switch VerificationFrontEnd.prepare(source: source, file: file, kernel: engine.kernel) {
+            let (program, source, placed, reparsed) = assemble(candidate, all)
+            let prepared = reparsed ? VerificationFrontEnd.prepare(program: program, kernel: engine.kernel)
+                : VerificationFrontEnd.prepare(source: source, file: file, kernel: engine.kernel)
+            switch prepared {
             case let .failure(failure):
                 var culprits: [Annotation] = []
                 for diagnostic in failure.diagnostics {

@@ -26,6 +26,8 @@ public enum EvalAgentError: Error, CustomStringConvertible {
 /// directory and bpffs pin root, so a run leaves nothing behind), or a running one by socket.
 public final class EvalAgent: Sendable {
     public let socketPath: String
+    /// How the pipeline and the calls here reach it.
+    public var endpoint: AgentEndpoint { AgentEndpoint(socketPath: socketPath) }
     private let server: AgentServer?
     private let temporaryDirectory: String?
 
@@ -92,7 +94,7 @@ public final class EvalAgent: Sendable {
     /// Everything the extension printed so far (stdout and stderr), oldest first.
     public func output(id: String) async throws -> String {
         let client: AgentClient
-        do { client = try await AgentClient.connect(path: socketPath) } catch { throw EvalAgentError.call("\(error)") }
+        do { client = try await endpoint.connect() } catch { throw EvalAgentError.call("\(error)") }
         defer { Task { await client.close() } }
         var request = Ken_V1_AgentRequest()
         request.logs = Ken_V1_LogsRequest.with { $0.id = id }
@@ -121,11 +123,8 @@ public final class EvalAgent: Sendable {
     }
 
     private func call(_ request: Ken_V1_AgentRequest) async throws -> Ken_V1_AgentResponse {
-        let client: AgentClient
-        do { client = try await AgentClient.connect(path: socketPath) } catch { throw EvalAgentError.call("\(error)") }
-        defer { Task { await client.close() } }
         let response: Ken_V1_AgentResponse
-        do { response = try await client.call(request, timeout: .seconds(60)) } catch { throw EvalAgentError.call("\(error)") }
+        do { response = try await endpoint.call(request, timeout: .seconds(60)) } catch { throw EvalAgentError.call("\(error)") }
         guard response.status.code == .ok else {
             throw EvalAgentError.refused(code: "\(response.status.code)", message: response.status.message,
                                          detail: response.status.detail)

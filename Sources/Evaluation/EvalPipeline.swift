@@ -3,13 +3,15 @@ import Comprehension
 import Contracts
 import ExampleStore
 import Foundation
-import KendCore
+import KenRPC
 import KernelInfo
 import LLM
+import Pipeline
 import Synthesis
 
-/// Wires the attempt loop for a mode from the same parts kend uses (KendDaemon.start), minus
-/// what would bias a measurement: no synthesis cache and no learning from verified results.
+/// What ken-eval varies per mode, turned into a pipeline by the same assembly kend uses
+/// (`SynthesisPipeline.assemble`), minus what would bias a measurement: no synthesis cache and
+/// no learning from verified results (those live in kend's engine, not in the pipeline).
 public struct EvalPipeline: Sendable {
     public var kernel: KernelInfo
     public var dialect: BpftraceDialect
@@ -26,7 +28,7 @@ public struct EvalPipeline: Sendable {
 
     public init(kernel: KernelInfo, dialect: BpftraceDialect = .v0_17, llm: LLMClient?, contracts: ContractStore?,
                 examples: ExampleStore?, annotateWithLLM: Bool = true, annotationLogDirectory: String,
-                libraryThreshold: Double = 0.25) {
+                libraryThreshold: Double = LibraryMatcher.defaultThreshold) {
         self.kernel = kernel
         self.dialect = dialect
         self.llm = llm
@@ -37,43 +39,14 @@ public struct EvalPipeline: Sendable {
         self.annotationLogDirectory = annotationLogDirectory
     }
 
-    public enum PipelineError: Error, CustomStringConvertible {
-        case noSource
-        public var description: String {
-            "no candidate source: configure an LLM endpoint, or give the offline library an example corpus"
-        }
-    }
-
     /// The loop for `mode`, made fresh for each trial (the offline library counts attempts per
     /// task). The reference mode never synthesizes; it gets the full loop.
-    public func loop(mode: EvalMode, agentSocket: String) throws -> SynthesisLoop {
-        let source: any CandidateSource
-        if let llm {
-            source = LLMCandidateSource(client: llm)
-        } else if let examples {
-            source = LibrarySource(store: examples, threshold: libraryThreshold)
-        } else {
-            throw PipelineError.noSource
-        }
-        let symbolic = mode != .noSymbolic
-        let annotator: (any ProgramAnnotator)? = symbolic ? contracts.map {
-            ComprehensionAnnotator(engine: ComprehensionEngine(
-                contracts: $0, llm: annotateWithLLM ? llm : nil, kernel: kernel,
-                log: AnnotationLog(stateDirectory: annotationLogDirectory)))
-        } : nil
-        var kinds: Set<ProbeContract.Kind> = [.tracepoint, .rawTracepoint]
-        if kernel.catalogue.unavailableReason(.kprobe) == nil { kinds.insert(.function) }
-        let probes: any ProbeSuggester = contracts.map { ContractProbes(store: $0, kinds: kinds) as any ProbeSuggester }
-            ?? CatalogueProbes(kernel: kernel)
-        return SynthesisLoop(
-            source: source,
-            checker: FrontEndChecker(kernel: kernel, dialect: dialect),
-            annotator: annotator,
-            prover: symbolic ? VerifierProver(kernel: kernel) : nil,
-            kernel: AgentGate(socketPath: agentSocket),
-            examples: examples.map { StoreRetriever(store: $0) },
-            probes: probes,
-            bpftraceVersion: dialect.version.description,
-            feedbackEnabled: mode != .singleShot)
+    /// - Throws: `SynthesisPipeline.AssemblyError.noSource` with neither an LLM nor examples.
+    public func loop(mode: EvalMode, agent: AgentEndpoint) throws -> SynthesisLoop<TypedProgram> {
+        try SynthesisPipeline.assemble(PipelineConfiguration(
+            kernel: kernel, dialect: dialect, llm: llm, libraryThreshold: libraryThreshold, examples: examples,
+            contracts: contracts.map(ContractsSupply.open), annotateWithLLM: annotateWithLLM,
+            annotationLog: AnnotationLog(stateDirectory: annotationLogDirectory), agent: agent,
+            symbolicVerification: mode != .noSymbolic, feedback: mode != .singleShot)).loop
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KenProto
+import Pipeline
 import Synthesis
 
 /// Runs a dataset through one mode: N trials per prompt, each judged by Ken's verdict and then,
@@ -42,7 +43,7 @@ public struct EvalRunner: Sendable {
             for trial in 1...trials {
                 let result: TrialResult
                 if let pipeline, mode != .reference {
-                    let loop = try pipeline.loop(mode: mode, agentSocket: agent.socketPath)
+                    let loop = try pipeline.loop(mode: mode, agent: agent.endpoint)
                     result = await synthesized(entry, trial: trial, loop: loop)
                 } else {
                     result = await reference(entry, trial: trial)
@@ -54,7 +55,7 @@ public struct EvalRunner: Sendable {
         return results
     }
 
-    func synthesized(_ entry: EvalEntry, trial: Int, loop: SynthesisLoop) async -> TrialResult {
+    func synthesized(_ entry: EvalEntry, trial: Int, loop: SynthesisLoop<TypedProgram>) async -> TrialResult {
         let clock = ContinuousClock()
         let started = clock.now
         let request = SynthesisRequest(prompt: entry.prompt, name: Self.extensionName(entry, trial: trial),

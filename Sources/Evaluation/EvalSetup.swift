@@ -10,9 +10,9 @@ import LLM
 /// then reused) and the shipped example corpus for few-shot retrieval.
 public enum EvalSetup {
     /// `configuration` nil: candidates come from the offline example library, as in kend
-    /// without an LLM.
+    /// without an LLM. `libraryThreshold` nil: the calibrated default.
     public static func pipeline(llm configuration: LLMConfiguration?, stateDirectory: String, corpusDirectory: String?,
-                                annotateWithLLM: Bool = true, libraryThreshold: Double = 0.25, bpftrace: String = "bpftrace",
+                                annotateWithLLM: Bool = true, libraryThreshold: Double? = nil, bpftrace: String = "bpftrace",
                                 log: @Sendable (String) -> Void = { _ in }) throws -> EvalPipeline {
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
         let kernel = KernelInfo.load()
@@ -31,6 +31,6 @@ public enum EvalSetup {
         if store == nil { log("example corpus unavailable: prompts carry no few-shot examples") }
         return EvalPipeline(kernel: kernel, dialect: dialect, llm: client, contracts: contracts, examples: store,
                             annotateWithLLM: annotateWithLLM, annotationLogDirectory: stateDirectory,
-                            libraryThreshold: libraryThreshold)
+                            libraryThreshold: libraryThreshold ?? LibraryMatcher.defaultThreshold)
     }
 }

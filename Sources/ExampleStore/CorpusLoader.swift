@@ -31,6 +31,7 @@ public enum CorpusLoader {
         var tags: [String] = []
         var probes: [String] = []
         var unsafe = false
+        var task: String?
         var bodyLines: [Substring] = []
         var inHeader = true
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -42,6 +43,12 @@ public enum CorpusLoader {
                 case "prompt": prompts.append(value); continue
                 case "tags": tags = list(value); continue
                 case "probes": probes = list(value); continue
+                case "task":
+                    do { _ = try TaskMetadata.parse(value) } catch {
+                        throw .malformedExample(path: path, reason: "task: \(error)")
+                    }
+                    task = value
+                    continue
                 case "needs-unsafe":
                     guard value == "yes" || value == "no" else {
                         throw .malformedExample(path: path, reason: "needs-unsafe must be yes or no")
@@ -63,7 +70,7 @@ public enum CorpusLoader {
         guard !program.isEmpty else { throw .malformedExample(path: path, reason: "no program") }
         if probes.isEmpty { probes = ProbeScanner.probes(in: program) }
         return Example(id: id, prompts: prompts, program: program + "\n", tags: tags, probes: probes,
-                       needsUnsafe: unsafe, origin: .corpus)
+                       needsUnsafe: unsafe, origin: .corpus, task: task)
     }
 
     /// The bpftrace tools installed on this machine. Their header comment's first paragraph

@@ -25,9 +25,12 @@ public struct Example: Sendable, Codable, Hashable, Identifiable {
     public var origin: Origin
     /// When a learned example was added; nil for the others.
     public var addedAt: Date?
+    /// The corpus file's `// task:` line: task-model facts the program alone does not state
+    /// (see `TaskMetadata`); nil when the program says it all.
+    public var task: String?
 
     public init(id: String, prompts: [String], program: String, tags: [String] = [], probes: [String] = [],
-                needsUnsafe: Bool = false, origin: Origin, addedAt: Date? = nil) {
+                needsUnsafe: Bool = false, origin: Origin, addedAt: Date? = nil, task: String? = nil) {
         self.id = id
         self.prompts = prompts
         self.program = program
@@ -36,13 +39,14 @@ public struct Example: Sendable, Codable, Hashable, Identifiable {
         self.needsUnsafe = needsUnsafe
         self.origin = origin
         self.addedAt = addedAt
+        self.task = task
     }
 
     /// The main phrasing.
     public var prompt: String { prompts.first ?? "" }
 
     enum CodingKeys: String, CodingKey {
-        case id, prompts, program, tags, probes, origin
+        case id, prompts, program, tags, probes, origin, task
         case needsUnsafe = "needs_unsafe"
         case addedAt = "added_at"
     }

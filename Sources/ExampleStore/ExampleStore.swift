@@ -46,7 +46,12 @@ public actor ExampleStore {
     private let learnedStore: LearnedStore?
     private let embedder: (any TextEmbedder)?
     private var cache: EmbeddingCache
-    private var index: BM25Index
+    /// Internal so the library matcher (LibraryMatcher.swift) ranks with the same index.
+    private(set) var index: BM25Index
+
+    /// Task models of examples by id (ids of learned examples are content hashes, so an id
+    /// always names the same program).
+    private var taskModelCache: [String: TaskModel?] = [:]
 
     /// Largest program accepted into the learned store.
     public static let maxProgramBytes = 64 * 1024
@@ -174,6 +179,14 @@ public actor ExampleStore {
     }
 
     static func embeddingText(_ example: Example) -> String { example.prompts.joined(separator: "\n") }
+
+    /// An example's task model, read once.
+    func cachedTaskModel(_ example: Example) -> TaskModel? {
+        if let cached = taskModelCache[example.id] { return cached }
+        let model = example.taskModel
+        taskModelCache[example.id] = .some(model)
+        return model
+    }
 
     // MARK: Learning.
 

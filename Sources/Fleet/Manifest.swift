@@ -9,11 +9,12 @@ import TOML
 /// ```toml
 /// name = "cat-opens"
 /// prompt = "print every file opened by cat"
-/// # optional: a pinned program, verified against the prompt on each host without an LLM
+/// # optional: a pinned program, checked (and its own asserts proven) on each host without an LLM
 /// program_file = "cat-opens.bt"          # or inline: program = ''' … ''' (literal: no escapes)
 /// program_sha256 = "9f…"                 # optional pin of the program's bytes
 /// max_attempts = 3
 /// on_failure = "keep"                    # keep the running version | "detach" it
+/// require_proof = false                  # true: attach only a PROVEN program, never a CHECKED one
 /// ```
 public struct Manifest: Sendable, Equatable {
     public enum OnFailure: String, Sendable, Equatable, CaseIterable {
@@ -32,9 +33,12 @@ public struct Manifest: Sendable, Equatable {
     public var onFailure: OnFailure
     /// The file it was read from.
     public var sourcePath: String
+    /// Attach only a program that is proven; a merely checked one is refused with the reason.
+    public var requireProof: Bool
 
     public init(name: String, prompt: String, program: String? = nil, programSHA256: String? = nil,
-                maxAttempts: Int = 3, onFailure: OnFailure = .keep, sourcePath: String = "") {
+                maxAttempts: Int = 3, onFailure: OnFailure = .keep, sourcePath: String = "", requireProof: Bool = false) {
+        self.requireProof = requireProof
         self.name = name
         self.prompt = prompt
         self.program = program
@@ -48,8 +52,9 @@ public struct Manifest: Sendable, Equatable {
     /// moving the file is not.
     public var digest: String {
         let normalisedPrompt = prompt.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        return SHA256.hex([name, normalisedPrompt, program ?? "", String(maxAttempts), onFailure.rawValue]
-            .joined(separator: "\u{0}"))
+        // require_proof joins the digest only when set, so manifests written before it keep theirs.
+        return SHA256.hex(([name, normalisedPrompt, program ?? "", String(maxAttempts), onFailure.rawValue]
+            + (requireProof ? ["require_proof"] : [])).joined(separator: "\u{0}"))
     }
 
     /// On the wire (kenc → kend).
@@ -62,6 +67,7 @@ public struct Manifest: Sendable, Equatable {
             $0.maxAttempts = UInt32(clamping: maxAttempts)
             $0.onFailure = onFailure.rawValue
             $0.sourcePath = sourcePath
+            $0.requireProof = requireProof
         }
     }
 
@@ -73,7 +79,7 @@ public struct Manifest: Sendable, Equatable {
         self.init(name: proto.name, prompt: proto.prompt, program: proto.program.isEmpty ? nil : proto.program,
                   programSHA256: proto.programSha256.isEmpty ? nil : proto.programSha256,
                   maxAttempts: proto.maxAttempts == 0 ? 3 : Int(proto.maxAttempts), onFailure: onFailure,
-                  sourcePath: proto.sourcePath)
+                  sourcePath: proto.sourcePath, requireProof: proto.requireProof)
         try validate()
     }
 

@@ -53,7 +53,7 @@ public enum ManifestLoader {
         return parts.joined(separator: "|")
     }
 
-    static let knownKeys: Set<String> = ["name", "prompt", "program", "program_file", "program_sha256", "max_attempts", "on_failure"]
+    static let knownKeys: Set<String> = ["name", "prompt", "program", "program_file", "program_sha256", "max_attempts", "on_failure", "require_proof"]
 
     public static func loadFile(_ file: String) throws(ManifestError) -> Manifest {
         let text: String
@@ -107,8 +107,15 @@ public enum ManifestLoader {
             }
             onFailure = parsed
         }
+        var requireProof = false
+        if let value = document["require_proof"] {
+            guard case let .boolean(flag) = value else {
+                throw .invalid(path: file, message: "require_proof must be true or false")
+            }
+            requireProof = flag
+        }
         let manifest = Manifest(name: name, prompt: prompt, program: program, programSHA256: try string("program_sha256"),
-                                maxAttempts: maxAttempts, onFailure: onFailure, sourcePath: file)
+                                maxAttempts: maxAttempts, onFailure: onFailure, sourcePath: file, requireProof: requireProof)
         try manifest.validate()
         return manifest
     }

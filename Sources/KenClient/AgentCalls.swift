@@ -93,6 +93,35 @@ public struct AgentCalls: Sendable {
         return request
     }
 
+    /// The verify-only request for the same file: nothing is attached and nothing runs.
+    public static func verifyRequest(path: String) throws(ClientError) -> Ken_V1_VerifyOnlyRequest {
+        let attach = try attachRequest(path: path, name: nil, restart: nil)
+        return Ken_V1_VerifyOnlyRequest.with {
+            $0.kind = attach.kind
+            $0.programText = attach.programText
+            $0.object = attach.object
+        }
+    }
+
+    /// Sends a verify-only request; `progress` gets the place in the agent's verify queue while
+    /// the call waits. Returns the final reply.
+    public func verify(_ request: Ken_V1_VerifyOnlyRequest, progress: (UInt32) -> Void) async throws(ClientError) -> Ken_V1_VerifyOnlyReply {
+        // No overall timeout: the agent bounds each verify (limits.verify_seconds) and reports the
+        // queue while the call waits.
+        var final: Ken_V1_VerifyOnlyReply?
+        try await stream({ $0.verifyOnly = request }) { response in
+            if response.more {
+                if response.verifyOnly.queuePosition > 0 { progress(response.verifyOnly.queuePosition) }
+            } else {
+                final = response.verifyOnly
+            }
+        }
+        guard let final else {
+            throw ClientError(.failure, "the agent closed the verify-only call without an answer")
+        }
+        return final
+    }
+
     /// The extension `reference` names: 12 hex digits in any case are an id, anything else a
     /// name. An id that names nothing is tried as a name too (names may look like ids).
     public func get(_ reference: ExtensionReference) async throws(ClientError) -> Ken_V1_Extension {

@@ -66,10 +66,10 @@ public enum AgentFormatting {
             out += "no extensions\n"
         } else {
             out += table(
-                header: ["ID", "NAME", "OWNER", "KIND", "STATE", "PROGS", "MEMLOCK", "AGE"],
+                header: ["ID", "NAME", "OWNER", "KIND", "STATE", "VERDICT", "PROGS", "MEMLOCK", "AGE"],
                 rows: reply.extensions.map(live).map { e in
                     [e.id, e.name, owner(e.ownerUid, names: userName), kindName(e.kind), stateName(e.state),
-                     ids(e.progIds), bytes(e.memlockBytes), age(milliseconds: e.createdUnixMs, now: now)]
+                     verdictName(e.verdict), ids(e.progIds), bytes(e.memlockBytes), age(milliseconds: e.createdUnixMs, now: now)]
                 })
         }
         if all {
@@ -114,16 +114,54 @@ public enum AgentFormatting {
         if !e.lastError.isEmpty { lines.append(("last error", e.lastError.replacingOccurrences(of: "\n", with: "\n            "))) }
         if !e.prompt.isEmpty { lines.append(("prompt", e.prompt)) }
         if !e.manifestDigest.isEmpty { lines.append(("manifest", "sha256 \(e.manifestDigest) (managed by kenc apply)")) }
+        lines += verdictLines(e)
         var out = lines.map { key, value in (key + ":").padding(toLength: 12, withPad: " ", startingAt: 0) + value }
             .joined(separator: "\n") + "\n"
         if !e.programText.isEmpty {
             out += "\n" + e.programText + (e.programText.hasSuffix("\n") ? "" : "\n")
         }
         if !e.annotatedProgram.isEmpty, e.annotatedProgram != e.programText {
-            out += "\nproven against these annotations (assume/assert are never loaded):\n"
+            out += e.verdict == .proven
+                ? "\nproven against these annotations (assume/assert are never loaded):\n"
+                : "\nannotations, from which nothing was proven (assume/assert are never loaded):\n"
             out += e.annotatedProgram + (e.annotatedProgram.hasSuffix("\n") ? "" : "\n")
         }
         return out
+    }
+
+    /// The verdict as a column: "proven", "checked", or "-" when none was recorded.
+    public static func verdictName(_ verdict: Ken_V1_ExtensionVerdict) -> String {
+        switch verdict {
+        case .proven: "proven"
+        case .checked: "checked"
+        default: "-"
+        }
+    }
+
+    /// Who claimed an assert, as people read it.
+    public static func claimantName(_ claimant: Ken_V1_ClaimedBy) -> String {
+        switch claimant {
+        case .prompt: "the prompt"
+        case .llm: "the LLM"
+        case .contract: "a kernel contract"
+        case .program: "the program's author"
+        default: "unknown"
+        }
+    }
+
+    /// `kenc show`'s verdict lines: what was proven and who claimed it, or why nothing was.
+    static func verdictLines(_ e: Ken_V1_Extension) -> [(String, String)] {
+        switch e.verdict {
+        case .proven:
+            return [("verdict", "proven")] + e.provenAsserts.map { claim in
+                ("proven", "\(claim.text) (line \(claim.line), claimed by \(claimantName(claim.claimedBy)))")
+            }
+        case .checked:
+            return [("verdict", "checked: nothing was proven"),
+                    ("why", e.unprovenReason.isEmpty ? "no reason was recorded" : e.unprovenReason)]
+        default:
+            return [("verdict", "none recorded (attached by hand, or before verdicts were kept)")]
+        }
     }
 
     /// `kenc logs`: one line per log line; agent notes are marked.

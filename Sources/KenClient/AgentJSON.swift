@@ -25,6 +25,9 @@ public enum AgentJSON {
             "program_text": .string(e.programText),
             "annotated_program": e.annotatedProgram.isEmpty ? .null : .string(e.annotatedProgram),
             "manifest_digest": e.manifestDigest.isEmpty ? .null : .string(e.manifestDigest),
+            "verdict": e.verdict == .unspecified ? .null : .string(ReportFormatting.extensionVerdictName(e.verdict)),
+            "proven_asserts": .array(e.provenAsserts.map(ReportFormatting.json)),
+            "unproven_reason": e.unprovenReason.isEmpty ? .null : .string(e.unprovenReason),
         ])
     }
 
@@ -46,6 +49,14 @@ public enum AgentJSON {
             "extensions_total": .int(s.extensionsTotal), "extensions_attached": .int(s.extensionsAttached),
             "extensions_failed": .int(s.extensionsFailed), "uptime_seconds": .double(s.uptimeSeconds), "pid": .int(s.pid),
             "peer_uid": .int(s.peerUid), "peer_gid": .int(s.peerGid), "peer_pid": .int(s.peerPid),
+        ])
+    }
+
+    /// `kenc attach --verify-only --json`.
+    public static func object(_ reply: Ken_V1_VerifyOnlyReply) -> JSONValue {
+        .object([
+            "accepted": .bool(reply.accepted), "log": .string(reply.log), "programs": .strings(reply.programs),
+            "queued_ms": .int(reply.queuedMs),
         ])
     }
 

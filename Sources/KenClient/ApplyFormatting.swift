@@ -18,14 +18,15 @@ public enum ApplyFormatting {
     }
 
     public static func table(_ reply: Ken_V1_ApplyReply, dryRun: Bool) -> String {
-        var rows = [["NAME", "ACTION", "EXTENSION", "DETAIL"]]
+        var rows = [["NAME", "ACTION", "EXTENSION", "VERDICT", "DETAIL"]]
         for action in reply.actions {
-            rows.append([action.name, action.action, action.extensionID.isEmpty ? "-" : action.extensionID, action.message])
+            rows.append([action.name, action.action, action.extensionID.isEmpty ? "-" : action.extensionID,
+                         verdictName(action.verdict), detail(action)])
         }
-        let widths = (0..<3).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
         var lines = rows.map { row in
-            (0..<3).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                + "  " + row[3]
+            (0..<4).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                + "  " + row[4]
         }
         let changed = reply.actions.filter { !["unchanged", "fail"].contains($0.action) }.count
         let failed = reply.actions.filter { $0.action == "fail" }.count
@@ -42,6 +43,22 @@ public enum ApplyFormatting {
         return lines.joined(separator: "\n")
     }
 
+    /// "proven", "checked", or "-" when no program was judged (unchanged, prune, dry run).
+    public static func verdictName(_ verdict: Ken_V1_ExtensionVerdict) -> String {
+        switch verdict {
+        case .proven: "proven"
+        case .checked: "checked"
+        default: "-"
+        }
+    }
+
+    /// The message, and for a checked program why nothing was proven.
+    static func detail(_ action: Ken_V1_ApplyAction) -> String {
+        guard action.verdict == .checked, !action.unprovenReason.isEmpty else { return action.message }
+        return action.message + " (nothing proven: \(action.unprovenReason))"
+    }
+
+    /// `verdict` is null when no program was judged (unchanged, prune, dry run).
     public static func json(_ reply: Ken_V1_ApplyReply, dryRun: Bool) -> JSONValue {
         .object([
             "changed": .bool(reply.changed),
@@ -50,7 +67,9 @@ public enum ApplyFormatting {
             "actions": .array(reply.actions.map {
                 .object(["name": .string($0.name), "action": .string($0.action),
                          "extension_id": $0.extensionID.isEmpty ? .null : .string($0.extensionID),
-                         "message": .string($0.message)])
+                         "message": .string($0.message),
+                         "verdict": $0.verdict == .unspecified ? .null : .string(ReportFormatting.extensionVerdictName($0.verdict)),
+                         "unproven_reason": $0.unprovenReason.isEmpty ? .null : .string($0.unprovenReason)])
             }),
         ])
     }

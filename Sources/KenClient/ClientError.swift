@@ -1,3 +1,4 @@
+import Foundation
 import KenProto
 import KenRPC
 
@@ -70,4 +71,17 @@ public struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// The same error with the agent's copy of a script (`…/extensions/<id>/script.bt`) named
+    /// as the user's file, so bpftrace's `script.bt:3:5: ERROR` reads `mine.bt:3:5: ERROR`.
+    public func naming(script file: String) -> ClientError {
+        func rename(_ text: String) -> String {
+            text.replacingOccurrences(of: #"/[^\s:'"]*/extensions/[0-9a-f]+/script\.bt"#, with: file,
+                                      options: .regularExpression)
+        }
+        var copy = self
+        copy.message = rename(message)
+        copy.detail = rename(detail)
+        return copy
+    }
 }

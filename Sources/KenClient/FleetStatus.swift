@@ -62,6 +62,10 @@ public struct FleetStatus: Sendable {
         for state in [Ken_V1_ExtensionState.attaching, .attached, .failed, .detached] {
             counts[AgentFormatting.stateName(state)] = .int(extensions.filter { $0.state == state }.count)
         }
+        var verdicts: [String: JSONValue] = [:]
+        for verdict in [Ken_V1_ExtensionVerdict.proven, .checked, .unspecified] {
+            verdicts[ReportFormatting.extensionVerdictName(verdict)] = .int(extensions.filter { $0.verdict == verdict }.count)
+        }
         return .object([
             "kernel": .string(kernelRelease),
             "agent": agent.map(AgentJSON.object) ?? .null,
@@ -70,6 +74,7 @@ public struct FleetStatus: Sendable {
             "kend_error": kend == nil ? .string(kendError ?? "unreachable") : .null,
             "extensions": .array(extensions.map(AgentJSON.object)),
             "counts": .object(counts),
+            "verdicts": .object(verdicts),
         ])
     }
 
@@ -99,7 +104,7 @@ public struct FleetStatus: Sendable {
             lines.append("kend: unreachable: \(kendError ?? "")")
         }
         for item in extensions {
-            lines.append("  \(item.id)  \(item.name)  \(AgentFormatting.stateName(item.state))\(item.manifestDigest.isEmpty ? "" : "  (managed by apply)")")
+            lines.append("  \(item.id)  \(item.name)  \(AgentFormatting.stateName(item.state))  \(ApplyFormatting.verdictName(item.verdict))\(item.manifestDigest.isEmpty ? "" : "  (managed by apply)")")
         }
         return lines.joined(separator: "\n")
     }

@@ -357,6 +357,14 @@ public nonisolated struct Ken_V1_VerifyOnlyReply: Sendable {
   /// programs that went through the verifier
   public var programs: [String] = []
 
+  /// Verify-only calls run a bounded number at once (limits.verify_concurrency); a call that must
+  /// wait is sent progress responses (more = true) with its place in the queue (1: next), then the
+  /// final reply. 0 in the final reply.
+  public var queuePosition: UInt32 = 0
+
+  /// How long the call waited in the queue, in milliseconds (final reply).
+  public var queuedMs: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1123,7 +1131,7 @@ nonisolated extension Ken_V1_VerifyOnlyRequest: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Ken_V1_VerifyOnlyReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".VerifyOnlyReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accepted\0\u{1}log\0\u{1}programs\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accepted\0\u{1}log\0\u{1}programs\0\u{4}]\u{2}queue_position\0\u{3}queued_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1134,6 +1142,8 @@ nonisolated extension Ken_V1_VerifyOnlyReply: SwiftProtobuf.Message, SwiftProtob
       case 1: try { try decoder.decodeSingularBoolField(value: &self.accepted) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.log) }()
       case 3: try { try decoder.decodeRepeatedStringField(value: &self.programs) }()
+      case 160: try { try decoder.decodeSingularUInt32Field(value: &self.queuePosition) }()
+      case 161: try { try decoder.decodeSingularUInt64Field(value: &self.queuedMs) }()
       default: break
       }
     }
@@ -1149,6 +1159,12 @@ nonisolated extension Ken_V1_VerifyOnlyReply: SwiftProtobuf.Message, SwiftProtob
     if !self.programs.isEmpty {
       try visitor.visitRepeatedStringField(value: self.programs, fieldNumber: 3)
     }
+    if self.queuePosition != 0 {
+      try visitor.visitSingularUInt32Field(value: self.queuePosition, fieldNumber: 160)
+    }
+    if self.queuedMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.queuedMs, fieldNumber: 161)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1156,6 +1172,8 @@ nonisolated extension Ken_V1_VerifyOnlyReply: SwiftProtobuf.Message, SwiftProtob
     if lhs.accepted != rhs.accepted {return false}
     if lhs.log != rhs.log {return false}
     if lhs.programs != rhs.programs {return false}
+    if lhs.queuePosition != rhs.queuePosition {return false}
+    if lhs.queuedMs != rhs.queuedMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,6 +1,7 @@
 import ExampleStore
 import KenProto
 import KenRPC
+import Pipeline
 import Synthesis
 
 /// `kenc examples`: list, search, add and remove entries of the example store.
@@ -10,7 +11,7 @@ import Synthesis
 /// the installed tools are not kend's to delete.
 struct ExampleCalls {
     let store: ExampleStore
-    let checker: any ProgramChecker
+    let checker: any CandidateFrontEnd<TypedProgram>
 
     func handle(_ call: Ken_V1_ExamplesRequest) async throws -> Ken_V1_ExamplesReply {
         var reply = Ken_V1_ExamplesReply()

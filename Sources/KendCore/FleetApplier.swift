@@ -2,22 +2,24 @@ import Fleet
 import Foundation
 import KenProto
 import KenRPC
+import Pipeline
 import Synthesis
 
 /// kend's Apply: makes what runs match a set of fleet manifests.
 ///
 /// Each declared extension is synthesized (or its pinned program checked) with the kernel
-/// verifier in VerifyOnly mode first; only a verified program replaces what runs, so a bad edit
+/// verifier in VerifyOnly mode first; only a program that passed every check replaces what runs
+/// (and, with `require_proof`, only a proven one), so a bad edit
 /// never takes a working extension down unless its manifest says `on_failure = "detach"`.
 /// Extensions created here carry their manifest's digest, which is how a second apply knows
 /// they are unchanged and how `--prune` knows which extensions are its to remove.
 public struct FleetApplier: Sendable {
     public let engine: SynthesisEngine
-    public let agentSocket: String
+    public let agent: AgentEndpoint
 
-    public init(engine: SynthesisEngine, agentSocket: String) {
+    public init(engine: SynthesisEngine, agent: AgentEndpoint) {
         self.engine = engine
-        self.agentSocket = agentSocket
+        self.agent = agent
     }
 
     public func apply(_ request: Ken_V1_ApplyRequest,
@@ -38,7 +40,7 @@ public struct FleetApplier: Sendable {
         }
         let client: AgentClient
         do {
-            client = try await AgentClient.connect(path: agentSocket)
+            client = try await agent.connect()
         } catch {
             throw RPCStatusError(.failedPrecondition, "\(error)", hint: "start ken-agent (systemctl start ken-agent.socket)")
         }
@@ -72,9 +74,12 @@ public struct FleetApplier: Sendable {
                 }
             case .create, .update:
                 guard let manifest = action.manifest else { continue }
-                let outcome = try await realise(manifest, replacing: action.existing, client: client, progress: progress)
+                let outcome = try await realise(manifest, replacing: action.existing, client: client,
+                                                requireProof: request.requireProof || manifest.requireProof, progress: progress)
                 result.extensionID = outcome.extensionID
                 result.message = outcome.message
+                result.verdict = outcome.verdict
+                result.unprovenReason = outcome.unprovenReason
                 if outcome.failed {
                     result.action = "fail"
                     reply.failed = true
@@ -91,11 +96,13 @@ public struct FleetApplier: Sendable {
         var message: String
         var changed: Bool
         var failed: Bool
+        var verdict: Ken_V1_ExtensionVerdict = .unspecified
+        var unprovenReason = ""
     }
 
     /// Synthesizes (or checks the pinned program of) one manifest, then attaches it in place of
     /// `replacing`.
-    func realise(_ manifest: Manifest, replacing existing: Ken_V1_Extension?, client: AgentClient,
+    func realise(_ manifest: Manifest, replacing existing: Ken_V1_Extension?, client: AgentClient, requireProof: Bool,
                  progress: @escaping @Sendable (Ken_V1_SynthesisEvent) async -> Void) async throws -> Outcome {
         let call = Ken_V1_SynthesizeRequest.with {
             $0.prompt = manifest.prompt
@@ -103,6 +110,7 @@ public struct FleetApplier: Sendable {
             // A pinned program is checked once: it is never rewritten, so a retry would repeat it.
             $0.maxAttempts = manifest.program == nil ? UInt32(manifest.maxAttempts) : 1
             $0.verifyOnly = true
+            $0.requireProof = requireProof
         }
         let pinned = manifest.program.map {
             PinnedSource(program: $0, origin: .pinned(label: manifest.sourcePath),
@@ -110,7 +118,7 @@ public struct FleetApplier: Sendable {
         }
         let report = try await engine.synthesize(call, pinned: pinned, onEvent: progress)
         guard report.passed else {
-            var message = "not verified: " + Self.firstError(report)
+            var message = "not attached: " + Self.firstError(report)
             var changed = false
             if manifest.onFailure == .detach, let existing {
                 if let failure = try await detach(existing.id, client: client) {
@@ -122,7 +130,8 @@ public struct FleetApplier: Sendable {
             } else if existing != nil {
                 message += "; the running version is kept"
             }
-            return Outcome(extensionID: existing?.id ?? "", message: message, changed: changed, failed: true)
+            return Outcome(extensionID: existing?.id ?? "", message: message, changed: changed, failed: true,
+                           unprovenReason: report.unprovenReason)
         }
         if let existing, let failure = try await detach(existing.id, client: client) {
             return Outcome(extensionID: existing.id, message: "cannot replace \(existing.id): \(failure)", changed: false, failed: true)
@@ -135,17 +144,21 @@ public struct FleetApplier: Sendable {
                 $0.prompt = manifest.prompt
                 $0.annotatedProgram = report.annotatedProgram
                 $0.manifestDigest = manifest.digest
+                $0.verdict = report.verdict
+                $0.provenAsserts = report.provenAsserts
+                $0.unprovenReason = report.unprovenReason
             }
         }, timeout: .seconds(60))
         guard attached.status.code == .ok else {
             var text = attached.status.message
             if !attached.status.detail.isEmpty { text += ": " + attached.status.detail.prefix(2000) }
-            return Outcome(extensionID: "", message: "verified but not attached: \(text)", changed: existing != nil, failed: true)
+            return Outcome(extensionID: "", message: "passed every check but not attached: \(text)", changed: existing != nil,
+                           failed: true, verdict: report.verdict, unprovenReason: report.unprovenReason)
         }
         let source = report.source.isEmpty ? "" : " (\(report.source))"
         return Outcome(extensionID: attached.attach.extension.id,
                        message: "\(existing == nil ? "attached" : "replaced \(existing?.id ?? "")")\(source) after \(report.attempts.count) attempt(s)",
-                       changed: true, failed: false)
+                       changed: true, failed: false, verdict: report.verdict, unprovenReason: report.unprovenReason)
     }
 
     /// Detaches by id; the failure text, or nil when it worked.

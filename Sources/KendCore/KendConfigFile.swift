@@ -18,7 +18,8 @@ import TOML
 ///
 /// [synthesis]
 /// max_attempts = 3
-/// library_threshold = 0.25              # offline library: least similarity to answer with
+/// library_threshold = 0.21              # offline library: least word similarity among examples that do the task
+/// require_proof = false                 # true: attach only PROVEN programs, never merely CHECKED ones
 ///
 /// [fleet]
 /// manifests = "/etc/ken/extensions.d"   # watch and apply on change
@@ -31,6 +32,7 @@ public struct KendConfigFile: Sendable, Equatable {
     public var llm: LLMConfiguration?
     public var maxAttempts: Int?
     public var libraryThreshold: Double?
+    public var requireProof: Bool?
     public var manifests: String?
     public var watchInterval: Double?
     public var prune: Bool?
@@ -86,7 +88,8 @@ public struct KendConfigFile: Sendable, Equatable {
                 if let value = try reader.number("max_retries", in: 0...20) { llm.maxRetries = Int(value) }
                 config.llm = llm
             case "synthesis":
-                try reader.only(["max_attempts", "library_threshold"])
+                try reader.only(["max_attempts", "library_threshold", "require_proof"])
+                config.requireProof = try reader.bool("require_proof")
                 config.maxAttempts = try reader.number("max_attempts", in: 1...20).map { Int($0) }
                 config.libraryThreshold = try reader.number("library_threshold", in: 0...1)
             case "fleet":

@@ -10,6 +10,7 @@ import KenRPC
 import KernelInfo
 import LLM
 import Logging
+import Pipeline
 import Synthesis
 import Systemd
 
@@ -22,7 +23,8 @@ public struct KendSettings: Sendable {
     public var bpftrace: String
     /// nil: the settings file's, else 3.
     public var maxAttempts: Int?
-    /// The offline library's "close enough" similarity (0...1); nil: the file's, else 0.25.
+    /// The offline library's word-similarity floor among examples that do the task (0...1); nil: the
+    /// file's, else `LibraryMatcher.defaultThreshold` (calibrated, docs/evaluation.md).
     public var libraryThreshold: Double?
     /// Fleet manifests to watch and apply on change (nil: the file's, else no watching).
     public var manifestDirectory: String?
@@ -67,7 +69,7 @@ public final class KendDaemon: Sendable {
         let state = URL(fileURLWithPath: settings.stateDirectory)
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
 
-        await AgentKernelFacts.ensure(agentSocket: settings.agentSocket, logger: logger)
+        await AgentKernelFacts.ensure(agent: AgentEndpoint(socketPath: settings.agentSocket), logger: logger)
         let kernel = KernelInfo.load()
         let dialect = InstalledBpftrace.dialect(executable: settings.bpftrace) ?? .v0_17
         logger.info("kernel \(kernel.release), bpftrace \(dialect), kernel facts loaded in \(kernel.timings)")
@@ -75,7 +77,7 @@ public final class KendDaemon: Sendable {
         // The environment's LLM settings win over the file's, which win over none (offline).
         let file = try KendConfigFile.load(path: settings.configFile)
         let maxAttempts = settings.maxAttempts ?? file.maxAttempts ?? 3
-        let threshold = settings.libraryThreshold ?? file.libraryThreshold ?? 0.25
+        let threshold = settings.libraryThreshold ?? file.libraryThreshold ?? LibraryMatcher.defaultThreshold
         let manifestDirectory = settings.manifestDirectory ?? file.manifests
         let watchInterval = settings.watchInterval ?? file.watchInterval.map { .milliseconds(Int64($0 * 1000)) } ?? .seconds(5)
         let watchPrunes = settings.watchPrunes ?? file.prune ?? true
@@ -88,51 +90,27 @@ public final class KendDaemon: Sendable {
         let corpusVersion = SHA256.hex(await store.all().filter { $0.origin != .learned }
             .map { "\($0.id)\u{0}\($0.program)" }.joined(separator: "\u{1}"))
 
-        let source: any CandidateSource = client.map { LLMCandidateSource(client: $0) }
-            ?? LibrarySource(store: store, threshold: threshold)
         if client == nil {
             logger.notice("no LLM is configured (KEN_LLM_URL unset): answering from the example library")
         }
-        // Contracts are built from this kernel once per release (seconds) and reused after.
-        let contracts: ContractStore?
-        do {
-            contracts = try ContractStore.open(stateDirectory: settings.stateDirectory, kernel: { kernel })
-            if let info = contracts?.info, info.rebuiltNow {
-                logger.info("kernel contracts built for \(kernel.release) in \(String(format: "%.1f", info.buildSeconds)) s")
-            }
-        } catch {
-            contracts = nil
-            logger.error("kernel contracts unavailable, annotating without them: \(error)")
-        }
-        let log = AnnotationLog(stateDirectory: settings.stateDirectory)
-        let annotator = contracts.map {
-            ComprehensionAnnotator(engine: ComprehensionEngine(contracts: $0, llm: client, kernel: kernel, log: log))
-        }
-        let pinnedAnnotator = contracts.map {
-            ComprehensionAnnotator(engine: ComprehensionEngine(contracts: $0, llm: nil, kernel: kernel, log: log))
-        }
-        var kinds: Set<ProbeContract.Kind> = [.tracepoint, .rawTracepoint]
-        if kernel.catalogue.unavailableReason(.kprobe) == nil { kinds.insert(.function) }
-        let probes: any ProbeSuggester = contracts.map { ContractProbes(store: $0, kinds: kinds) } ?? CatalogueProbes(kernel: kernel)
-        let stages = PipelineStages(
-            checker: FrontEndChecker(kernel: kernel, dialect: dialect),
-            annotator: annotator,
-            prover: VerifierProver(kernel: kernel),
-            kernel: AgentGate(socketPath: settings.agentSocket),
-            examples: StoreRetriever(store: store),
-            probes: probes,
-            bpftraceVersion: dialect.version.description,
-            pinnedAnnotator: pinnedAnnotator)
+        // Contracts are built from this kernel once per release (seconds) and reused after; in
+        // the background, so the socket answers at once (see BackgroundContracts).
+        let contracts = BackgroundContracts(stateDirectory: settings.stateDirectory, kernel: kernel, logger: logger)
+        let agent = AgentEndpoint(socketPath: settings.agentSocket)
+        let pipeline = try SynthesisPipeline.assemble(PipelineConfiguration(
+            kernel: kernel, dialect: dialect, llm: client, libraryThreshold: threshold, examples: store,
+            contracts: contracts.supply, annotationLog: AnnotationLog(stateDirectory: settings.stateDirectory),
+            agent: agent))
         let engine = SynthesisEngine(
-            stages: stages, source: source, model: llmConfiguration?.model ?? "",
+            pipeline: pipeline,
             cache: SynthesisCache(directory: state.appendingPathComponent("cache")),
             tasks: TaskStore(directory: state.appendingPathComponent("tasks")),
             kernelRelease: kernel.release, corpusVersion: corpusVersion, defaultAttempts: maxAttempts,
+            requireProof: file.requireProof ?? false,
             learn: { prompt, program in
                 _ = try? await store.addLearned(prompt: prompt, program: program, tags: ["learned"])
             })
 
-        let agentSocket = settings.agentSocket
         let endpointText = llmConfiguration?.baseURL ?? ""
         let model = llmConfiguration?.model ?? ""
         let release = kernel.release
@@ -144,19 +122,16 @@ public final class KendDaemon: Sendable {
             reply.llmModel = model
             reply.examples = UInt32(clamping: await store.all().count)
             reply.uptimeSeconds = Date().timeIntervalSince(started)
-            if let client = try? await AgentClient.connect(path: agentSocket, timeout: .seconds(1)) {
-                var request = Ken_V1_AgentRequest()
-                request.status = Ken_V1_AgentStatusRequest()
-                if let answer = try? await client.call(request, timeout: .seconds(2)) {
-                    reply.agentVersion = answer.statusReply.version
-                }
-                await client.close()
+            let quick = AgentEndpoint(socketPath: agent.socketPath, connectTimeout: .seconds(1))
+            if let answer = try? await quick.call(.with { $0.status = .init() }, timeout: .seconds(2)) {
+                reply.agentVersion = answer.statusReply.version
             }
             return reply
         }
-        let applier = FleetApplier(engine: engine, agentSocket: settings.agentSocket)
+        let applier = FleetApplier(engine: engine, agent: agent)
         let server = try await RPCServer.start(endpoint: endpoint,
-                                               handler: KendService(engine: engine, status: status, applier: applier, examples: store),
+                                               handler: KendService(engine: engine, status: status, applier: applier, examples: store,
+                                                                    prepare: { await contracts.waitForStore(progress: $0) }),
                                                logger: logger)
         let watcher = manifestDirectory.map {
             ManifestWatcher(directory: $0, interval: watchInterval, prune: watchPrunes,
@@ -194,13 +169,11 @@ public final class KendDaemon: Sendable {
 /// (`/run/ken/tracing`) when it starts. Under socket activation the agent may not have run
 /// yet, so kend asks it for Status once — which starts it — before loading kernel facts.
 enum AgentKernelFacts {
-    static func ensure(agentSocket: String, logger: Logger) async {
+    static func ensure(agent: AgentEndpoint, logger: Logger) async {
         let readable = Tracefs.defaultRoots.contains { FileManager.default.isReadableFile(atPath: $0 + "/available_events") }
         guard !readable else { return }
         do {
-            let client = try await AgentClient.connect(path: agentSocket, timeout: .seconds(5))
-            _ = try await client.call(.with { $0.status = .init() }, timeout: .seconds(30))
-            await client.close()
+            _ = try await agent.call(.with { $0.status = .init() }, timeout: .seconds(30))
         } catch {
             logger.warning("tracefs is not readable and ken-agent could not be asked to publish it: \(error)")
         }

@@ -3,6 +3,7 @@ import ExampleStore
 import Foundation
 import KenProto
 import KenRPC
+import Pipeline
 import Synthesis
 
 /// kend's protocol handler: Status, Synthesize (streamed), Verify, Apply.
@@ -21,10 +22,15 @@ public struct KendService: RPCHandler {
     public var applier: FleetApplier?
     /// Serves Examples; nil answers UNIMPLEMENTED.
     public var examples: ExampleStore?
+    /// Awaited before Synthesize, Verify and Apply: kend serves at once while it builds its kernel
+    /// contracts, and these calls wait for them, streaming progress events meanwhile.
+    public var prepare: (@Sendable (_ progress: @escaping @Sendable (Ken_V1_SynthesisEvent) async -> Void) async -> Void)?
 
     public init(engine: SynthesisEngine, status: @escaping @Sendable () async -> Ken_V1_KendStatusReply,
                 applier: FleetApplier? = nil, examples: ExampleStore? = nil,
+                prepare: (@Sendable (_ progress: @escaping @Sendable (Ken_V1_SynthesisEvent) async -> Void) async -> Void)? = nil,
                 isAuthorized: @escaping @Sendable (PeerCredentials) -> Bool = PeerPolicy.sameUserOrGroup) {
+        self.prepare = prepare
         self.engine = engine
         self.status = status
         self.applier = applier
@@ -38,15 +44,24 @@ public struct KendService: RPCHandler {
                                  hint: "ask an administrator to add you to the group that owns kend's socket")
         }
         var response = Response()
+        let sendEvent: @Sendable (Ken_V1_SynthesisEvent) async -> Void = { event in
+            var update = Response()
+            update.event = event
+            try? await context.send(update)
+        }
+        switch request.call {
+        case .synthesize, .apply:
+            await prepare?(sendEvent)
+        case .verify:
+            await prepare? { _ in }
+        default:
+            break
+        }
         switch request.call {
         case .status:
             response.statusReply = await status()
         case .synthesize(let call):
-            let report = try await engine.synthesize(call) { event in
-                var update = Response()
-                update.event = event
-                try? await context.send(update)
-            }
+            let report = try await engine.synthesize(call, onEvent: sendEvent)
             response.report = report
         case .verify(let call):
             response.verify = try await verify(call)
@@ -54,14 +69,10 @@ public struct KendService: RPCHandler {
             guard let applier else {
                 throw RPCStatusError(.unimplemented, "this kend does not serve Apply (no agent socket configured)")
             }
-            response.apply = try await applier.apply(call) { event in
-                var update = Response()
-                update.event = event
-                try? await context.send(update)
-            }
+            response.apply = try await applier.apply(call, progress: sendEvent)
         case .examples(let call):
             guard let examples else { throw RPCStatusError(.unimplemented, "this kend has no example store") }
-            response.examples = try await ExampleCalls(store: examples, checker: engine.stages.checker).handle(call)
+            response.examples = try await ExampleCalls(store: examples, checker: engine.pipeline.loop.frontEnd).handle(call)
         case .cancel, nil:
             throw RPCStatusError(.invalidArgument, "the request names no call")
         }
@@ -73,28 +84,27 @@ public struct KendService: RPCHandler {
         guard !call.program.isEmpty else { throw RPCStatusError(.invalidArgument, "no program to verify") }
         let file = call.fileName.isEmpty ? "program.bt" : call.fileName
         var reply = Ken_V1_VerifyReply()
-        let checked: CheckedProgram
-        switch await engine.stages.checker.check(program: call.program, file: file) {
+        let loop = engine.pipeline.loop
+        var candidate: KernelCandidate
+        switch await loop.frontEnd.check(program: call.program, file: file) {
         case .failure(let failure):
             reply.verdict = .unknown
-            reply.diagnostics = failure.diagnostics.isEmpty ? [SynthesisLoop.diagnostic(failure.feedback)] : failure.diagnostics
+            reply.diagnostics = failure.diagnostics.isEmpty ? [StageFailure.diagnostic(failure.feedback)] : failure.diagnostics
             return reply
         case .success(let value):
-            checked = value
+            candidate = value
             reply.diagnostics = value.warnings
         }
-        var annotated = AnnotatedProgram(text: call.program)
-        if !call.prompt.isEmpty, let annotator = engine.stages.annotator {
-            if case .success(let value) = await annotator.annotate(program: checked, prompt: call.prompt) {
-                annotated = value
-            }
+        if !call.prompt.isEmpty, let annotator = loop.annotator,
+           case .success(let annotated) = await annotator.annotate(candidate, prompt: call.prompt) {
+            candidate = annotated
         }
-        reply.annotatedProgram = annotated.text
-        guard let prover = engine.stages.prover else {
+        reply.annotatedProgram = candidate.annotated?.text ?? call.program
+        guard let prover = loop.prover else {
             reply.verdict = .unknown
             return reply
         }
-        let proof = await prover.prove(annotated: annotated, file: file)
+        let proof = await prover.prove(candidate, file: file)
         reply.verdict = proof.verdict
         reply.asserts = proof.asserts
         return reply

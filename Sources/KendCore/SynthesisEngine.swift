@@ -1,33 +1,8 @@
 import Foundation
 import KenProto
 import KenRPC
+import Pipeline
 import Synthesis
-
-/// The parts of one synthesis pipeline, wired once at kend's start.
-public struct PipelineStages: Sendable {
-    public var checker: any ProgramChecker
-    public var annotator: (any ProgramAnnotator)?
-    /// The annotator for pinned programs: the same contracts and checks, never an LLM.
-    public var pinnedAnnotator: (any ProgramAnnotator)?
-    public var prover: (any ProgramProver)?
-    public var kernel: (any KernelGate)?
-    public var examples: (any ExampleRetriever)?
-    public var probes: (any ProbeSuggester)?
-    public var bpftraceVersion: String
-
-    public init(checker: any ProgramChecker, annotator: (any ProgramAnnotator)?, prover: (any ProgramProver)?,
-                kernel: (any KernelGate)?, examples: (any ExampleRetriever)?, probes: (any ProbeSuggester)?,
-                bpftraceVersion: String, pinnedAnnotator: (any ProgramAnnotator)? = nil) {
-        self.checker = checker
-        self.annotator = annotator
-        self.pinnedAnnotator = pinnedAnnotator
-        self.prover = prover
-        self.kernel = kernel
-        self.examples = examples
-        self.probes = probes
-        self.bpftraceVersion = bpftraceVersion
-    }
-}
 
 /// kend's synthesis service: tasks, the cache, continuation with hints, and learning.
 ///
@@ -36,29 +11,28 @@ public struct PipelineStages: Sendable {
 /// the LLM, what is remembered of a task so a hint can continue it, and what the example store
 /// learns from a proven synthesis.
 public struct SynthesisEngine: Sendable {
-    public var stages: PipelineStages
-    public var source: any CandidateSource
-    /// The model name, or "" for the offline library: part of the cache key.
-    public var model: String
+    /// The stages, wired once (`SynthesisPipeline.assemble`).
+    public var pipeline: SynthesisPipeline
     public var cache: SynthesisCache?
     public var tasks: TaskStore
     public var kernelRelease: String
     public var corpusVersion: String
     public var defaultAttempts: Int
+    /// kend.toml's `synthesis.require_proof`: every request refuses to attach a CHECKED program.
+    public var requireProof: Bool
     /// Called with (prompt, program) after a proven LLM synthesis: the example store learns.
     public var learn: (@Sendable (String, String) async -> Void)?
 
-    public init(stages: PipelineStages, source: any CandidateSource, model: String, cache: SynthesisCache?,
-                tasks: TaskStore, kernelRelease: String, corpusVersion: String, defaultAttempts: Int = 3,
+    public init(pipeline: SynthesisPipeline, cache: SynthesisCache?, tasks: TaskStore, kernelRelease: String,
+                corpusVersion: String, defaultAttempts: Int = 3, requireProof: Bool = false,
                 learn: (@Sendable (String, String) async -> Void)? = nil) {
-        self.stages = stages
-        self.source = source
-        self.model = model
+        self.pipeline = pipeline
         self.cache = cache
         self.tasks = tasks
         self.kernelRelease = kernelRelease
         self.corpusVersion = corpusVersion
         self.defaultAttempts = defaultAttempts
+        self.requireProof = requireProof
         self.learn = learn
     }
 
@@ -95,31 +69,21 @@ public struct SynthesisEngine: Sendable {
         let attempts = call.maxAttempts == 0 ? defaultAttempts : Int(min(call.maxAttempts, 20))
         let request = SynthesisRequest(prompt: prompt, name: name.isEmpty ? "ken-\(taskID.prefix(8))" : name,
                                        attach: call.attach && !call.verifyOnly, maxAttempts: attempts, hints: hints,
-                                       requireProof: call.requireProof)
+                                       requireProof: call.requireProof || requireProof)
 
-        let key = SynthesisCache.Key(prompt: prompt, kernelRelease: kernelRelease, model: model,
+        let key = SynthesisCache.Key(prompt: prompt, kernelRelease: kernelRelease, model: pipeline.model,
                                      corpusVersion: corpusVersion)
-        var candidateSource = source
+        // A pinned program is checked without an LLM and never rewritten; a cached synthesis
+        // stands in for the model's first answer, and the model writes the next ones.
+        var loop = pipeline.loop
         var fromCache = false
         if let pinned {
-            candidateSource = pinned
+            loop = pipeline.pinnedLoop(pinned)
         } else if prior.isEmpty, hints.isEmpty, let cache, let cached = cache.lookup(key) {
-            candidateSource = PinnedSource(program: cached.program, origin: .llm(model: model),
-                                           label: "cached synthesis", fallback: source)
+            loop.source = PinnedSource(program: cached.program, origin: .llm(model: pipeline.model),
+                                       label: "cached synthesis", fallback: loop.source)
             fromCache = true
         }
-
-        // A pinned program is checked without an LLM; when it carries its own assume/assert
-        // statements, those are its specification and are proven as written.
-        let annotator: (any ProgramAnnotator)?
-        if let pinned {
-            annotator = hasOwnAnnotations(pinned.program) ? nil : stages.pinnedAnnotator
-        } else {
-            annotator = stages.annotator
-        }
-        let loop = SynthesisLoop(source: candidateSource, checker: stages.checker, annotator: annotator,
-                                 prover: stages.prover, kernel: stages.kernel, examples: stages.examples,
-                                 probes: stages.probes, bpftraceVersion: stages.bpftraceVersion)
         let outcome = await loop.runTask(request, taskID: taskID, priorFeedback: prior, onEvent: onEvent)
         var report = outcome.report
         if fromCache, report.passed, report.attempts.count == 1 {

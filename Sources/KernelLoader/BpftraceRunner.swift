@@ -22,11 +22,15 @@ public struct BpftraceConfiguration: Sendable {
     public var logLimitBytes: Int
     /// How often the log files are read for new lines.
     public var pollInterval: Duration
+    /// Memory and CPU caps, and whether the child dies with the agent.
+    public var limits: ChildLimits
 
     public init(executablePath: String? = nil, attachTimeout: Duration = .seconds(30),
                 stopGracePeriod: Duration = .seconds(5), verbose: Bool = true,
                 extraArguments: [String] = [], environment: [String: String] = [:],
-                logLimitBytes: Int = 1 << 20, pollInterval: Duration = .milliseconds(20)) {
+                logLimitBytes: Int = 1 << 20, pollInterval: Duration = .milliseconds(20),
+                limits: ChildLimits = .none) {
+        self.limits = limits
         self.executablePath = executablePath
         self.attachTimeout = attachTimeout
         self.stopGracePeriod = stopGracePeriod
@@ -81,6 +85,26 @@ public struct BpftraceRunner: Sendable {
         throw BpftraceError.executableNotFound(candidates.joined(separator: ", "))
     }
 
+    /// The first line of `bpftrace --version` (`bpftrace v0.17.0`), or nil when it cannot be run.
+    ///
+    /// Spawned with `ChildSpawn` and reaped with `waitpid`, not Foundation's `Process`: `Process`
+    /// watches its children through a CFSocket whose wake-up pair is an AF_INET socket, which the
+    /// agent's unit forbids (RestrictAddressFamilies=AF_UNIX AF_NETLINK) — every start logged
+    /// "Could not create wakeup socket pair for CFSocket".
+    public func versionLine() -> String? {
+        guard let executable = try? executable() else { return nil }
+        let output = NSTemporaryDirectory() + "ken-bpftrace-version-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(output) }
+        guard let pid = try? ChildSpawn.spawn(executable: executable, arguments: ["--version"], environment: [:],
+                                              stdoutPath: output, stderrPath: "/dev/null") else { return nil }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+        guard status == 0, let data = FileManager.default.contents(atPath: output) else { return nil }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").first.map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+    }
+
     /// Starts `script` as an extension and returns once all its probes are attached.
     ///
     /// Writes the script to `<directory>/script.bt` (created if missing, mode 0700) and runs
@@ -119,7 +143,8 @@ public struct BpftraceRunner: Sendable {
         let pid = try ChildSpawn.spawn(executable: binary, arguments: arguments,
                                        environment: configuration.environment,
                                        stdoutPath: directory + "/stdout.log",
-                                       stderrPath: directory + "/stderr.log")
+                                       stderrPath: directory + "/stderr.log",
+                                       limits: configuration.limits)
         let watcher = ExitWatcher(pid: pid, isChild: true)
         OutputFollower.start(tailers, watcher: watcher, hub: hub, interval: configuration.pollInterval)
 
@@ -148,6 +173,12 @@ public struct BpftraceRunner: Sendable {
                     if ids != lastIDs { lastIDs = ids; stableSince = clock.now }
                     if !ids.isEmpty, let since = stableSince, clock.now - since > .milliseconds(500) { break waiting }
                 }
+            }
+            if Task.isCancelled {
+                // The caller gave up (its client went away): nothing of this start may remain.
+                kill(pid, SIGKILL)
+                _ = await watcher.wait()
+                throw CancellationError()
             }
             if clock.now >= deadline {
                 let process = BpftraceProcess(pid: pid, directory: directory, isAdopted: false,
@@ -200,16 +231,18 @@ public struct BpftraceRunner: Sendable {
     /// Passes `script` through bpftrace and the kernel verifier, then unloads it.
     ///
     /// bpftrace 0.17 has no load-without-attach mode: `-d`/`-dd` and `--emit-elf` are dry runs
-    /// that never reach the kernel. So this is the closest honest check: a real start (every
-    /// program verified, loaded and attached), the programs recorded, then an immediate stop.
-    /// The probes are live for a few milliseconds, and BEGIN/END blocks do run.
+    /// that never reach the kernel. So this is a real start (every program verified, loaded and
+    /// attached), the programs recorded, then an immediate stop: whatever the script's probes do
+    /// runs while they are attached. Callers that must run nothing give a script made inert first
+    /// (the agent does: see `InertScript` in AgentCore). The child is stopped at once if the
+    /// calling task is cancelled.
     ///
-    /// - Throws: the same errors as `start`.
+    /// - Throws: the same errors as `start`, and `CancellationError`.
     public func verify(script: String, directory: String) async throws -> BpftraceVerification {
         let (process, latency) = try await startTimed(script: script, directory: directory)
         let programs = process.attachedProgramIDs.compactMap { try? KernelPrograms.info(id: $0) }
         let lines = process.lines()
-        await process.stop()
+        await process.stop(gracePeriod: .seconds(1))
         var stdout: [String] = []
         for await line in lines where line.stream == .stdout { stdout.append(line.text) }
         let output = process.hub.startupText() + (stdout.isEmpty ? "" : "\n" + stdout.joined(separator: "\n"))
@@ -232,6 +265,22 @@ public struct BpftraceRunner: Sendable {
             group.cancelAll()
             return first
         }
+    }
+
+    /// Kills every bpftrace process whose command line names a file under `directory` (e.g. the
+    /// verify-only children of an agent that died before it could stop them). Returns their pids.
+    @discardableResult
+    public static func killStrays(under directory: String) -> [Int32] {
+        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        var killed: [Int32] = []
+        for entry in entries {
+            guard let pid = Int32(entry), pid != getpid(), let argv = ProcFS.commandLine(ofProcess: pid),
+                  let program = argv.first, (program as NSString).lastPathComponent.hasPrefix("bpftrace"),
+                  argv.dropFirst().contains(where: { $0.hasPrefix(prefix) }) else { continue }
+            if kill(pid, SIGKILL) == 0 { killed.append(pid) }
+        }
+        return killed
     }
 
     static func prepare(directory: String) throws {

@@ -10,7 +10,10 @@ import Glibc
 ///   bounded logs the agent keeps (see `LogTailer`).
 /// - A new session (setsid): a Ctrl-C on the agent's terminal or the agent's process group being
 ///   signalled does not reach the extension; only `stop()` does.
-/// - No PR_SET_PDEATHSIG: extensions stay attached when the agent exits; the agent re-adopts them.
+/// - No PR_SET_PDEATHSIG for extensions: they stay attached when the agent exits and the next
+///   agent re-adopts them. Verify-only children get it (`ChildLimits.diesWithAgent`).
+/// - Memory and CPU caps (`ChildLimits`) are set by wrappers that exec in place, before the child
+///   runs its own code; every spawn happens on `SpawnThread` so a death signal tracks the agent.
 /// - Close every inherited fd ≥ 3 (glibc's `posix_spawn_file_actions_addclosefrom_np`): the
 ///   child must not keep the agent's sockets, listening fds or BPF objects alive.
 /// - Default signal dispositions and an empty mask: the agent (or its runtime) may ignore SIGPIPE
@@ -32,7 +35,16 @@ enum ChildSpawn {
     ///
     /// - Throws: `BpftraceError.spawnFailed` with the errno of the failing step.
     static func spawn(executable: String, arguments: [String], environment: [String: String],
-                      stdoutPath: String, stderrPath: String) throws -> pid_t {
+                      stdoutPath: String, stderrPath: String, limits: ChildLimits = .none) throws -> pid_t {
+        let command = try limits.wrap(executable: executable, arguments: arguments)
+        return try SpawnThread.shared.run {
+            try spawnHere(executable: command.executable, arguments: command.arguments, environment: environment,
+                          stdoutPath: stdoutPath, stderrPath: stderrPath)
+        }
+    }
+
+    private static func spawnHere(executable: String, arguments: [String], environment: [String: String],
+                                  stdoutPath: String, stderrPath: String) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         var attributes = posix_spawnattr_t()
         guard posix_spawn_file_actions_init(&actions) == 0 else { throw BpftraceError.spawnFailed(errno: errno) }

@@ -64,6 +64,9 @@ extension ExtensionRecord {
         e.restartPolicy = restartPolicy.rawValue
         e.restarts = restarts
         e.manifestDigest = manifestDigest
+        e.verdict = verdict.proto
+        e.provenAsserts = provenAsserts.map(\.proto)
+        e.unprovenReason = unprovenReason
         return e
     }
 
@@ -77,6 +80,43 @@ extension ExtensionRecord {
             progIDs: e.progIds, linkIDs: e.linkIds, pid: e.pid, probes: e.probes, pinDir: e.pinDir,
             state: state, restartPolicy: RestartPolicy(wire: e.restartPolicy) ?? .no, restarts: e.restarts,
             createdUnixMs: e.createdUnixMs, changedUnixMs: e.changedUnixMs, lastError: e.lastError,
-            manifestDigest: e.manifestDigest)
+            manifestDigest: e.manifestDigest, verdict: ProofVerdict(proto: e.verdict),
+            provenAsserts: e.provenAsserts.map(ProvenClaim.init(proto:)), unprovenReason: e.unprovenReason)
+    }
+}
+
+extension ProofVerdict {
+    public var proto: Ken_V1_ExtensionVerdict {
+        switch self {
+        case .none: return .unspecified
+        case .proven: return .proven
+        case .checked: return .checked
+        }
+    }
+
+    public init(proto: Ken_V1_ExtensionVerdict) {
+        switch proto {
+        case .proven: self = .proven
+        case .checked: self = .checked
+        default: self = .none
+        }
+    }
+}
+
+extension ProvenClaim {
+    static let claimants: [Ken_V1_ClaimedBy: String] = [.prompt: "prompt", .llm: "llm", .contract: "contract", .program: "program"]
+
+    public var proto: Ken_V1_ProvenAssert {
+        var out = Ken_V1_ProvenAssert()
+        out.text = text
+        out.line = line
+        out.column = column
+        out.claimedBy = Self.claimants.first { $0.value == claimedBy }?.key ?? .unspecified
+        return out
+    }
+
+    public init(proto: Ken_V1_ProvenAssert) {
+        self.init(text: proto.text, line: proto.line, column: proto.column,
+                  claimedBy: Self.claimants[proto.claimedBy] ?? "")
     }
 }

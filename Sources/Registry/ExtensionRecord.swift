@@ -26,6 +26,30 @@ public enum RestartPolicy: String, Sendable, Equatable, CaseIterable {
     }
 }
 
+/// What kend established about an extension's program before it was attached. Recorded as the
+/// submitter claimed it (the agent links no prover); empty for a program attached by hand.
+public enum ProofVerdict: String, Sendable, Equatable, CaseIterable {
+    case none = ""
+    /// A non-vacuous assert tied to the request was proven.
+    case proven
+    /// Every check passed but nothing was proven (`unprovenReason` says why).
+    case checked
+}
+
+/// One assert the symbolic verifier proved, with who claimed it ("prompt", "llm", "program").
+public struct ProvenClaim: Sendable, Equatable, Codable {
+    public var text: String
+    public var line: UInt32
+    public var column: UInt32
+    public var claimedBy: String
+    public init(text: String, line: UInt32, column: UInt32, claimedBy: String) {
+        self.text = text
+        self.line = line
+        self.column = column
+        self.claimedBy = claimedBy
+    }
+}
+
 /// Everything the registry keeps about one extension.
 public struct ExtensionRecord: Sendable, Equatable {
     /// 12 lower-case hex digits, random, unique.
@@ -58,6 +82,11 @@ public struct ExtensionRecord: Sendable, Equatable {
     public var lastError: String
     /// The digest of the fleet manifest that declared this extension; empty when attached by hand.
     public var manifestDigest: String
+    public var verdict: ProofVerdict
+    /// For `proven`: the asserts proven, with who claimed them.
+    public var provenAsserts: [ProvenClaim]
+    /// For `checked`: why nothing was proven.
+    public var unprovenReason: String
 
     public init(
         id: String, name: String, ownerUID: UInt32, kind: ExtensionKind,
@@ -66,7 +95,8 @@ public struct ExtensionRecord: Sendable, Equatable {
         progIDs: [UInt32] = [], linkIDs: [UInt32] = [], pid: Int32 = 0, probes: [String] = [],
         pinDir: String = "", state: ExtensionState = .attaching, restartPolicy: RestartPolicy = .no,
         restarts: UInt32 = 0, createdUnixMs: Int64 = Registry.nowUnixMs(), changedUnixMs: Int64? = nil,
-        lastError: String = "", manifestDigest: String = ""
+        lastError: String = "", manifestDigest: String = "",
+        verdict: ProofVerdict = .none, provenAsserts: [ProvenClaim] = [], unprovenReason: String = ""
     ) {
         self.id = id
         self.name = name
@@ -89,6 +119,9 @@ public struct ExtensionRecord: Sendable, Equatable {
         self.changedUnixMs = changedUnixMs ?? createdUnixMs
         self.lastError = lastError
         self.manifestDigest = manifestDigest
+        self.verdict = verdict
+        self.provenAsserts = provenAsserts
+        self.unprovenReason = unprovenReason
     }
 
     /// True while the extension should be in the kernel (reconciliation restores these).

@@ -8,7 +8,7 @@ import SQLite
 /// (`get`), so listing thousands of extensions stays cheap.
 public final class Registry: Sendable {
     /// The schema version this code writes. Bump it and append to `migrations` to change the schema.
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
     public static let defaultStateDirectory = "/var/lib/ken"
     public static let fileName = "registry.db"
 
@@ -44,13 +44,23 @@ public final class Registry: Sendable {
         """
         ALTER TABLE extensions ADD COLUMN manifest_digest TEXT NOT NULL DEFAULT '';
         """,
+        // 2 → 3: what was established before attach: proven or checked, the proven asserts
+        // (JSON) and why nothing was proven. Older rows keep '' (no verdict recorded).
+        """
+        ALTER TABLE extensions ADD COLUMN verdict TEXT NOT NULL DEFAULT '';
+        ALTER TABLE extensions ADD COLUMN proven_asserts TEXT NOT NULL DEFAULT '';
+        ALTER TABLE extensions ADD COLUMN unproven_reason TEXT NOT NULL DEFAULT '';
+        """,
     ]
+
+    /// The migration scripts, for tests that build a database of an older schema.
+    public static var migrationsForTests: [String] { migrations }
 
     /// Columns read for listings: everything but the object bytes.
     static let summaryColumns = """
         id, name, owner_uid, kind, program_text, object_sha256, prompt, annotated_program, prog_ids, \
         link_ids, pid, probes, pin_dir, state, restart_policy, restarts, created_unix_ms, changed_unix_ms, last_error, \
-        manifest_digest
+        manifest_digest, verdict, proven_asserts, unproven_reason
         """
 
     private let db: SQLiteDatabase
@@ -133,8 +143,9 @@ public final class Registry: Sendable {
             try db.execute("""
                 INSERT INTO extensions (id, name, owner_uid, kind, program_text, object, object_sha256, prompt,
                   annotated_program, prog_ids, link_ids, pid, probes, pin_dir, state, restart_policy, restarts,
-                  created_unix_ms, changed_unix_ms, last_error, manifest_digest)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                  created_unix_ms, changed_unix_ms, last_error, manifest_digest, verdict, proven_asserts,
+                  unproven_reason)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """, [
                     record.id, record.name, Int64(record.ownerUID), record.kind.rawValue, record.programText,
                     record.object.isEmpty ? SQLiteValue.null : .blob(record.object), record.objectSHA256,
@@ -142,6 +153,7 @@ public final class Registry: Sendable {
                     Registry.encode(record.linkIDs), Int64(record.pid), Registry.encode(record.probes),
                     record.pinDir, record.state.rawValue, record.restartPolicy.rawValue, Int64(record.restarts),
                     record.createdUnixMs, record.changedUnixMs, record.lastError, record.manifestDigest,
+                    record.verdict.rawValue, Registry.encode(record.provenAsserts), record.unprovenReason,
                 ])
         } catch {
             if error.isConstraintViolation {
@@ -285,6 +297,17 @@ public final class Registry: Sendable {
         strings.joined(separator: "\n")
     }
 
+    /// Proven asserts as a JSON array ('' when there are none).
+    static func encode(_ claims: [ProvenClaim]) -> String {
+        guard !claims.isEmpty, let data = try? JSONEncoder().encode(claims) else { return "" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func decodeClaims(_ text: String) -> [ProvenClaim] {
+        guard !text.isEmpty else { return [] }
+        return (try? JSONDecoder().decode([ProvenClaim].self, from: Data(text.utf8))) ?? []
+    }
+
     static func decode(_ row: SQLiteRow) throws(RegistryError) -> ExtensionRecord {
         let id = (try? row.string("id")) ?? "?"
         do {
@@ -316,7 +339,10 @@ public final class Registry: Sendable {
                 restarts: UInt32(truncatingIfNeeded: try row.int64("restarts")),
                 createdUnixMs: try row.int64("created_unix_ms"), changedUnixMs: try row.int64("changed_unix_ms"),
                 lastError: try row.string("last_error"),
-                manifestDigest: row.columns.contains("manifest_digest") ? try row.string("manifest_digest") : "")
+                manifestDigest: row.columns.contains("manifest_digest") ? try row.string("manifest_digest") : "",
+                verdict: row.columns.contains("verdict") ? ProofVerdict(rawValue: try row.string("verdict")) ?? .none : .none,
+                provenAsserts: row.columns.contains("proven_asserts") ? Registry.decodeClaims(try row.string("proven_asserts")) : [],
+                unprovenReason: row.columns.contains("unproven_reason") ? try row.string("unproven_reason") : "")
         } catch let error as RegistryError {
             throw error
         } catch let error as SQLiteError {

@@ -51,10 +51,30 @@ extension ProbeRun {
         }
         switch session.solve(axioms + [context.or(failing)]) {
         case var .satisfiable(model):
+            // Without kernel types a field could be as narrow as a u8 or an s8: the failure is
+            // real for every type only if it needs no value outside 0...127 of such a field.
+            var narrowed: [Z3Bool] = []
+            if !untypedReads.isEmpty {
+                let small = context.bitVector(UInt64(127), width: 64)
+                let narrow = untypedReads.map { $0.term.resized(to: 64, signed: false).ule(small) }
+                switch session.solve(axioms + [context.or(failing)] + narrow) {
+                case let .satisfiable(narrowModel):
+                    model = narrowModel
+                    narrowed = narrow
+                case .unsatisfiable:
+                    let names = Array(Set(untypedReads.map(\.name))).sorted().joined(separator: ", ")
+                    outcome.unknownReason = "the assert fails only for values of \(names) that not every integer "
+                        + "type can hold, and the type is unknown without kernel types"
+                    return outcome
+                case let .unknown(reason):
+                    outcome.unknownReason = reason
+                    return outcome
+                }
+            }
             // Prefer a counterexample whose strings read as words: one more query, same facts.
             for alphabet in [Self.lowercase, Self.printable] {
                 if let readable = readableStrings(alphabet), case let .satisfiable(nicer) =
-                    session.solve(axioms + [context.or(failing), readable]) {
+                    session.solve(axioms + [context.or(failing), readable] + narrowed) {
                     model = nicer
                     break
                 }

@@ -32,6 +32,9 @@ extension ProbeRun {
                 return unsupported("\(name) with \(arguments.count) arguments", expression, &state)
             }
             let value = evaluate(argument, &state)
+            if name == "bswap", let unknown = untypedOrigin([argument], matters: "the width", for: "bswap()") {
+                return unsupported(unknown, expression, &state)
+            }
             guard case let .integer(raw, signed) = value else {
                 guard let (bits, signed) = value.widened(context) else {
                     return unsupported("\(name) of \(describe(value))", expression, &state)
@@ -140,6 +143,11 @@ extension ProbeRun {
     func assign(_ value: SymbolicValue, to target: Expression, _ state: inout PathState) {
         switch target.kind {
         case let .variable(name):
+            if state.variables[name] != nil, let origin = untyped.variables[name] {
+                // The variable took the untyped field's width at its first assignment.
+                _ = unsupported("the width of $\(name) is that of \(origin), unknown without kernel types, "
+                                + "and reassigning it depends on it", target, &state)
+            }
             state.variables[name] = fitted(value, to: state.variables[name])
         case let .map(name, keys):
             mapWrite(name, keys: keys, value: value, target, &state)

@@ -79,6 +79,13 @@ extension ProbeRun {
         }
     }
 
+    /// Why `expressions` cannot be evaluated exactly when `what` of an untyped field they hold
+    /// matters to `construct`; nil when every type is known (docs/semantics.md, "Types").
+    func untypedOrigin(_ expressions: [Expression], matters what: String, for construct: String) -> String? {
+        guard let origin = expressions.lazy.compactMap(untyped.origin(of:)).first else { return nil }
+        return "\(what) of \(origin) is unknown without kernel types, and \(construct) depends on it"
+    }
+
     /// Records that the path met something the verifier does not model, and returns an
     /// unconstrained value so execution can go on; every assert after it is UNKNOWN.
     func unsupported(_ what: String, _ expression: Expression, _ state: inout PathState) -> SymbolicValue {
@@ -122,6 +129,9 @@ extension ProbeRun {
             // Unary operators keep their operand's width and signedness (bpftrace 0.17:
             // `~(uint16)0` is 0xffff, `-(uint32)1` is 0xffffffff).
             let value = evaluate(operand, &state)
+            if op != .plus, let unknown = untypedOrigin([operand], matters: "the width", for: "unary " + op.rawValue) {
+                return unsupported(unknown, expression, &state)
+            }
             let bits: Z3BitVector, signed: Bool
             if case let .integer(raw, rawSigned) = value {
                 (bits, signed) = (raw, rawSigned)
@@ -144,9 +154,14 @@ extension ProbeRun {
             guard case let .integer(bits, signed) = shape else {
                 return unsupported("dereference yielding \(shape)", expression, &state)
             }
-            if expression.type == nil { note("type of \(ExpressionText.render(expression)) unknown; assumed uint64") }
-            return pointerRead(ExpressionText.render(expression), shape: .integer(bits: bits, signed: signed),
-                               at: expression.range.start, &state)
+            if expression.type == nil {
+                note("type of \(ExpressionText.render(expression)) unknown: read as 64 bits"
+                     + (options.untypedFields == .assumeUInt64 ? ", assumed uint64" : "; where its width or signedness matters the assert is UNKNOWN"))
+            }
+            let read = pointerRead(ExpressionText.render(expression), shape: .integer(bits: bits, signed: signed),
+                                   at: expression.range.start, &state)
+            if expression.type == nil { recordUntyped(ExpressionText.render(expression), read) }
+            return read
         case .addressOf:
             return unsupported("address-of (&)", expression, &state)
         }
@@ -166,6 +181,10 @@ extension ProbeRun {
         default:
             let left = evaluate(lhs, &state)
             let right = evaluate(rhs, &state)
+            if [.less, .lessEqual, .greater, .greaterEqual].contains(op),
+               let unknown = untypedOrigin([lhs, rhs], matters: "the signedness", for: op.rawValue) {
+                return unsupported(unknown, expression, &state)
+            }
             return apply(op, left, right, expression, &state)
         }
     }

@@ -13,7 +13,9 @@ extension ProbeRun {
             // Tracepoint fields and function arguments are fixed inputs of the run.
             let shape = typed ?? (asObject ? .record(name: nil) : defaultFieldShape(text))
             let name = "args" + (arrow ? "->" : ".") + field
-            return environmentValue(name, shape: shape)
+            let value = environmentValue(name, shape: shape)
+            if typed == nil, !asObject { recordUntyped(text, value) }
+            return value
         case let .pointer(address, pointee):
             let reference = ObjectReference(address: address, record: pointee, path: [field], text: text)
             return materialize(reference, typed: typed, asObject: asObject, expression, &state)
@@ -37,8 +39,21 @@ extension ProbeRun {
         return unsupported("field access \(text) on \(describe(baseValue))", expression, &state)
     }
 
+    /// Keeps an untyped field's value so that a counterexample can be checked against every
+    /// width and signedness the field might have (`decide`).
+    func recordUntyped(_ text: String, _ value: SymbolicValue) {
+        guard options.untypedFields == .unknownWhereTheyMatter, case let .integer(bits, _) = value else { return }
+        untypedReads.append((text, bits))
+    }
+
     private func defaultFieldShape(_ text: String) -> ValueShape {
-        note("type of \(text) unknown (not resolved); assumed uint64")
+        switch options.untypedFields {
+        case .unknownWhereTheyMatter:
+            note("type of \(text) unknown (not resolved): read as 64 bits; where its width or signedness "
+                 + "matters the assert is UNKNOWN")
+        case .assumeUInt64:
+            note("type of \(text) unknown (not resolved); assumed uint64")
+        }
         return .u64
     }
 
@@ -52,7 +67,9 @@ extension ProbeRun {
         case .record:
             return .object(reference)
         case .integer, .pointer, .string:
-            return pointerRead(reference.text, shape: shape, at: expression.range.start, &state)
+            let value = pointerRead(reference.text, shape: shape, at: expression.range.start, &state)
+            if typed == nil { recordUntyped(reference.text, value) }
+            return value
         case .tuple:
             return unsupported("field \(reference.text) of tuple type", expression, &state)
         }

@@ -24,6 +24,17 @@ public enum VerificationFrontEnd {
         guard let program = parsed.program else {
             return .failure(ResolveFailure(diagnostics: parsed.diagnostics.filter { $0.severity == .error }))
         }
+        return prepareResolved(program: program, kernel: kernel)
+    }
+
+    /// Like `prepare(source:)` for a program already parsed (the synthesis pipeline's tree):
+    /// no second parse of the same text.
+    public static func prepare(program: Program, kernel: KernelInfo?) -> Result<Program, ResolveFailure> {
+        prepareResolved(program: program, kernel: kernel).map(\.program)
+    }
+
+    static func prepareResolved(program: Program,
+                                kernel: KernelInfo?) -> Result<(program: Program, resolved: ResolvedProgram?), ResolveFailure> {
         guard let kernel else { return .success((program, nil)) }
         var resolved = Resolver(kernel: kernel).resolve(program)
         let errors = resolved.diagnostics.filter { diagnostic in

@@ -29,8 +29,12 @@ final class ProbeRun {
     let writers: MapWriters
     /// The kinds of this probe's attach points (which probes can nest with it).
     let probeKinds: [ProbeKind]
+    /// Values of unknown width and signedness (untyped fields), where they matter.
+    let untyped: UntypedValues
     /// What other runs, full maps and changing memory may do; paths refer to them by index.
     var events: [WorldEvent] = []
+    /// Values of untyped fields read in this run, by name (see `recordUntyped`).
+    var untypedReads: [(name: String, term: Z3BitVector)] = []
     /// The first read of each pointer expression (by its text), for re-read explanations.
     var firstReads: [String: (location: SourceLocation, value: SymbolicValue)] = [:]
 
@@ -49,7 +53,8 @@ final class ProbeRun {
 
     init(context: Z3Context, probeIndex: Int, probeName: String, options: VerificationOptions,
          mapShapes: [String: MapShape], staticTypes: StaticTypes, session: Session,
-         constants: [String: Int64], writers: MapWriters, probeKinds: [ProbeKind]) {
+         constants: [String: Int64], writers: MapWriters, probeKinds: [ProbeKind], untyped: UntypedValues) {
+        self.untyped = untyped
         self.constants = constants
         self.writers = writers
         self.probeKinds = probeKinds

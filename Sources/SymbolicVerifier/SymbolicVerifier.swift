@@ -8,17 +8,22 @@ import Z3
 /// to every assert is checked; a verdict of VERIFIED means the solver proved it on all of them,
 /// and anything the verifier cannot model on such a path makes it UNKNOWN instead.
 ///
-/// The model, in short (details next to the code that implements each part):
+/// The model, in short (docs/semantics.md states it in full; details next to the code that
+/// implements each part):
 /// - Integers are bit-vectors of their bpftrace width; operands are widened to 64 bits by their
 ///   own signedness; comparisons are signed only when both sides are; `/` `%` are unsigned with
 ///   x/0 = 0 and x%0 = x; `>>` is logical; unary `-`/`~` keep the operand's width. These rules
 ///   are checked against the installed bpftrace by `BpftraceOracleTests`.
 /// - Strings are byte vectors, NUL-terminated and zero after the NUL, so `==` compares content.
-/// - pid, tid, uid, gid, cpu, comm, retval, argN, `args` fields and kernel memory read through
-///   `->`/`.` are fixed for one run (same address and field path, same value); nsecs, rand,
-///   elapsed, jiffies are fresh at each read. A `$variable` never assigned in the probe is a
-///   ghost: an arbitrary value fixed for the run, for annotations to name (e.g. `$port`).
-/// - Maps are SMT arrays: unknown at probe start, updated by this run's writes.
+/// - pid, tid, uid, gid, cpu, comm, retval, argN and `args` fields are fixed for one run; nsecs,
+///   rand, elapsed, jiffies, and every read of memory behind a pointer (`str(p)`, `p->f`, `*p`:
+///   another thread or CPU may write it, the read may fault) are fresh at each read. A
+///   `$variable` never assigned in the probe is a ghost: an arbitrary value fixed for the run,
+///   for annotations to name (e.g. `$port`). Without kernel types a field's width and
+///   signedness are unknown, and UNKNOWN where they matter (`UntypedValues`).
+/// - Maps are SMT arrays: unknown at probe start, updated by this run's writes; a read may see
+///   a concurrent writer's store (`MapWriters`, `interfered`) and an insert into a map that may
+///   be full may not take effect (`storedUnlessFull`).
 /// - `if` forks paths (merged past `mergeThreshold`); `unroll` and constant `for` ranges are
 ///   unrolled; `while` is unrolled up to `loopBound` and a path that could go on is UNKNOWN.
 /// - `assume(E)` constrains the path; `assert(E)` is VIOLATED when path ∧ assumes ∧ ¬E is
@@ -66,13 +71,14 @@ public struct SymbolicVerifier: Sendable {
         var results: [AssertResult] = []
         let constants = NamedConstants.abi.merging(NamedConstants.defines(in: program)) { _, defined in defined }
         let writers = MapWriters(program: program, constants: constants)
+        let untyped = UntypedValues(program: program, enabled: options.untypedFields == .unknownWhereTheyMatter)
 
         for (index, probe) in program.probes.enumerated() {
             let probeName = probe.attachPoints.map(\.text).joined(separator: ",")
             let run = ProbeRun(context: context, probeIndex: index, probeName: probeName, options: options,
                                mapShapes: types.maps, staticTypes: types, session: session,
                                constants: constants, writers: writers,
-                               probeKinds: probe.attachPoints.map(\.kind))
+                               probeKinds: probe.attachPoints.map(\.kind), untyped: untyped)
             var start = PathState()
             if let predicate = probe.predicate {
                 let holds = run.truth(predicate, &start)

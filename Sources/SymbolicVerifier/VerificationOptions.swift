@@ -12,9 +12,22 @@ public struct VerificationOptions: Sendable, Hashable {
     /// Above this many paths after a statement, paths are merged into one state (exact, but the
     /// counterexample then lists only the branches the merged paths share).
     public var mergeThreshold: Int
+    /// What a field whose type was not resolved (no kernel types) means; see `UntypedFields`.
+    public var untypedFields: UntypedFields
+
+    /// A field without a resolved type is read as 64 bits; what that may prove.
+    public enum UntypedFields: Sendable, Hashable {
+        /// Sound: wherever its width or signedness matters (an ordering comparison, `-`, `~`,
+        /// `bswap`, reassigning a variable that holds it) the path is UNKNOWN, with the reason.
+        case unknownWhereTheyMatter
+        /// Read as uint64 everywhere. Only for tests of other rules that write untyped fields.
+        case assumeUInt64
+    }
 
     public init(queryTimeout: Duration = .seconds(10), totalBudget: Duration = .seconds(60),
-                loopBound: Int = 16, maxPaths: Int = 512, mergeThreshold: Int = 32) {
+                loopBound: Int = 16, maxPaths: Int = 512, mergeThreshold: Int = 32,
+                untypedFields: UntypedFields = .unknownWhereTheyMatter) {
+        self.untypedFields = untypedFields
         self.queryTimeout = queryTimeout
         self.totalBudget = totalBudget
         self.loopBound = max(0, loopBound)

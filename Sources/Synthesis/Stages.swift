@@ -4,8 +4,13 @@ import KenProto
 ///
 /// The loop owns the order, the feedback and the timing; each stage is a small protocol so the
 /// loop never reaches into the LLM client, the front end, the solver or the agent socket, and so
-/// kend can wire real ones (KendCore) while ken-eval wires ablations (no feedback, no symbolic
-/// verification) from the same parts.
+/// one assembly (the `Pipeline` module) wires the real ones for kend, ken-eval and ken-bench.
+///
+/// One value travels through the stages: the front end parses and resolves the candidate once
+/// and hands on a `Candidate`, holding the program printed once (what the agent and the user
+/// see) and a typed payload (`Typed`: the parsed program, its annotations and the verifier's
+/// result). Synthesis does not know what `Typed` is: it stays free of the bpftrace front end and
+/// of Z3, and the payload's type is checked by the compiler where stages are wired, not cast.
 
 /// One message of a chat-style prompt.
 public struct PromptMessage: Sendable, Equatable, Codable {
@@ -69,31 +74,38 @@ public protocol CandidateSource: Sendable {
     func propose(messages: [PromptMessage], request: SynthesisRequest, attempt: Int) async throws -> Proposal
 }
 
-/// The front end: parse, resolve against this kernel, and lower to the installed dialect.
-public protocol ProgramChecker: Sendable {
-    /// The program as it will be run (lowered, canonical), or a failure with diagnostics.
-    func check(program: String, file: String) async -> Result<CheckedProgram, StageFailure>
-}
-
-public struct CheckedProgram: Sendable, Equatable {
-    /// The canonical program text (what the agent will be sent).
+/// A candidate that passed the front end, on its way to the kernel.
+///
+/// The text fields are printed once, by the stage that made them; `typed` carries the parsed
+/// program and what later stages learned about it, so no stage parses or proves again what an
+/// earlier one already did.
+public struct Candidate<Typed: Sendable>: Sendable {
+    /// The canonical program text, in the installed bpftrace's dialect: what the agent is sent
+    /// (it re-parses by design) and what the user is shown.
     public var program: String
     /// Probes it attaches to, as written after wildcard expansion where known.
     public var probes: [String]
-    /// Warnings that do not stop the loop.
+    /// Front-end warnings that do not stop the loop.
     public var warnings: [Ken_V1_Diagnostic]
-    public init(program: String, probes: [String], warnings: [Ken_V1_Diagnostic] = []) {
+    /// Set by the Comprehension stage: the program with its assume/assert annotations.
+    public var annotated: AnnotatedProgram?
+    /// The stages' own representation: parsed, resolved, annotated, verified.
+    public var typed: Typed
+
+    public init(program: String, probes: [String], warnings: [Ken_V1_Diagnostic] = [],
+                annotated: AnnotatedProgram? = nil, typed: Typed) {
         self.program = program
         self.probes = probes
         self.warnings = warnings
+        self.annotated = annotated
+        self.typed = typed
     }
+
+    /// The program with its annotations, or as written when no annotator ran.
+    public var annotatedText: String { annotated?.text ?? program }
 }
 
-/// The Comprehension Engine: adds assume/assert annotations from contracts and the prompt.
-public protocol ProgramAnnotator: Sendable {
-    func annotate(program: CheckedProgram, prompt: String) async -> Result<AnnotatedProgram, StageFailure>
-}
-
+/// What Comprehension added to a candidate, as text.
 public struct AnnotatedProgram: Sendable, Equatable {
     public var text: String
     /// Notes about annotations that were dropped or regenerated, never silently.
@@ -116,9 +128,26 @@ public struct AnnotatedProgram: Sendable, Equatable {
     public static func claimKey(line: Int, column: Int) -> String { "\(line):\(column)" }
 }
 
+/// The front end: parse, resolve against this kernel, and lower to the installed dialect.
+public protocol CandidateFrontEnd<Typed>: Sendable {
+    associatedtype Typed: Sendable
+    /// The candidate as it will be run (lowered, canonical, typed), or a failure with diagnostics.
+    func check(program: String, file: String) async -> Result<Candidate<Typed>, StageFailure>
+}
+
+/// The Comprehension Engine: adds assume/assert annotations from contracts and the prompt.
+public protocol CandidateAnnotator<Typed>: Sendable {
+    associatedtype Typed: Sendable
+    /// The candidate with `annotated` set (and its typed payload extended), or a failure.
+    func annotate(_ candidate: Candidate<Typed>, prompt: String) async -> Result<Candidate<Typed>, StageFailure>
+}
+
 /// The Symbolic Verifier.
-public protocol ProgramProver: Sendable {
-    func prove(annotated: AnnotatedProgram, file: String) async -> ProofOutcome
+public protocol CandidateProver<Typed>: Sendable {
+    associatedtype Typed: Sendable
+    /// Proves the candidate's asserts (its annotated form when it has one). A prover may reuse a
+    /// result an earlier stage left in the payload for exactly this program.
+    func prove(_ candidate: Candidate<Typed>, file: String) async -> ProofOutcome
 }
 
 public struct ProofOutcome: Sendable, Equatable {
@@ -149,6 +178,7 @@ public protocol KernelGate: Sendable {
     func submit(_ submission: KernelSubmission) async throws -> Result<Ken_V1_Extension?, StageFailure>
 }
 
+/// What the agent is sent: text, since the agent trusts no client and re-parses everything.
 public struct KernelSubmission: Sendable, Equatable {
     public var program: String
     public var annotated: String

@@ -10,25 +10,31 @@ public protocol ProbeSuggester: Sendable {
     func probes(for prompt: String, limit: Int) async -> [ProbeHint]
 }
 
-/// A finished task: the report for the client, and the task's feedback, oldest first.
+/// A finished task: what the loop found, and the task's feedback, oldest first.
 public struct SynthesisOutcome: Sendable {
-    public var report: Ken_V1_SynthesisReport
+    public var result: SynthesisResult
     public var feedback: [Feedback]
+    /// The result as the client is sent it.
+    public var report: Ken_V1_SynthesisReport { result.report }
 }
 
 /// The attempt loop (the paper's §3.1 workflow, with both feedback loops).
 ///
-/// Each attempt runs Prompter → source → front end → Comprehension → Symbolic Verifier → kernel.
-/// A failure at any stage becomes feedback for every later attempt of the task; the first
-/// attempt that passes every stage ends the task. When attempts run out the report carries the
-/// candidate that got furthest, every error, and `needsHint` so the user can continue the task.
-public struct SynthesisLoop: Sendable {
+/// Each attempt runs Prompter → source → front end → Comprehension → Symbolic Verifier → kernel,
+/// passing one `Candidate` from the front end on. A failure at any stage becomes feedback for
+/// every later attempt of the task; the first attempt that passes every stage ends the task.
+/// When attempts run out the result carries the candidate that got furthest, every error, and
+/// `needsHint` so the user can continue the task.
+///
+/// `Typed` is whatever the stages pass along with the text (the `Pipeline` module's typed
+/// program); the loop never looks inside it.
+public struct SynthesisLoop<Typed: Sendable>: Sendable {
     public var source: any CandidateSource
-    public var checker: any ProgramChecker
+    public var frontEnd: any CandidateFrontEnd<Typed>
     /// nil: no comprehension (the candidate is verified as written, with its own annotations).
-    public var annotator: (any ProgramAnnotator)?
+    public var annotator: (any CandidateAnnotator<Typed>)?
     /// nil: the "feedback without symbolic verification" ablation.
-    public var prover: (any ProgramProver)?
+    public var prover: (any CandidateProver<Typed>)?
     /// nil: the kernel is not consulted (e.g. `kenc verify`-like dry runs).
     public var kernel: (any KernelGate)?
     public var examples: (any ExampleRetriever)?
@@ -38,13 +44,13 @@ public struct SynthesisLoop: Sendable {
     /// false: the "single-shot" ablation — errors are not fed into later attempts.
     public var feedbackEnabled: Bool
 
-    public init(source: any CandidateSource, checker: any ProgramChecker,
-                annotator: (any ProgramAnnotator)? = nil, prover: (any ProgramProver)? = nil,
+    public init(source: any CandidateSource, frontEnd: any CandidateFrontEnd<Typed>,
+                annotator: (any CandidateAnnotator<Typed>)? = nil, prover: (any CandidateProver<Typed>)? = nil,
                 kernel: (any KernelGate)? = nil, examples: (any ExampleRetriever)? = nil,
                 probes: (any ProbeSuggester)? = nil, prompter: Prompter = Prompter(),
                 bpftraceVersion: String = "0.17.0", feedbackEnabled: Bool = true) {
         self.source = source
-        self.checker = checker
+        self.frontEnd = frontEnd
         self.annotator = annotator
         self.prover = prover
         self.kernel = kernel
@@ -58,211 +64,194 @@ public struct SynthesisLoop: Sendable {
     /// Runs a task to its end. `priorFeedback` continues an earlier task (`kenc synth --hint`).
     /// `onEvent` sees every stage as it starts and ends; the returned report is final.
     public func run(_ request: SynthesisRequest, taskID: String, priorFeedback: [Feedback] = [],
-                    onEvent: @Sendable (Ken_V1_SynthesisEvent) async -> Void = { _ in }) async -> Ken_V1_SynthesisReport {
+                    onEvent: @escaping @Sendable (Ken_V1_SynthesisEvent) async -> Void = { _ in }) async -> Ken_V1_SynthesisReport {
         await runTask(request, taskID: taskID, priorFeedback: priorFeedback, onEvent: onEvent).report
     }
 
     /// Like `run`, and also returns every piece of feedback of the task (prior and new), so a
     /// caller can keep it to continue the task later.
     public func runTask(_ request: SynthesisRequest, taskID: String, priorFeedback: [Feedback] = [],
-                        onEvent: @Sendable (Ken_V1_SynthesisEvent) async -> Void = { _ in }) async -> SynthesisOutcome {
-        let clock = ContinuousClock()
-        let started = clock.now
-        var report = Ken_V1_SynthesisReport()
-        report.taskID = taskID
-        var feedback = priorFeedback
-        var furthest: (rank: Int, program: String, annotated: String) = (-1, "", "")
-
-        func emit(_ attempt: Int, _ stage: Ken_V1_Stage, _ message: String, _ errors: [Ken_V1_Diagnostic] = []) async {
-            var event = Ken_V1_SynthesisEvent()
-            event.taskID = taskID
-            event.attempt = UInt32(attempt)
-            event.stage = stage
-            event.message = message
-            event.errors = errors
-            event.elapsedSeconds = (clock.now - started).seconds
-            await onEvent(event)
+                        onEvent: @escaping @Sendable (Ken_V1_SynthesisEvent) async -> Void = { _ in }) async -> SynthesisOutcome {
+        let task = TaskRun(taskID: taskID, feedback: priorFeedback, keepsFeedback: feedbackEnabled, onEvent: onEvent)
+        let context = await gatherContext(for: request)
+        for number in 1...max(1, request.maxAttempts) {
+            let attempt = AttemptRun(number: number)
+            let end = await runAttempt(attempt, request: request, context: context, task: task)
+            task.result.attempts.append(attempt.record)
+            switch end {
+            case .passed(let candidate, let verdict, let proofWarnings):
+                await task.passed(candidate, verdict: verdict, proofWarnings: proofWarnings, attempt: number,
+                                  attached: request.attach)
+                return task.outcome
+            case .failed(let failure):
+                await task.failed(failure, attempt: attempt)
+            case .stopped(let reason, let stage):
+                await task.stopped(reason, stage: stage, attempt: number)
+                return task.outcome
+            }
         }
-
-        let examples = await self.examples?.examples(for: request.prompt, limit: prompter.maxExamples) ?? []
-        let probes = await self.probes?.probes(for: request.prompt, limit: prompter.maxProbes) ?? []
-        let attempts = max(1, request.maxAttempts)
-
-        var stopped = false
-        attemptLoop: for number in 1...attempts {
-            var attempt = Ken_V1_Attempt()
-            attempt.number = UInt32(number)
-            func timed<T>(_ stage: Ken_V1_Stage, _ body: () async throws -> T) async rethrows -> T {
-                let t0 = clock.now
-                defer {
-                    var timing = Ken_V1_StageTiming()
-                    timing.stage = stage
-                    timing.seconds = (clock.now - t0).seconds
-                    attempt.timings.append(timing)
-                }
-                return try await body()
-            }
-            func fail(_ failure: StageFailure) async {
-                attempt.errors.append(contentsOf: failure.diagnostics.isEmpty
-                    ? [Self.diagnostic(failure.feedback)] : failure.diagnostics)
-                if feedbackEnabled {
-                    feedback.append(Feedback(attempt: number, stage: failure.stage.displayName, message: failure.feedback))
-                }
-                await emit(number, failure.stage, "failed: \(failure.feedback.firstLine)", failure.diagnostics)
-                report.attempts.append(attempt)
-            }
-
-            // Prompt and propose.
-            await emit(number, .prompt, "building the prompt (\(examples.count) examples, \(probes.count) probes, \(feedback.count) errors so far)")
-            let context = PromptContext(request: request, examples: examples, probes: probes,
-                                        feedback: feedback, bpftraceVersion: bpftraceVersion)
-            let messages = await timed(.prompt) { prompter.messages(for: context) }
-            await emit(number, .llm, "asking \(source.description)")
-            let proposal: Proposal
-            do {
-                proposal = try await timed(.llm) { try await source.propose(messages: messages, request: request, attempt: number) }
-            } catch let failure as StageFailure {
-                await fail(failure)
-                continue
-            } catch {
-                // The source itself is unreachable: more attempts would fail the same way.
-                attempt.errors.append(Self.diagnostic("\(error)"))
-                report.attempts.append(attempt)
-                report.note = "synthesis stopped: \(error)"
-                stopped = true
-                break attemptLoop
-            }
-            attempt.program = proposal.program
-            attempt.promptTokens = UInt32(clamping: proposal.promptTokens)
-            attempt.completionTokens = UInt32(clamping: proposal.completionTokens)
-            switch proposal.origin {
-            case .llm: report.source = "llm"
-            case .pinned: report.source = "pinned"
-            case .library(let id, let similarity):
-                report.source = "library"
-                report.similarity = similarity
-                if report.note.isEmpty {
-                    report.note = "no LLM is configured: answered from the example library (closest example \(id), similarity \(Self.percent(similarity)))"
-                }
-            }
-            if furthest.rank < 0 { furthest = (0, proposal.program, "") }
-
-            // Front end.
-            await emit(number, .parse, "parsing and resolving against this kernel")
-            let checked: CheckedProgram
-            switch await timed(.parse, { await checker.check(program: proposal.program, file: "attempt-\(number).bt") }) {
-            case .failure(let failure): await fail(failure); continue
-            case .success(let value): checked = value
-            }
-            if furthest.rank < 1 { furthest = (1, checked.program, "") }
-
-            // Comprehension.
-            var annotated = AnnotatedProgram(text: checked.program)
-            if let annotator {
-                await emit(number, .comprehend, "annotating with assume/assert")
-                switch await timed(.comprehend, { await annotator.annotate(program: checked, prompt: request.prompt) }) {
-                case .failure(let failure): await fail(failure); continue
-                case .success(let value): annotated = value
-                }
-            }
-
-            // Symbolic verification.
-            var proofWarnings: [String] = []
-            var proofOutcome: ProofOutcome?
-            if let prover {
-                await emit(number, .symbolicVerify, "proving the annotations")
-                var proof = await timed(.symbolicVerify) { await prover.prove(annotated: annotated, file: "attempt-\(number).bt") }
-                proof.asserts = proof.asserts.map { Self.claimed($0, in: annotated, annotator: annotator) }
-                proofOutcome = proof
-                report.verdicts = proof.asserts
-                // No asserts means no claim to prove or refute: the stage passes, and the report
-                // says that nothing about the program's behaviour was proven.
-                guard proof.verdict == .verified || proof.asserts.isEmpty else {
-                    let checks = Self.rendered(annotated.warnings)
-                    await fail(StageFailure(stage: .symbolicVerify,
-                                            feedback: checks.isEmpty ? proof.feedback : proof.feedback + "\n" + checks,
-                                            diagnostics: [Self.diagnostic(proof.feedback)] + annotated.warnings))
-                    continue
-                }
-                proofWarnings = proof.warnings
-            }
-            if !annotated.warnings.isEmpty {
-                await fail(StageFailure(stage: .comprehend, feedback: Self.rendered(annotated.warnings),
-                                        diagnostics: annotated.warnings))
-                continue
-            }
-            if furthest.rank < 2 { furthest = (2, checked.program, annotated.text) }
-            let verdict = ProgramVerdict.judge(proof: proofOutcome, notes: Self.unprovenNotes(annotated.notes))
-            verdict.apply(to: &report)
-            if request.requireProof, !verdict.isProven {
-                await fail(StageFailure(stage: .symbolicVerify,
-                                        feedback: "not attached: a proven program was required (--require-proof) and nothing was proven: \(verdict.unprovenReason)"))
-                continue
-            }
-
-            // The kernel verifier, and attach.
-            if let kernel {
-                let stage: Ken_V1_Stage = request.attach ? .attach : .kernelVerify
-                await emit(number, stage, request.attach ? "attaching through ken-agent" : "loading through the kernel verifier")
-                let submission = KernelSubmission(program: checked.program, annotated: annotated.text,
-                                                  prompt: request.prompt, name: request.name, attach: request.attach,
-                                                  verdict: verdict)
-                let verdict: Result<Ken_V1_Extension?, StageFailure>
-                do {
-                    verdict = try await timed(stage) { try await kernel.submit(submission) }
-                } catch {
-                    attempt.errors.append(Self.diagnostic("\(error)"))
-                    report.attempts.append(attempt)
-                    report.note = "synthesis stopped: \(error)"
-                    await emit(number, stage, "stopped: \(error)")
-                    stopped = true
-                    break attemptLoop
-                }
-                switch verdict {
-                case .failure(let failure): await fail(failure); continue
-                case .success(let extensionRecord):
-                    if let extensionRecord {
-                        report.extension = extensionRecord
-                        report.attached = extensionRecord.state == .attached
-                    }
-                }
-            }
-
-            report.attempts.append(attempt)
-            report.passed = true
-            if !proofWarnings.isEmpty {
-                let text = "symbolic verifier: " + proofWarnings.joined(separator: "; ")
-                report.note = report.note.isEmpty ? text : report.note + "; " + text
-            }
-            report.program = checked.program
-            report.annotatedProgram = annotated.text
-            let headline = verdict.isProven ? "proven" : "checked, nothing proven"
-            await emit(number, .done, request.attach ? "\(headline), attached" : headline)
-            return SynthesisOutcome(report: report, feedback: feedback)
-        }
-
-        report.passed = false
-        report.verdict = .unspecified
-        report.provenAsserts = []
-        // An unreachable source or agent is not something a hint can fix.
-        report.needsHint = !stopped
-        report.program = furthest.program
-        report.annotatedProgram = furthest.annotated
-        if report.note.isEmpty || report.source == "library" {
-            let why = "no candidate passed every check in \(report.attempts.count) attempt(s)"
-            report.note = report.note.isEmpty ? why : report.note + "; " + why
-        }
-        await emit(report.attempts.count, .done, "attempts ran out: add a hint (kenc synth --hint \"…\") to continue this task")
-        return SynthesisOutcome(report: report, feedback: feedback)
+        await task.ranOut()
+        return task.outcome
     }
 
-    /// The assert with who claimed it: Comprehension's record by position; without an
-    /// annotator the program's own asserts are its author's.
-    static func claimed(_ verdict: Ken_V1_AssertVerdict, in annotated: AnnotatedProgram,
-                        annotator: (any ProgramAnnotator)?) -> Ken_V1_AssertVerdict {
+    // MARK: The steps of one attempt
+
+    /// How an attempt ended.
+    enum AttemptEnd {
+        case passed(Candidate<Typed>, ProgramVerdict, proofWarnings: [String])
+        /// A stage refused the candidate: feedback for the next attempt.
+        case failed(StageFailure)
+        /// The source or the agent could not be reached: no later attempt would fare better.
+        case stopped(String, stage: Ken_V1_Stage?)
+    }
+
+    /// Something outside the candidate stopped the task.
+    struct Stop: Error {
+        var reason: String
+        var stage: Ken_V1_Stage?
+    }
+
+    /// What every attempt's prompt shares: retrieved examples and probe suggestions.
+    struct TaskContext {
+        var examples: [FewShotExample]
+        var probes: [ProbeHint]
+    }
+
+    func gatherContext(for request: SynthesisRequest) async -> TaskContext {
+        TaskContext(examples: await examples?.examples(for: request.prompt, limit: prompter.maxExamples) ?? [],
+                    probes: await probes?.probes(for: request.prompt, limit: prompter.maxProbes) ?? [])
+    }
+
+    /// Each stage in order; the first one that refuses ends the attempt.
+    func runAttempt(_ attempt: AttemptRun, request: SynthesisRequest, context: TaskContext,
+                    task: TaskRun) async -> AttemptEnd {
+        do {
+            let proposal = try await propose(attempt, request: request, context: context, task: task)
+            var candidate = try await checkFrontEnd(proposal, attempt: attempt, task: task)
+            candidate = try await comprehend(candidate, prompt: request.prompt, attempt: attempt, task: task)
+            let proof = try await prove(candidate, attempt: attempt, task: task)
+            try requireCleanChecks(candidate)
+            task.reached(.annotated, candidate.program, annotated: candidate.annotatedText)
+            let verdict = try judge(proof, candidate: candidate, request: request, task: task)
+            try await submitToKernel(candidate, verdict: verdict, request: request, attempt: attempt, task: task)
+            return .passed(candidate, verdict, proofWarnings: proof?.warnings ?? [])
+        } catch let failure as StageFailure {
+            return .failed(failure)
+        } catch let stop as Stop {
+            return .stopped(stop.reason, stage: stop.stage)
+        } catch {
+            return .stopped("\(error)", stage: nil)
+        }
+    }
+
+    /// Builds the prompt and asks the source for a program.
+    func propose(_ attempt: AttemptRun, request: SynthesisRequest, context: TaskContext,
+                 task: TaskRun) async throws -> Proposal {
+        await task.emit(attempt.number, .prompt, "building the prompt (\(context.examples.count) examples, \(context.probes.count) probes, \(task.feedback.count) errors so far)")
+        let promptContext = PromptContext(request: request, examples: context.examples, probes: context.probes,
+                                          feedback: task.feedback, bpftraceVersion: bpftraceVersion)
+        let messages = await attempt.timed(.prompt) { prompter.messages(for: promptContext) }
+        await task.emit(attempt.number, .llm, "asking \(source.description)")
+        let proposal: Proposal
+        do {
+            proposal = try await attempt.timed(.llm) {
+                try await source.propose(messages: messages, request: request, attempt: attempt.number)
+            }
+        } catch let failure as StageFailure {
+            throw failure
+        } catch {
+            throw Stop(reason: "\(error)", stage: nil)
+        }
+        attempt.record.program = proposal.program
+        attempt.record.promptTokens = proposal.promptTokens
+        attempt.record.completionTokens = proposal.completionTokens
+        task.wrote(proposal.origin)
+        task.reached(.proposed, proposal.program, annotated: "")
+        return proposal
+    }
+
+    /// Parses and resolves the proposal against this kernel: from here on it is one typed value.
+    func checkFrontEnd(_ proposal: Proposal, attempt: AttemptRun, task: TaskRun) async throws -> Candidate<Typed> {
+        await task.emit(attempt.number, .parse, "parsing and resolving against this kernel")
+        let candidate = try await attempt.timed(.parse) {
+            try await frontEnd.check(program: proposal.program, file: attempt.file).get()
+        }
+        task.reached(.parsed, candidate.program, annotated: "")
+        return candidate
+    }
+
+    /// Adds assume/assert annotations, when an annotator is wired.
+    func comprehend(_ candidate: Candidate<Typed>, prompt: String, attempt: AttemptRun,
+                    task: TaskRun) async throws -> Candidate<Typed> {
+        guard let annotator else { return candidate }
+        await task.emit(attempt.number, .comprehend, "annotating with assume/assert")
+        return try await attempt.timed(.comprehend) { try await annotator.annotate(candidate, prompt: prompt).get() }
+    }
+
+    /// Proves the annotations (nil: no prover is wired). No asserts means no claim to prove or
+    /// refute: the stage passes, and the verdict says that nothing was proven.
+    func prove(_ candidate: Candidate<Typed>, attempt: AttemptRun, task: TaskRun) async throws -> ProofOutcome? {
+        guard let prover else { return nil }
+        await task.emit(attempt.number, .symbolicVerify, "proving the annotations")
+        var proof = await attempt.timed(.symbolicVerify) { await prover.prove(candidate, file: attempt.file) }
+        proof.asserts = proof.asserts.map { Self.claimed($0, in: candidate.annotated) }
+        task.result.asserts = proof.asserts
+        guard proof.verdict == .verified || proof.asserts.isEmpty else {
+            let checks = candidate.annotated?.warnings ?? []
+            let rendered = Self.rendered(checks)
+            throw StageFailure(stage: .symbolicVerify,
+                               feedback: rendered.isEmpty ? proof.feedback : proof.feedback + "\n" + rendered,
+                               diagnostics: [StageFailure.diagnostic(proof.feedback)] + checks)
+        }
+        return proof
+    }
+
+    /// PROVEN or CHECKED; with `requireProof`, a program that is only checked goes no further.
+    func judge(_ proof: ProofOutcome?, candidate: Candidate<Typed>, request: SynthesisRequest,
+               task: TaskRun) throws -> ProgramVerdict {
+        let verdict = ProgramVerdict.judge(proof: proof, notes: Self.unprovenNotes(candidate.annotated?.notes ?? []))
+        task.result.verdict = verdict
+        if request.requireProof, !verdict.isProven {
+            throw StageFailure(stage: .symbolicVerify,
+                               feedback: "not attached: a proven program was required (--require-proof) and nothing was proven: \(verdict.unprovenReason)")
+        }
+        return verdict
+    }
+
+    /// Ken's own checks (byte order, user pointers) go back like errors even when proven.
+    func requireCleanChecks(_ candidate: Candidate<Typed>) throws {
+        guard let checks = candidate.annotated?.warnings, !checks.isEmpty else { return }
+        throw StageFailure(stage: .comprehend, feedback: Self.rendered(checks), diagnostics: checks)
+    }
+
+    /// The kernel verifier through ken-agent (VerifyOnly), or Attach.
+    func submitToKernel(_ candidate: Candidate<Typed>, verdict: ProgramVerdict, request: SynthesisRequest,
+                        attempt: AttemptRun, task: TaskRun) async throws {
+        guard let kernel else { return }
+        let stage: Ken_V1_Stage = request.attach ? .attach : .kernelVerify
+        await task.emit(attempt.number, stage, request.attach ? "attaching through ken-agent" : "loading through the kernel verifier")
+        let submission = KernelSubmission(program: candidate.program, annotated: candidate.annotatedText,
+                                          prompt: request.prompt, name: request.name, attach: request.attach,
+                                          verdict: verdict)
+        let verdict: Result<Ken_V1_Extension?, StageFailure>
+        do {
+            verdict = try await attempt.timed(stage) { try await kernel.submit(submission) }
+        } catch {
+            throw Stop(reason: "\(error)", stage: stage)
+        }
+        if let extensionRecord = try verdict.get() {
+            task.result.extensionRecord = extensionRecord
+        }
+    }
+
+    // MARK: Claims and text for feedback
+
+    /// The assert with who claimed it: Comprehension's record by position; without
+    /// Comprehension the program's own asserts are its author's.
+    static func claimed(_ verdict: Ken_V1_AssertVerdict, in annotated: AnnotatedProgram?) -> Ken_V1_AssertVerdict {
         var out = verdict
         let key = AnnotatedProgram.claimKey(line: Int(verdict.line), column: Int(verdict.column))
-        out.claimedBy = annotated.claims[key] ?? (annotator == nil ? .program : .unspecified)
+        out.claimedBy = annotated.map { $0.claims[key] ?? .unspecified } ?? .program
         return out
     }
 
@@ -274,6 +263,13 @@ public struct SynthesisLoop: Sendable {
         }
     }
 
+    /// Diagnostics as they go into a prompt: each rendered with its source line and hint.
+    static func rendered(_ diagnostics: [Ken_V1_Diagnostic]) -> String {
+        diagnostics.map { $0.rendered.isEmpty ? $0.message : $0.rendered }.joined(separator: "\n")
+    }
+}
+
+extension StageFailure {
     /// A diagnostic carrying free text (a stage message without a source location).
     public static func diagnostic(_ message: String) -> Ken_V1_Diagnostic {
         var diagnostic = Ken_V1_Diagnostic()
@@ -281,15 +277,6 @@ public struct SynthesisLoop: Sendable {
         diagnostic.message = message.firstLine
         diagnostic.rendered = message
         return diagnostic
-    }
-
-    /// Diagnostics as they go into a prompt: each rendered with its source line and hint.
-    static func rendered(_ diagnostics: [Ken_V1_Diagnostic]) -> String {
-        diagnostics.map { $0.rendered.isEmpty ? $0.message : $0.rendered }.joined(separator: "\n")
-    }
-
-    static func percent(_ value: Double) -> String {
-        "\(Int((value * 100).rounded()))%"
     }
 }
 

@@ -43,6 +43,10 @@ struct KenAgentCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Log debug messages.")
     var verbose = false
 
+    @Flag(name: .customLong("detach-all"), help: ArgumentHelp(
+        "Detach every extension in the registry and exit, without serving (the package's prerm runs this on removal, with the agent stopped)."))
+    var detachAll = false
+
     func run() async throws {
         let journal = Journal.isStderrConnected
         LoggingSystem.bootstrap { label in
@@ -59,8 +63,19 @@ struct KenAgentCommand: AsyncParsableCommand {
             logger.critical("cannot use the policy file; fix it or move it away to use the defaults", metadata: ["error": "\(error)"])
             throw ExitCode.failure
         }
-        let configuration = AgentConfiguration(stateDirectory: stateDirectory, policy: policy,
+        var configuration = AgentConfiguration(stateDirectory: stateDirectory, policy: policy,
                                                bpftracePath: bpftrace ?? "bpftrace", pinRoot: pinRoot)
+
+        if detachAll {
+            let outcome = try await AgentServer.detachEverything(
+                configuration: configuration, reason: "detached: ken-agent --detach-all (package removal)", logger: logger)
+            for id in outcome.detached { logger.info("detached", metadata: ["id": "\(id)"]) }
+            for failure in outcome.failed {
+                logger.error("cannot detach", metadata: ["id": "\(failure.id)", "error": "\(failure.error)"])
+            }
+            if !outcome.failed.isEmpty { throw ExitCode.failure }
+            return
+        }
 
         // Take SIGTERM/SIGINT over before anything else so a stop during start-up is orderly.
         let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
@@ -76,18 +91,23 @@ struct KenAgentCommand: AsyncParsableCommand {
             try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                      withIntermediateDirectories: true)
         }
-        // Published before the socket is served: kend, started first under socket activation,
-        // asks for Status and then finds the facts in place.
+        // Listen first: the facts take ~2 s to copy from tracefs, so they are published in the
+        // background while the agent reconciles and serves. Status — the call kend makes to be
+        // sure the facts exist before it reads them — waits for them (`kernelFactsPublished`).
         if !kernelFacts.isEmpty {
-            do {
-                let published = try TracefsMirror.publish(to: kernelFacts)
-                logger.info("kernel facts published", metadata: [
-                    "dir": "\(kernelFacts)", "tracepoints": "\(published.events)",
-                    "seconds": "\(String(format: "%.2f", published.seconds))"])
-            } catch {
-                logger.warning("kernel facts not published: unprivileged kend cannot resolve tracepoints",
-                               metadata: ["error": "\(error)"])
+            let destination = kernelFacts
+            let publication = Task.detached {
+                do {
+                    let published = try TracefsMirror.publish(to: destination)
+                    logger.info("kernel facts published", metadata: [
+                        "dir": "\(destination)", "tracepoints": "\(published.events)",
+                        "seconds": "\(String(format: "%.2f", published.seconds))"])
+                } catch {
+                    logger.warning("kernel facts not published: unprivileged kend cannot resolve tracepoints",
+                                   metadata: ["error": "\(error)"])
+                }
             }
+            configuration.kernelFactsPublished = { await publication.value }
         }
         _ = try? ServiceNotifier.notify(.status("reconciling extensions"))
         let server: AgentServer

@@ -1,9 +1,9 @@
 import ArgumentParser
-import Contracts
+import Bench
 import Foundation
-import KernelInfo
 
-/// ken-bench: Ken's speed and memory, as one table (and the same as JSON).
+/// ken-bench: Ken's speed and memory, as one table (and the same as JSON). The measurements
+/// live in the Bench library; this is argument parsing and output only.
 @main
 struct KenBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,35 +30,18 @@ struct KenBench: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Sections to run: frontend verifier comprehension agent kend (default: all).")
     var only: [String] = []
 
+    func validate() throws {
+        let unknown = Set(only).subtracting(BenchSuite.allSections)
+        guard unknown.isEmpty else {
+            throw ValidationError("unknown section(s) \(unknown.sorted().joined(separator: ", ")); sections: \(BenchSuite.allSections.sorted().joined(separator: " "))")
+        }
+    }
+
     func run() async throws {
-        let sections = Set(only.isEmpty ? ["frontend", "verifier", "comprehension", "agent", "kend"] : only)
-        let kernel = KernelInfo.load()
-        var rows: [Row] = []
         let clock = ContinuousClock()
         let start = clock.now
-        if sections.contains("frontend") { rows += FrontEndBench.run(kernel: kernel, rounds: rounds) }
-        if sections.contains("verifier") {
-            rows += VerifierBench.run(kernel: kernel, corpus: URL(fileURLWithPath: corpus), rounds: rounds)
-        }
-        let contractsDirectory = NSTemporaryDirectory() + "ken-bench-contracts-\(getpid())"
-        defer { try? FileManager.default.removeItem(atPath: contractsDirectory) }
-        var contracts: ContractStore?
-        if sections.contains("comprehension") || sections.contains("kend") {
-            let (store, row) = ComprehensionBench.contracts(kernel: kernel, directory: contractsDirectory)
-            contracts = store
-            rows.append(row)
-            if let store, sections.contains("comprehension") {
-                rows += await ComprehensionBench.run(store: store, kernel: kernel, corpus: URL(fileURLWithPath: corpus))
-            }
-        }
-        if sections.contains("agent") {
-            rows += getuid() == 0 ? await AgentBench.run(rounds: rounds)
-                : [Row(section: "agent", metric: "all", samples: 0, unit: "-", note: "not root: the agent cannot load programs")]
-        }
-        if sections.contains("kend") {
-            rows += getuid() == 0 ? await KendBench.run(kernel: kernel, corpus: URL(fileURLWithPath: corpus), prompts: prompts, contracts: contracts)
-                : [Row(section: "kend", metric: "all", samples: 0, unit: "-", note: "not root: the kernel verifier stage needs the agent")]
-        }
+        let rows = await BenchSuite.run(sections: only.isEmpty ? BenchSuite.allSections : Set(only),
+                                        rounds: rounds, prompts: prompts, corpus: URL(fileURLWithPath: corpus))
         let elapsed = milliseconds(clock.now - start) / 1000
         let machine = machineDescription()
         print("ken-bench on \(machine); \(String(format: "%.1f", elapsed)) s")
@@ -71,11 +54,4 @@ struct KenBench: AsyncParsableCommand {
             try encoder.encode(document).write(to: URL(fileURLWithPath: json))
         }
     }
-}
-
-struct BenchDocument: Codable {
-    var machine: String
-    var date: String
-    var seconds: Double
-    var rows: [Row]
 }

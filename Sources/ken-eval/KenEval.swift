@@ -36,8 +36,8 @@ struct KenEval: AsyncParsableCommand {
     @Flag(help: "No LLM: candidates come from the offline example library, as kend answers without one.")
     var library = false
 
-    @Option(help: "The offline library's similarity threshold (0...1).")
-    var libraryThreshold = 0.25
+    @Option(help: "The offline library's word-similarity floor among examples that do the task (0...1; default: the calibrated one).")
+    var libraryThreshold: Double?
 
     @Flag(help: "The Comprehension Engine asks no LLM: contract annotations and Ken's own checks only.")
     var noLlmAnnotations = false

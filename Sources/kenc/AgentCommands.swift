@@ -1,7 +1,9 @@
 import ArgumentParser
+import BpftraceSemantics
 import Foundation
 import KenClient
 import KenProto
+import KernelInfo
 
 /// Completion candidates for an extension argument: the ids and names `kenc list` shows.
 let extensionCompletion = CompletionKind.shellCommand("kenc list --completion-words 2>/dev/null")
@@ -22,6 +24,9 @@ struct AttachCommand: AsyncParsableCommand, TakesJSON, TalksToAgent {
     @Option(help: ArgumentHelp("What to do when it dies: no, on-failure or always (default: the agent's policy).", valueName: "policy"))
     var restart: String?
 
+    @Flag(help: "Only pass it through the agent's checks and the kernel verifier: nothing is attached and no probe body runs.")
+    var verifyOnly = false
+
     @OptionGroup var output: JSONOption
     @OptionGroup var agent: AgentSocketOption
 
@@ -32,12 +37,45 @@ struct AttachCommand: AsyncParsableCommand, TakesJSON, TalksToAgent {
     }
 
     func run() async throws {
+        if verifyOnly { return try await runVerifyOnly() }
         try await runClient { () throws(ClientError) in
             let request = try AgentCalls.attachRequest(path: file, name: name, restart: restart)
-            let response = try await agent.calls.call { $0.attach = request }
+            // Ken's own front end and resolution first: `file:3:28: … did you mean 'filename'?`
+            // about the user's file, before bpftrace ever sees the agent's copy of it.
+            if request.kind == .bpftrace {
+                let checked = Checker.check(source: request.programText, file: file, kernel: KernelInfo.shared())
+                if checked.hasErrors {
+                    throw ClientError(.failure, "\(file) does not check against this kernel; nothing was attached",
+                                      detail: Checker.renderText([checked]), hint: "kenc check \(file) shows the same diagnostics")
+                }
+            }
+            let response: Ken_V1_AgentResponse
+            do throws(ClientError) {
+                response = try await agent.calls.call { $0.attach = request }
+            } catch {
+                throw error.naming(script: file)
+            }
             let ext = response.attach.extension
             Output.print(output.json ? AgentJSON.object(ext).render() : ext.id + "\n")
             return .success
+        }
+    }
+
+    /// `--verify-only`: prints the verified programs and the log; exits 1 if the kernel refused.
+    func runVerifyOnly() async throws {
+        try await runClient { () throws(ClientError) in
+            let request = try AgentCalls.verifyRequest(path: file)
+            let reply = try await agent.calls.verify(request) { place in
+                Output.error("kenc: queued for verification (place \(place))")
+            }
+            if output.json {
+                Output.print(AgentJSON.object(reply).render())
+            } else {
+                Output.print(reply.accepted ? "accepted\n" : "rejected\n")
+                for program in reply.programs { Output.print("  \(program)\n") }
+                if !reply.log.isEmpty { Output.line(reply.log) }
+            }
+            return reply.accepted ? .success : .failure
         }
     }
 }

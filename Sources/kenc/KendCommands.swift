@@ -4,29 +4,35 @@ import Foundation
 import KenClient
 import KenProto
 
-/// `kenc synth "PROMPT"`: ask kend for a verified program, optionally attach it.
+/// `kenc synth "PROMPT"`: ask kend for a checked (ideally proven) program, optionally attach it.
 struct SynthCommand: AsyncParsableCommand, TakesJSON, TalksToKend {
     static let configuration = CommandConfiguration(
         commandName: "synth",
-        abstract: "Turn an English prompt into a verified eBPF program (and attach it with --attach).",
+        abstract: "Turn an English prompt into a checked eBPF program, proven when it can be (attach with --attach).",
         discussion: """
-            Shows each stage as it runs on stderr, then the verified program, the annotations it \
-            was proven against and each assert's verdict. When every attempt fails, the best \
-            candidate and all errors are shown; continue the same task with --task ID --hint TEXT.
-            Exit status: 0 verified (and attached when asked), 1 not verified, 4 permission \
+            Shows each stage as it runs on stderr, then the verdict: PROVEN when an assert tied to \
+            the prompt was proven, CHECKED when every stage passed but nothing was proven (with \
+            the reason); then the program, its annotations and each assert's verdict and who \
+            claimed it. When every attempt fails, the best candidate and all errors are shown; \
+            continue the same task with --task ID --hint TEXT. --require-proof refuses to attach \
+            a checked program.
+            Exit status: 0 every stage passed (and attached when asked), 1 not, 4 permission \
             denied, 5 kend unreachable.
             """)
 
     @Argument(help: "What the extension should do, in plain English.")
     var prompt: String = ""
 
-    @Flag(help: "Attach the verified program through ken-agent.")
+    @Flag(help: "Attach the program through ken-agent once every stage passed.")
     var attach = false
+
+    @Flag(help: "Attach (or accept) only a PROVEN program; a CHECKED one is refused with the reason.")
+    var requireProof = false
 
     @Option(help: "Name for the attached extension.")
     var name: String = ""
 
-    @Option(help: ArgumentHelp("Write the verified program to this file.", valueName: "file"))
+    @Option(help: ArgumentHelp("Write the program that passed every stage to this file.", valueName: "file"))
     var out: String?
 
     @Option(help: ArgumentHelp("Attempts before asking for a hint (default: kend's own setting, 3 unless configured).", valueName: "n"))
@@ -57,6 +63,7 @@ struct SynthCommand: AsyncParsableCommand, TakesJSON, TalksToKend {
                 $0.maxAttempts = maxAttempts ?? 0
                 $0.hints = hint
                 $0.taskID = task
+                $0.requireProof = requireProof
             }
             let attempts = Int(maxAttempts ?? 3)
             let json = output.json
@@ -87,9 +94,10 @@ struct ApplyCommand: AsyncParsableCommand, TakesJSON, TalksToKend {
         discussion: """
             Reads *.toml manifests (name, prompt, optional pinned program) from a directory or \
             one file and asks kend to reconcile: declared but missing extensions are synthesized \
-            and attached, changed ones replaced once their new version verifies, unchanged ones \
+            and attached, changed ones replaced once their new version passes every check, unchanged ones \
             left alone; with --prune, extensions an earlier apply created and no manifest \
-            declares any more are detached. A second run changes nothing and says so.
+            declares any more are detached. A second run changes nothing and says so. \
+            --require-proof (or require_proof = true in a manifest) attaches only PROVEN programs.
             Exit status (as Puppet's --detailed-exitcodes): 0 no change, 2 changed, 4 failed, \
             6 changed and failed; 1 the manifests could not be read; 5 kend unreachable.
             """)
@@ -101,6 +109,9 @@ struct ApplyCommand: AsyncParsableCommand, TakesJSON, TalksToKend {
 
     @Flag(help: "Detach extensions created by an earlier apply that no manifest declares any more.")
     var prune = false
+
+    @Flag(help: "Attach only PROVEN programs; a CHECKED one fails with the reason nothing was proven.")
+    var requireProof = false
 
     @Flag(help: "Show the plan; change nothing.")
     var dryRun = false
@@ -116,6 +127,7 @@ struct ApplyCommand: AsyncParsableCommand, TakesJSON, TalksToKend {
                 $0.manifests = manifests.map(\.proto)
                 $0.prune = prune
                 $0.dryRun = dryRun
+                $0.requireProof = requireProof
             }
             let json = output.json
             let response: Ken_V1_KendResponse

@@ -23,6 +23,10 @@ final class AgentCLITests: XCTestCase {
             $0.probes = ["tracepoint:syscalls:sys_enter_openat"]
             $0.programText = "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }"
             $0.lastError = ""
+            $0.verdict = .proven
+            $0.provenAsserts = [Ken_V1_ProvenAssert.with {
+                $0.text = "assert(comm == \"cat\")"; $0.line = 3; $0.column = 5; $0.claimedBy = .prompt
+            }]
         }
     }
 
@@ -35,12 +39,14 @@ final class AgentCLITests: XCTestCase {
         other.state = .failed
         other.progIds = []
         other.memlockBytes = 0
+        other.verdict = .checked
+        other.provenAsserts = []
         reply.extensions.append(other)
         let text = AgentFormatting.list(reply, all: false, now: 1_000_000 + 125_000, userName: { $0 == 1000 ? "alice" : nil })
         XCTAssertEqual(text, """
-            ID            NAME                OWNER  KIND      STATE     PROGS  MEMLOCK  AGE
-            a1b2c3d4e5f6  opens               alice  bpftrace  attached  41,42  8K       2m
-            ffffffffffff  a-much-longer-name  alice  bpftrace  failed    -      0B       2m
+            ID            NAME                OWNER  KIND      STATE     VERDICT  PROGS  MEMLOCK  AGE
+            a1b2c3d4e5f6  opens               alice  bpftrace  attached  proven   41,42  8K       2m
+            ffffffffffff  a-much-longer-name  alice  bpftrace  failed    checked  -      0B       2m
 
             """)
         XCTAssertEqual(AgentFormatting.list(Ken_V1_ListReply(), all: false, now: 0), "no extensions\n")
@@ -92,8 +98,22 @@ final class AgentCLITests: XCTestCase {
         let proven = AgentFormatting.show(e, now: 1_060_000)
         XCTAssertTrue(proven.hasSuffix("proven against these annotations (assume/assert are never loaded):\n" + e.annotatedProgram), proven)
         XCTAssertTrue(proven.contains("manifest:   sha256 \(e.manifestDigest) (managed by kenc apply)\n"), proven)
+        XCTAssertTrue(proven.contains("verdict:    proven\n"), proven)
+        XCTAssertTrue(proven.contains("proven:     assert(comm == \"cat\") (line 3, claimed by the prompt)\n"), proven)
         let json = try? JSONSerialization.jsonObject(with: Data(AgentJSON.object(e).render().utf8)) as? [String: Any]
         XCTAssertEqual(json?["annotated_program"] as? String, e.annotatedProgram)
+        XCTAssertEqual(json?["verdict"] as? String, "proven")
+        XCTAssertEqual((json?["proven_asserts"] as? [[String: Any]])?.first?["claimed_by"] as? String, "prompt")
+
+        // A checked extension is never shown as proven against its annotations.
+        e.verdict = .checked
+        e.provenAsserts = []
+        e.unprovenReason = "the program has no assert tied to the request"
+        let checked = AgentFormatting.show(e, now: 1_060_000)
+        XCTAssertTrue(checked.contains("verdict:    checked: nothing was proven\n"), checked)
+        XCTAssertTrue(checked.contains("why:        the program has no assert tied to the request\n"), checked)
+        XCTAssertFalse(checked.contains("proven against"), checked)
+        XCTAssertFalse(checked.lowercased().contains("verified"), checked)
     }
 
     func testExitCodesAndErrorRendering() {

@@ -61,7 +61,7 @@ final class AgentCallTests: XCTestCase {
             let response = try await agent.attach(script)
             XCTAssertEqual(response.status.code, .permissionDenied, builtin)
             XCTAssertTrue(response.status.message.contains("\(builtin)()"), response.status.message)
-            XCTAssertTrue(response.status.hint.contains("unsafe_builtins"), response.status.hint)
+            XCTAssertTrue(response.status.hint.contains("programs.allow"), response.status.hint)
         }
         let verify = try await agent.call {
             $0.verifyOnly = Ken_V1_VerifyOnlyRequest.with { $0.kind = .bpftrace; $0.programText = "BEGIN { system(\"id\"); }" }

@@ -169,9 +169,15 @@ final class AgentKernelTests: XCTestCase {
         XCTAssertEqual(response.status.code, .failedPrecondition)
         XCTAssertFalse(response.status.detail.isEmpty)
         XCTAssertTrue(response.status.detail.contains("sys_enter_no_such_syscall_ken"), response.status.detail)
+        // The headline is the real cause, never bpftrace's harmless RLIMIT_MEMLOCK line.
+        XCTAssertFalse(response.status.message.contains("RLIMIT_MEMLOCK"), response.status.message)
+        XCTAssertTrue(response.status.message.contains("sys_enter_no_such_syscall_ken"), response.status.message)
+        // A failed attach leaves nothing to detach by hand (issue 15, item 3): the list is empty,
+        // while the record still explains the failure to `kenc show ID`.
         let list = try await agent.call { $0.list = Ken_V1_ListRequest() }
-        XCTAssertEqual(list.list.extensions.first?.state, .failed)
-        XCTAssertFalse(list.list.extensions.first?.lastError.isEmpty ?? true)
+        XCTAssertEqual(list.list.extensions.map(\.id), [], "a program that never attached is not listed")
+        let all = try await agent.call { $0.list = Ken_V1_ListRequest.with { $0.all = true } }
+        XCTAssertFalse(all.list.extensions.contains { $0.state == .failed }, "nor listed as failed with --all")
     }
 
     func testObjectAttachDetachAndReloadAfterPinsVanish() async throws {

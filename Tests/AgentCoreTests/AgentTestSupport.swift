@@ -3,6 +3,7 @@ import Foundation
 import KenProto
 import KenRPC
 import Registry
+import TestSupport
 import XCTest
 
 /// A real agent on a real socket in a temporary state directory, with its own bpffs pin root.
@@ -141,25 +142,12 @@ int ken_agent_bad(void *ctx) {
 char LICENSE[] SEC("license") = "GPL";
 """#
 
+    /// The object's bytes; skips without clang.
     static func compile(_ source: String) throws -> [UInt8] {
-        guard let clang = ["/usr/bin/clang", "/usr/local/bin/clang"].first(where: { FileManager.default.isExecutableFile(atPath: $0) })
-            ?? ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map({ "\($0)/clang" })
-                .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("clang is not installed")
+        do {
+            return try BPFObjectCompiler.compile(source, name: "agent-test")
+        } catch let failure as BPFObjectCompiler.Failure {
+            throw XCTSkip("\(failure)")
         }
-        let dir = NSTemporaryDirectory() + "ken-agent-obj-\(Registry.randomID())"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try source.write(toFile: dir + "/p.c", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: clang)
-        process.arguments = ["-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c", dir + "/p.c", "-o", dir + "/p.o"]
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let data = FileManager.default.contents(atPath: dir + "/p.o") else {
-            throw XCTSkip("clang cannot compile BPF C here")
-        }
-        return [UInt8](data)
     }
 }

@@ -152,7 +152,7 @@ final class ProgramCheckTests: XCTestCase {
         XCTAssertFalse(checked.text.contains("assert"), checked.text)
         XCTAssertTrue(checked.text.contains("count()"), checked.text)
         XCTAssertEqual(checked.probes, ["tracepoint:syscalls:sys_enter_openat"])
-        XCTAssertEqual(checked.unsafeBuiltins, [])
+        XCTAssertEqual(checked.capabilities, [])
         // What the agent runs parses again to the same program.
         XCTAssertNotNil(Parser.parse(source: checked.text, file: "x").program)
     }
@@ -171,7 +171,7 @@ final class ProgramCheckTests: XCTestCase {
         var allowing = AgentPolicy()
         allowing.allowedUnsafeBuiltins = [.signal]
         let allowed = try? ProgramChecker(policy: allowing, dialect: .v0_17).check("BEGIN { signal(\"SIGUSR1\"); }")
-        XCTAssertEqual(allowed?.unsafeBuiltins, [.signal])
+        XCTAssertEqual(allowed?.capabilities, [.signal])
         XCTAssertThrowsError(try ProgramChecker(policy: allowing, dialect: .v0_17).check("BEGIN { override(1); }"))
     }
 
@@ -197,13 +197,19 @@ final class PolicyDocumentationTests: XCTestCase {
             groups = ["ken-admin"]
             [programs]
             probe_kinds = []
+            allow = []
             unsafe_builtins = false
+            kfuncs = []
+            includes = false
             max_program_bytes = 1048576
             [limits]
             extensions_per_uid = 32
             extensions_total = 256
             max_restarts = 5
             log_max_bytes = 1048576
+            verify_concurrency = 4
+            verify_seconds = 30
+            child_memory_bytes = 2147483648
             [lifecycle]
             restart_policy = "no"
             detach_on_stop = false

@@ -111,7 +111,7 @@ final class TcpConnectCaseTests: XCTestCase {
             // The resolver refuses kprobes this kernel cannot attach; the engine says so rather
             // than verifying a program that cannot run.
             XCTAssertNil(bad.verification)
-            XCTAssertTrue(bad.notes.contains { $0.contains("not verified") && $0.contains("kprobes are not available") },
+            XCTAssertTrue(bad.notes.contains { $0.contains("nothing was proven") && $0.contains("kprobes are not available") },
                           "\(bad.notes)")
         }
     }

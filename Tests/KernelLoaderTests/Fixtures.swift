@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// BPF C sources compiled at test time with clang (`-target bpf`), kept as strings so the test
@@ -66,23 +67,12 @@ int read_past_end(void *ctx)
 char LICENSE[] SEC("license") = "GPL";
 """#
 
-    /// Compiles `source` to a BPF ELF object and returns its bytes.
+    /// Compiles `source` to a BPF ELF object and returns its bytes; skips without clang.
     static func compile(_ source: String, name: String) throws -> [UInt8] {
-        let clang = try KernelTestSupport.tool("clang")
-        let directory = try KernelTestSupport.temporaryDirectory("ken-obj")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let sourcePath = directory + "/\(name).bpf.c"
-        let objectPath = directory + "/\(name).o"
-        try source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
-        var machine = utsname()
-        uname(&machine)
-        let arch = withUnsafeBytes(of: machine.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let (code, _, err) = try KernelTestSupport.run(clang, [
-            "-O2", "-g", "-target", "bpf", "-I/usr/include/\(arch)-linux-gnu", "-c", sourcePath, "-o", objectPath,
-        ])
-        guard code == 0, let data = FileManager.default.contents(atPath: objectPath) else {
-            throw XCTSkip("clang cannot compile BPF C here: \(err)")
+        do {
+            return try BPFObjectCompiler.compile(source, name: name)
+        } catch let failure as BPFObjectCompiler.Failure {
+            throw XCTSkip("\(failure)")
         }
-        return [UInt8](data)
     }
 }

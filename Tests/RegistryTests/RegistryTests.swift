@@ -101,6 +101,48 @@ final class RegistryTests: XCTestCase {
         XCTAssertNil(ExtensionRecord(proto: bad))
     }
 
+    func testVerdictRoundTripsAndAVersion2DatabaseIsMigrated() throws {
+        // A registry written by the previous schema (2) gains the verdict columns, empty.
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let db = try SQLiteDatabaseOpener.open(dir + "/registry.db")
+            for version in 0..<2 {
+                try db.executeScript(Registry.migrationsForTests[version])
+            }
+            try db.setUserVersion(2)
+            try db.execute("""
+                INSERT INTO extensions (id, name, owner_uid, kind, state, created_unix_ms, changed_unix_ms)
+                VALUES ('0123456789ab', 'old', 1000, 'bpftrace', 'attached', 1, 1)
+                """, [])
+            db.close()
+        }
+        let registry = try Registry(stateDirectory: dir)
+        let old = try XCTUnwrap(try registry.get(id: "0123456789ab"))
+        XCTAssertEqual(old.verdict, ProofVerdict.none)
+        XCTAssertEqual(old.proto().verdict, .unspecified)
+
+        var record = try sample(registry)
+        record.verdict = .proven
+        record.provenAsserts = [ProvenClaim(text: "assert(comm == \"vim\")", line: 3, column: 5, claimedBy: "prompt")]
+        try registry.insert(record)
+        var checked = try sample(registry, name: "checked")
+        checked.verdict = .checked
+        checked.unprovenReason = "the program has no assert tied to the request"
+        try registry.insert(checked)
+        registry.close()
+
+        let reopened = try Registry(stateDirectory: dir)
+        let back = try XCTUnwrap(try reopened.get(id: record.id))
+        XCTAssertEqual(back.verdict, .proven)
+        XCTAssertEqual(back.provenAsserts, record.provenAsserts)
+        XCTAssertEqual(back.proto().provenAsserts.first?.claimedBy, .prompt)
+        XCTAssertEqual(ExtensionRecord(proto: back.proto())?.provenAsserts, record.provenAsserts)
+        let backChecked = try XCTUnwrap(try reopened.list().first { $0.id == checked.id })
+        XCTAssertEqual(backChecked.verdict, .checked)
+        XCTAssertEqual(backChecked.unprovenReason, checked.unprovenReason)
+        XCTAssertEqual(backChecked.proto().verdict, .checked)
+    }
+
     func testReopenKeepsRecordsAndRefusesNewerSchema() throws {
         var ids: [String] = []
         do {

@@ -49,6 +49,18 @@ final class MemoryModelTests: XCTestCase {
         expect(result, .violated)
         expectEvent(result, containing: ["another probe (tracepoint:syscalls:sys_enter_read)",
                                          "between the read at 2:42 and the read at 2:59"])
+        // Read once into a variable: both uses see the same value.
+        let once = source.replacingOccurrences(of: "$b = @last[pid];", with: "$b = $a;")
+        expect(try verify(once), .verified)
+    }
+
+    /// An insert into an LRU map may evict any entry, this run's own included.
+    func testAnLRUMapMayEvictAnEntry() throws {
+        let body = "@m[1] = 5; $v = @m[1]; assert($v == 5);"
+        let result = try verify("let @m = lruhash(100);\n" + probe(body))
+        expect(result, .violated)
+        expectEvent(result, containing: ["LRU map @m may evict this entry (reads 0)", "between the write at 4:1"])
+        expect(try verify("let @m = hash(100);\n" + probe(body)), .verified)
     }
 
     /// A thread runs one probe at a time, so an entry keyed by `tid` is written only by this

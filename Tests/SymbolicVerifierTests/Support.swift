@@ -3,10 +3,15 @@ import SymbolicVerifier
 import XCTest
 
 /// Parses `source` (failing the test on a parse error), fills in the types a resolver would give
-/// for the expressions named in `types` (by their printed text), and verifies.
+/// for the expressions named in `types` (by their printed text), and verifies. Fields left
+/// untyped are read as uint64 (these tests are about other rules) unless `untypedFields` says
+/// otherwise; `UntypedFieldTests` checks the sound default.
 func verify(_ source: String, types: [String: SemanticType] = [:],
             options: VerificationOptions = VerificationOptions(),
+            untypedFields: VerificationOptions.UntypedFields = .assumeUInt64,
             file: StaticString = #filePath, line: UInt = #line) throws -> VerificationResult {
+    var options = options
+    options.untypedFields = untypedFields
     let parsed = Parser.parse(source: source, file: "test.bt")
     guard let program = parsed.program else {
         XCTFail("parse failed: \(Diagnostic.render(parsed.diagnostics, source: source))", file: file, line: line)

@@ -118,7 +118,7 @@ extension UnknownTests {
         guard let program = Parser.parse(source: probe(body), file: "slow.bt").program else {
             return XCTFail("does not parse")
         }
-        let verifier = SymbolicVerifier(options: VerificationOptions(queryTimeout: .seconds(30)))
+        let verifier = SymbolicVerifier(options: VerificationOptions(queryTimeout: .seconds(30), untypedFields: .assumeUInt64))
         let started = ContinuousClock.now
         let task = Task { await verifier.verifyCancellable(program) }
         try await Task.sleep(for: .milliseconds(300))
@@ -134,10 +134,11 @@ extension UnknownTests {
         let sources = TimingTests.programs + [probe("assert(pid != 1);")]
         let programs = sources.compactMap { Parser.parse(source: $0, file: "p.bt").program }
         XCTAssertEqual(programs.count, sources.count)
-        let sequential = programs.map { SymbolicVerifier().verify($0).verdict }
+        let verifier = SymbolicVerifier(options: VerificationOptions(untypedFields: .assumeUInt64))
+        let sequential = programs.map { verifier.verify($0).verdict }
         let parallel = await withTaskGroup(of: (Int, Verdict).self) { group in
             for (index, program) in programs.enumerated() {
-                group.addTask { (index, await SymbolicVerifier().verifyCancellable(program).verdict) }
+                group.addTask { (index, await verifier.verifyCancellable(program).verdict) }
             }
             var verdicts = Array(repeating: Verdict.unknown, count: programs.count)
             for await (index, verdict) in group { verdicts[index] = verdict }

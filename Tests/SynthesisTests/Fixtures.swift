@@ -3,6 +3,7 @@ import Foundation
 import KendCore
 import KernelInfo
 import LLM
+import Pipeline
 import Synthesis
 import TestSupport
 import XCTest
@@ -44,15 +45,14 @@ enum Fixtures {
 
     static func engine(source: any CandidateSource, kernel: KernelInfo, state: URL, store: ExampleStore?,
                        model: String = "scripted-model", gate: (any KernelGate)? = nil) -> SynthesisEngine {
-        let stages = PipelineStages(
-            checker: FrontEndChecker(kernel: kernel, dialect: .v0_17),
-            annotator: nil,
+        let loop = SynthesisLoop<TypedProgram>(
+            source: source,
+            frontEnd: FrontEndChecker(kernel: kernel, dialect: .v0_17),
             prover: VerifierProver(kernel: kernel),
             kernel: gate,
             examples: store.map { StoreRetriever(store: $0) },
-            probes: CatalogueProbes(kernel: kernel),
-            bpftraceVersion: "0.17.0")
-        return SynthesisEngine(stages: stages, source: source, model: model,
+            probes: CatalogueProbes(kernel: kernel))
+        return SynthesisEngine(pipeline: SynthesisPipeline(loop: loop, model: model),
                                cache: SynthesisCache(directory: state.appendingPathComponent("cache")),
                                tasks: TaskStore(directory: state.appendingPathComponent("tasks")),
                                kernelRelease: kernel.release, corpusVersion: "test")

@@ -3,6 +3,7 @@ import Fleet
 import Foundation
 import KendCore
 import KenClient
+import Pipeline
 import KenProto
 import KenRPC
 import LLM
@@ -46,9 +47,9 @@ final class FleetApplyTests: XCTestCase {
             endpoint: .path(socket))
         let server = try ScriptedLLMServer(script: script)
         let engine = Fixtures.engine(source: LLMCandidateSource(client: try Fixtures.llm(server)), kernel: kernel,
-                                     state: state, store: nil, gate: AgentGate(socketPath: socket))
+                                     state: state, store: nil, gate: AgentGate(agent: AgentEndpoint(socketPath: socket)))
         return Rig(agent: agent, client: try await AgentClient.connect(path: socket),
-                   applier: FleetApplier(engine: engine, agentSocket: socket), server: server, state: state)
+                   applier: FleetApplier(engine: engine, agent: AgentEndpoint(socketPath: socket)), server: server, state: state)
     }
 
     func tearDown(_ rig: Rig) async {
@@ -181,11 +182,15 @@ final class FleetApplyTests: XCTestCase {
             """)
         let result = try await apply(rig, [pinned, good])
         XCTAssertEqual(result["cat-opens"]?.action, "fail")
-        XCTAssertTrue(result["cat-opens"]?.message.contains("not verified") ?? false, result["cat-opens"]?.message ?? "")
+        XCTAssertTrue(result["cat-opens"]?.message.contains("not attached") ?? false, result["cat-opens"]?.message ?? "")
+        XCTAssertTrue(result["cat-opens"]?.message.contains("VIOLATED") ?? false, result["cat-opens"]?.message ?? "")
+        XCTAssertEqual(result["cat-opens-ok"]?.verdict, .proven, "its own non-vacuous assert was proven")
         XCTAssertEqual(result["cat-opens-ok"]?.action, "create", result["cat-opens-ok"]?.message ?? "")
         let running = try await attached(rig)
         XCTAssertNil(running["cat-opens"])
         XCTAssertNotNil(running["cat-opens-ok"])
+        XCTAssertEqual(running["cat-opens-ok"]?.verdict, .proven, "the registry keeps the verdict")
+        XCTAssertEqual(running["cat-opens-ok"]?.provenAsserts.map(\.claimedBy), [.program])
         XCTAssertTrue(running["cat-opens-ok"]?.programText.contains("assert") == false, "annotations never reach the kernel")
         XCTAssertTrue(rig.server.requests.isEmpty, "pinned programs are checked without an LLM")
         await tearDown(rig)

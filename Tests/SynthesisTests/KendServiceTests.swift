@@ -1,5 +1,6 @@
 import Foundation
 import KendCore
+import Pipeline
 import KenProto
 import KenRPC
 import KenVersion

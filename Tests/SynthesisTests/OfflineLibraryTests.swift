@@ -2,6 +2,7 @@ import ExampleStore
 import Foundation
 import KendCore
 import KenClient
+import Pipeline
 import KenProto
 import Synthesis
 import XCTest
@@ -39,6 +40,47 @@ final class OfflineLibraryTests: XCTestCase {
         XCTAssertFalse(report.passed)
         XCTAssertFalse(report.needsHint)
         XCTAssertTrue(report.note.contains("no LLM is configured") && report.note.contains("KEN_LLM_URL"), report.note)
+    }
+}
+
+/// After a failed attempt the library offers only another example that does the task, never
+/// the next one by word similarity (issue #13: md flush fell through to a print of every open).
+final class LibraryFallThroughTests: XCTestCase {
+    func testASecondAttemptDeclinesWhenNoOtherExampleDoesTheTask() async throws {
+        let state = try Fixtures.temporaryDirectory("fallthrough")
+        defer { try? FileManager.default.removeItem(at: state) }
+        let store = try Fixtures.store(state: state)
+        let source = LibrarySource(store: store)
+        let request = SynthesisRequest(prompt: "Which files does vim open? Print each path")
+        let first = try await source.propose(messages: [], request: request, attempt: 1)
+        guard case .library(let exampleID, _) = first.origin else { return XCTFail("\(first.origin)") }
+        XCTAssertEqual(exampleID, "file-open-by-command")
+        XCTAssertTrue(first.program.contains("\"vim\""), first.program)
+        do {
+            let second = try await source.propose(messages: [], request: request, attempt: 2)
+            XCTFail("fell through to \(second.origin)")
+        } catch let declined as LibraryDeclined {
+            XCTAssertEqual(declined.failedAttempts, 1)
+            let text = declined.description
+            XCTAssertTrue(text.contains("no further example"), text)
+            XCTAssertEqual(text.components(separatedBy: "\n  - ").count - 1, 3, "three suggestions: \(text)")
+            XCTAssertFalse(text.lowercased().contains("hint"), text)
+        }
+    }
+
+    func testADeclineNamesTheThreeNearestExamplesAndNoHint() async throws {
+        let state = try Fixtures.temporaryDirectory("decline-list")
+        defer { try? FileManager.default.removeItem(at: state) }
+        let store = try Fixtures.store(state: state)
+        do {
+            _ = try await LibrarySource(store: store).propose(messages: [], request: SynthesisRequest(prompt: "Trace md flush events on the software RAID device"), attempt: 1)
+            XCTFail("the library answered a task no example does")
+        } catch let declined as LibraryDeclined {
+            XCTAssertEqual(declined.decision.nearest.count, 3)
+            for near in declined.decision.nearest { XCTAssertTrue(declined.description.contains(near.example.id), declined.description) }
+            XCTAssertTrue(declined.description.contains("KEN_LLM_URL"), declined.description)
+            XCTAssertFalse(declined.description.lowercased().contains("hint"), declined.description)
+        }
     }
 }
 

@@ -8,6 +8,7 @@ import KenProto
 import KenRPC
 import KernelInfo
 import LLM
+import Pipeline
 import Synthesis
 import TestSupport
 import XCTest
@@ -83,17 +84,11 @@ final class PaperCaseStudyTests: XCTestCase {
             .completion(Self.annotations),                                  // comprehension, attempt 2
         ])
         let llm = try Fixtures.llm(server)
-        let stages = PipelineStages(
-            checker: FrontEndChecker(kernel: kernel, dialect: .v0_17),
-            annotator: ComprehensionAnnotator(engine: ComprehensionEngine(
-                contracts: contracts, llm: llm, kernel: kernel, log: AnnotationLog(stateDirectory: state.path))),
-            prover: VerifierProver(kernel: kernel),
-            kernel: AgentGate(socketPath: socket),
-            examples: nil,
-            probes: ContractProbes(store: contracts, kinds: [.tracepoint]),
-            bpftraceVersion: "0.17.0")
-        let engine = SynthesisEngine(stages: stages, source: LLMCandidateSource(client: llm), model: "scripted-model",
-                                     cache: nil, tasks: TaskStore(directory: state.appendingPathComponent("tasks")),
+        let pipeline = try SynthesisPipeline.assemble(PipelineConfiguration(
+            kernel: kernel, llm: llm, contracts: .open(contracts), annotationLog: AnnotationLog(stateDirectory: state.path),
+            agent: AgentEndpoint(socketPath: socket)))
+        let engine = SynthesisEngine(pipeline: pipeline, cache: nil,
+                                     tasks: TaskStore(directory: state.appendingPathComponent("tasks")),
                                      kernelRelease: kernel.release, corpusVersion: "test")
 
         let report = try await engine.synthesize(Ken_V1_SynthesizeRequest.with {

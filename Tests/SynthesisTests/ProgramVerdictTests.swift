@@ -1,5 +1,6 @@
 import KendCore
 import KenClient
+import Pipeline
 import KenProto
 import Synthesis
 import TestSupport

@@ -2,6 +2,7 @@ import ExampleStore
 import Foundation
 import KendCore
 import KenClient
+import Pipeline
 import KenProto
 import LLM
 import Synthesis

@@ -2,26 +2,42 @@ import Foundation
 import KernelInfo
 
 /// One row of the benchmark table: what was measured, over how many samples, and the numbers.
-struct Row: Codable {
-    var section: String
-    var metric: String
-    var samples: Int
-    var p50: Double?
-    var p95: Double?
-    var p99: Double?
-    var value: Double?
-    var unit: String
-    var target: String?
-    var note: String?
+public struct Row: Codable, Sendable {
+    public var section: String
+    public var metric: String
+    public var samples: Int
+    public var p50: Double?
+    public var p95: Double?
+    public var p99: Double?
+    public var value: Double?
+    public var unit: String
+    public var target: String?
+    public var note: String?
+
+    public init(section: String, metric: String, samples: Int, p50: Double? = nil, p95: Double? = nil,
+                p99: Double? = nil, value: Double? = nil, unit: String, target: String? = nil, note: String? = nil) {
+        self.section = section
+        self.metric = metric
+        self.samples = samples
+        self.p50 = p50
+        self.p95 = p95
+        self.p99 = p99
+        self.value = value
+        self.unit = unit
+        self.target = target
+        self.note = note
+    }
 }
 
 /// Durations in milliseconds, summarised by percentile (nearest-rank).
-struct Samples {
-    private(set) var values: [Double] = []
+public struct Samples: Sendable {
+    public private(set) var values: [Double] = []
 
-    mutating func add(_ milliseconds: Double) { values.append(milliseconds) }
+    public init() {}
 
-    mutating func time<T>(_ body: () async throws -> T) async rethrows -> T {
+    public mutating func add(_ milliseconds: Double) { values.append(milliseconds) }
+
+    public mutating func time<T>(_ body: () async throws -> T) async rethrows -> T {
         let clock = ContinuousClock()
         let start = clock.now
         let result = try await body()
@@ -29,29 +45,29 @@ struct Samples {
         return result
     }
 
-    func percentile(_ p: Double) -> Double? {
+    public func percentile(_ p: Double) -> Double? {
         guard !values.isEmpty else { return nil }
         let sorted = values.sorted()
         let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
         return sorted[min(max(rank, 1), sorted.count) - 1]
     }
 
-    var count: Int { values.count }
-    var total: Double { values.reduce(0, +) }
+    public var count: Int { values.count }
+    public var total: Double { values.reduce(0, +) }
 
-    func row(_ section: String, _ metric: String, target: String? = nil, note: String? = nil) -> Row {
+    public func row(_ section: String, _ metric: String, target: String? = nil, note: String? = nil) -> Row {
         Row(section: section, metric: metric, samples: count, p50: percentile(50), p95: percentile(95),
             p99: percentile(99), value: nil, unit: "ms", target: target, note: note)
     }
 }
 
-func milliseconds(_ duration: Duration) -> Double {
+public func milliseconds(_ duration: Duration) -> Double {
     let parts = duration.components
     return Double(parts.seconds) * 1000 + Double(parts.attoseconds) / 1e15
 }
 
 /// Resident memory of this process, from /proc/self/statm (pages × page size).
-func residentBytes() -> Int {
+public func residentBytes() -> Int {
     guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
     let fields = text.split(separator: " ")
     guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
@@ -59,7 +75,7 @@ func residentBytes() -> Int {
 }
 
 /// The table as printed: one line per row, aligned, with the percentiles that apply.
-func renderTable(_ rows: [Row]) -> String {
+public func renderTable(_ rows: [Row]) -> String {
     func number(_ value: Double?) -> String {
         guard let value else { return "-" }
         if value >= 100 { return String(format: "%.0f", value) }
@@ -86,7 +102,7 @@ func renderTable(_ rows: [Row]) -> String {
 }
 
 /// A short description of the machine the numbers come from.
-func machineDescription() -> String {
+public func machineDescription() -> String {
     var parts: [String] = []
     if let cpu = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
         .split(separator: "\n").first(where: { $0.hasPrefix("model name") }) {

@@ -6,8 +6,8 @@ import SymbolicVerifier
 
 /// Symbolic verification time per annotated program: the annotated corpus
 /// (`corpus/annotated/*.bt`, programs with assume/assert written from their prompts).
-enum VerifierBench {
-    static func run(kernel: KernelInfo, corpus: URL, rounds: Int) -> [Row] {
+public enum VerifierBench {
+    public static func run(kernel: KernelInfo, corpus: URL, rounds: Int) -> [Row] {
         let directory = corpus.deletingLastPathComponent().appendingPathComponent("annotated")
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
             .filter { $0.hasSuffix(".bt") }.sorted()

@@ -6,7 +6,7 @@ import KernelInfo
 
 /// The contracts store (built from this kernel) and the Comprehension Engine without an LLM:
 /// contract assumes and Ken's own checks on every corpus program.
-enum ComprehensionBench {
+public enum ComprehensionBench {
     /// Builds the store once; the kend section reuses it.
     static func contracts(kernel: KernelInfo, directory: String) -> (ContractStore?, Row) {
         let clock = ContinuousClock()
@@ -23,7 +23,7 @@ enum ComprehensionBench {
         }
     }
 
-    static func run(store: ContractStore, kernel: KernelInfo, corpus: URL) async -> [Row] {
+    public static func run(store: ContractStore, kernel: KernelInfo, corpus: URL) async -> [Row] {
         guard let examples = try? ExampleStore(ExampleStore.Configuration(corpusDirectory: corpus, toolDirectories: [])) else {
             return [Row(section: "comprehension", metric: "annotate", samples: 0, unit: "ms", note: "no corpus at \(corpus.path)")]
         }

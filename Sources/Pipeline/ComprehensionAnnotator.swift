@@ -6,23 +6,29 @@ import Synthesis
 
 /// The Comprehension stage: contract assumes always, prompt-derived asserts when an LLM is
 /// configured, and Ken's own kernel-value checks as warnings the loop feeds back.
-public struct ComprehensionAnnotator: ProgramAnnotator {
+///
+/// It annotates the front end's tree (no parse of its own) and leaves the annotated tree and
+/// the verifier's result on it in the candidate, for the prover.
+public struct ComprehensionAnnotator: CandidateAnnotator {
     public let engine: ComprehensionEngine
 
     public init(engine: ComprehensionEngine) {
         self.engine = engine
     }
 
-    public func annotate(program: CheckedProgram, prompt: String) async -> Result<AnnotatedProgram, StageFailure> {
-        let result = await engine.annotate(source: program.program, prompt: prompt)
-        guard result.annotatedProgram != nil else {
-            let rendered = result.warnings.map { $0.render(source: program.program) } + result.notes
-            return .failure(StageFailure(stage: .comprehend, feedback: rendered.joined(separator: "\n"),
-                                         diagnostics: result.warnings.map { FrontEndChecker.proto($0, source: program.program) }))
+    public func annotate(_ candidate: KernelCandidate, prompt: String) async -> Result<KernelCandidate, StageFailure> {
+        let result = await engine.annotate(parsed: candidate.typed.tree, prompt: prompt, file: candidate.typed.file)
+        let checks = result.warnings.map { FrontEndChecker.proto($0, source: candidate.program) }
+        guard let tree = result.annotatedProgram else {
+            let rendered = result.warnings.map { $0.render(source: candidate.program) } + result.notes
+            return .failure(StageFailure(stage: .comprehend, feedback: rendered.joined(separator: "\n"), diagnostics: checks))
         }
-        return .success(AnnotatedProgram(text: result.annotatedSource, notes: result.notes,
-                                         warnings: result.warnings.map { FrontEndChecker.proto($0, source: program.program) },
-                                         claims: result.assertOrigins.mapValues(Self.claimedBy)))
+        var annotated = candidate
+        annotated.annotated = AnnotatedProgram(text: result.annotatedSource, notes: result.notes, warnings: checks,
+                                               claims: result.assertOrigins.mapValues(Self.claimedBy))
+        annotated.typed.annotatedTree = tree
+        annotated.typed.verification = result.verification
+        return .success(annotated)
     }
 
     static func claimedBy(_ origin: Annotation.Origin) -> Ken_V1_ClaimedBy {

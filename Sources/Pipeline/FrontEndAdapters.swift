@@ -9,8 +9,9 @@ import SymbolicVerifier
 ///
 /// What the dialect can't express (a feature newer than the installed bpftrace) is an error
 /// with the version it needs, fed back like any other; what can be lowered is lowered here so
-/// the model is never asked to fix a spelling Ken can fix itself.
-public struct FrontEndChecker: ProgramChecker {
+/// the model is never asked to fix a spelling Ken can fix itself. The printed program is parsed
+/// once more, here, so the tree the later stages share points at the text everyone is shown.
+public struct FrontEndChecker: CandidateFrontEnd {
     public let kernel: KernelInfo?
     public let dialect: BpftraceDialect
 
@@ -19,7 +20,7 @@ public struct FrontEndChecker: ProgramChecker {
         self.dialect = dialect
     }
 
-    public func check(program: String, file: String) async -> Result<CheckedProgram, StageFailure> {
+    public func check(program: String, file: String) async -> Result<KernelCandidate, StageFailure> {
         let result = Checker.check(source: program, file: file, kernel: kernel)
         let errors = result.diagnostics.filter { $0.severity == .error }
         if !errors.isEmpty {
@@ -34,10 +35,14 @@ public struct FrontEndChecker: ProgramChecker {
         if !lowering.isEmpty {
             return .failure(Self.failure(stage: .resolve, lowering, source: program))
         }
+        guard let canonical = Parser.parse(source: printed.text, file: file).program else {
+            return .failure(StageFailure(stage: .parse, feedback: "\(file): the program as printed for bpftrace \(dialect.version) does not parse"))
+        }
         let probes = tree.probes.flatMap { $0.attachPoints.map(\.text) }
         let warnings = (result.diagnostics + printed.diagnostics).filter { $0.severity != .error }
             .map { Self.proto($0, source: program) }
-        return .success(CheckedProgram(program: printed.text, probes: probes, warnings: warnings))
+        return .success(KernelCandidate(program: printed.text, probes: probes, warnings: warnings,
+                                        typed: TypedProgram(file: file, tree: canonical)))
     }
 
     static func failure(stage: Ken_V1_Stage, _ diagnostics: [Diagnostic], source: String) -> StageFailure {
@@ -63,8 +68,13 @@ public struct FrontEndChecker: ProgramChecker {
     }
 }
 
-/// The Symbolic Verifier stage: resolve the annotated program for its types, then prove.
-public struct VerifierProver: ProgramProver {
+/// The Symbolic Verifier stage: the verdicts on the candidate's annotated program.
+///
+/// Comprehension already verified the annotated program it built (to find vacuous
+/// annotations), with the same verifier settings the assembly gives this stage: that result is
+/// reported as it is. Only a candidate nobody verified yet (no Comprehension: a program with
+/// its own annotations, or the tree Comprehension could not resolve) is resolved and proven here.
+public struct VerifierProver: CandidateProver {
     public let kernel: KernelInfo?
     public let options: VerificationOptions
 
@@ -73,19 +83,20 @@ public struct VerifierProver: ProgramProver {
         self.options = options
     }
 
-    public func prove(annotated: AnnotatedProgram, file: String) async -> ProofOutcome {
-        let program: Program
-        switch VerificationFrontEnd.prepare(source: annotated.text, file: file, kernel: kernel) {
-        case .failure(let failure):
-            let text = failure.diagnostics.map { $0.render(source: annotated.text) }.joined(separator: "\n")
-            return ProofOutcome(verdict: .unknown, asserts: [], warnings: [],
-                                feedback: "the annotated program does not parse or resolve:\n\(text)",
-                                couldNotCheck: "it does not parse or resolve: \(text)")
-        case .success(let typed):
-            program = typed
+    public func prove(_ candidate: KernelCandidate, file: String) async -> ProofOutcome {
+        if let verification = candidate.typed.verification {
+            return Self.outcome(verification)
         }
-        let result = SymbolicVerifier(options: options).verify(program)
-        return Self.outcome(result)
+        let text = candidate.annotatedText
+        switch VerificationFrontEnd.prepare(program: candidate.typed.annotatedTree ?? candidate.typed.tree, kernel: kernel) {
+        case .failure(let failure):
+            let rendered = failure.diagnostics.map { $0.render(source: text) }.joined(separator: "\n")
+            return ProofOutcome(verdict: .unknown, asserts: [], warnings: [],
+                                feedback: "the annotated program does not parse or resolve:\n\(rendered)",
+                                couldNotCheck: "it does not parse or resolve: \(rendered)")
+        case .success(let program):
+            return Self.outcome(SymbolicVerifier(options: options).verify(program))
+        }
     }
 
     static func outcome(_ result: VerificationResult) -> ProofOutcome {

@@ -9,17 +9,16 @@ import Synthesis
 /// (cause and hint) and then intact. Any other failure (agent down, permission denied, a limit)
 /// is not the program's fault and stops the task.
 public struct AgentGate: KernelGate {
-    public let socketPath: String
+    public let agent: AgentEndpoint
+    /// How long the agent may take to load (and attach) a program.
     public let timeout: Duration
 
-    public init(socketPath: String, timeout: Duration = .seconds(60)) {
-        self.socketPath = socketPath
+    public init(agent: AgentEndpoint, timeout: Duration = .seconds(60)) {
+        self.agent = agent
         self.timeout = timeout
     }
 
     public func submit(_ submission: KernelSubmission) async throws -> Result<Ken_V1_Extension?, StageFailure> {
-        let client = try await AgentClient.connect(path: socketPath)
-        defer { Task { await client.close() } }
         var request = Ken_V1_AgentRequest()
         if submission.attach {
             request.attach = Ken_V1_AttachRequest.with {
@@ -38,7 +37,7 @@ public struct AgentGate: KernelGate {
                 $0.programText = submission.program
             }
         }
-        let response = try await client.call(request, timeout: timeout)
+        let response = try await agent.call(request, timeout: timeout)
         let stage: Ken_V1_Stage = submission.attach ? .attach : .kernelVerify
         switch response.status.code {
         case .ok:
@@ -50,7 +49,7 @@ public struct AgentGate: KernelGate {
         case .failedPrecondition, .invalidArgument:
             return .failure(Self.rejection(stage: stage, message: response.status.message, log: response.status.detail))
         default:
-            throw AgentRefusal(status: response.status, socketPath: socketPath)
+            throw AgentRefusal(status: response.status, socketPath: agent.socketPath)
         }
     }
 

@@ -3,13 +3,14 @@ import Foundation
 import KenProto
 import KenRPC
 import Registry
+import TestSupport
 
 /// ken-agent: RPC round trips, List with 1,000 registry entries, attach/detach latency for a
 /// bpftrace script and a libbpf object, and the agent's memory per attached extension.
 ///
 /// The agent runs in this process on a temporary socket and state directory, so its resident
 /// memory can be read from /proc/self; bpftrace children have their own.
-enum AgentBench {
+public enum AgentBench {
     static let script = """
         tracepoint:syscalls:sys_enter_getppid
         {
@@ -17,7 +18,7 @@ enum AgentBench {
         }
         """
 
-    static func run(rounds: Int) async -> [Row] {
+    public static func run(rounds: Int) async -> [Row] {
         var rows: [Row] = []
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("ken-bench-\(getpid())")
         defer { try? FileManager.default.removeItem(at: base) }
@@ -39,7 +40,7 @@ enum AgentBench {
             let socket = base.appendingPathComponent("agent.sock").path
             let agent = try await AgentServer.start(configuration: configuration, endpoint: .path(socket))
             defer { Task { await agent.shutdown() } }
-            let client = try await AgentClient.connect(path: socket)
+            let client = try await AgentEndpoint(socketPath: socket).connect()
 
             var status = Samples()
             for _ in 0..<max(200, rounds * 20) {
@@ -59,13 +60,14 @@ enum AgentBench {
             rows += try await attachDetach(client: client, kind: "bpftrace script", rounds: rounds) {
                 .with { $0.attach = .with { $0.name = "bench-bt"; $0.kind = .bpftrace; $0.programText = script } }
             }
-            if let object = BPFObjectFixture.compile() {
+            switch BPFObjectFixture.compile() {
+            case .success(let object):
                 rows += try await attachDetach(client: client, kind: "libbpf object", rounds: rounds) {
                     .with { $0.attach = .with { $0.name = "bench-obj"; $0.kind = .bpfObject; $0.object = object } }
                 }
-            } else {
+            case .failure(let error):
                 rows.append(Row(section: "agent", metric: "attach, libbpf object", samples: 0, unit: "ms",
-                                note: "clang with -target bpf is not available: object not built"))
+                                note: "object not built: \(error)"))
             }
             rows.append(try await memoryPerExtension(client: client, count: 8))
             await client.close()
@@ -118,7 +120,7 @@ enum AgentBench {
     }
 }
 
-/// A two-program libbpf object, compiled at run time with clang (`-target bpf`).
+/// A libbpf object for the attach/detach rows, compiled at run time (`BPFObjectCompiler`).
 enum BPFObjectFixture {
     static let source = #"""
         #include <linux/bpf.h>
@@ -144,23 +146,8 @@ enum BPFObjectFixture {
         char LICENSE[] SEC("license") = "GPL";
         """#
 
-    static func compile() -> Data? {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ken-bench-obj-\(getpid())")
-        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let sourceFile = directory.appendingPathComponent("bench.bpf.c")
-        let objectFile = directory.appendingPathComponent("bench.bpf.o")
-        guard (try? source.write(to: sourceFile, atomically: true, encoding: .utf8)) != nil else { return nil }
-        for clang in ["/usr/bin/clang", "/opt/swift/usr/bin/clang"] where FileManager.default.isExecutableFile(atPath: clang) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: clang)
-            process.arguments = ["-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu",
-                                 "-c", sourceFile.path, "-o", objectFile.path]
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { continue }
-            process.waitUntilExit()
-            if process.terminationStatus == 0, let data = try? Data(contentsOf: objectFile) { return data }
-        }
-        return nil
+    /// The object, or why it could not be built.
+    static func compile() -> Result<Data, Error> {
+        Result { Data(try BPFObjectCompiler.compile(source, name: "bench")) }
     }
 }

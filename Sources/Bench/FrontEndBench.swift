@@ -4,8 +4,8 @@ import Foundation
 import KernelInfo
 
 /// Front end: parse + resolve throughput over the bpftrace tool scripts the system installs.
-enum FrontEndBench {
-    static func run(kernel: KernelInfo, rounds: Int) -> [Row] {
+public enum FrontEndBench {
+    public static func run(kernel: KernelInfo, rounds: Int) -> [Row] {
         let directory = "/usr/sbin"
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.hasSuffix(".bt") }.sorted()
