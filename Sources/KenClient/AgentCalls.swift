@@ -35,18 +35,37 @@ public struct AgentCalls: Sendable {
     public func call(_ build: (inout Ken_V1_AgentRequest) -> Void) async throws(ClientError) -> Ken_V1_AgentResponse {
         var request = Ken_V1_AgentRequest()
         build(&request)
-        let client = try await connect()
-        let response: Ken_V1_AgentResponse
-        do {
-            response = try await client.call(request, timeout: timeout)
-        } catch {
+        var waited = Duration.zero
+        while true {
+            let client = try await connect()
+            let response: Ken_V1_AgentResponse
+            do {
+                response = try await client.call(request, timeout: timeout)
+            } catch {
+                await client.close()
+                if let pause = Self.retryPause(after: error, waited: waited) {
+                    try? await Task.sleep(for: pause)
+                    waited += pause
+                    continue
+                }
+                throw ClientError(rpc: error, socket: socket)
+            }
             await client.close()
-            throw ClientError(rpc: error, socket: socket)
+            guard response.status.code == .ok else { throw ClientError(status: response.status) }
+            return response
         }
-        await client.close()
-        guard response.status.code == .ok else { throw ClientError(status: response.status) }
-        return response
     }
+
+    /// How long to wait before trying again when the agent refused the connection because this
+    /// user holds too many (it says "close some and try again"): a short, growing pause, for at
+    /// most `connectionRetryBudget` in all; nil for every other error.
+    static func retryPause(after error: RPCError, waited: Duration) -> Duration? {
+        guard case .serverRejected(_, .resourceExhausted, _) = error, waited < connectionRetryBudget else { return nil }
+        return .milliseconds(Int64.random(in: 50...250)) + waited / 4
+    }
+
+    /// How long kenc keeps retrying a connection the agent refused for the per-user limit.
+    static let connectionRetryBudget = Duration.seconds(30)
 
     /// A streaming call (Logs with follow): `each` gets every response in order, until the agent
     /// ends the stream or the task is cancelled.
@@ -54,26 +73,38 @@ public struct AgentCalls: Sendable {
                        _ each: (Ken_V1_AgentResponse) -> Void) async throws(ClientError) {
         var request = Ken_V1_AgentRequest()
         build(&request)
-        let client = try await connect()
-        do {
-            for try await response in client.stream(request) {
-                guard response.status.code == .ok else {
-                    await client.close()
-                    throw ClientError(status: response.status)
+        var waited = Duration.zero
+        while true {
+            let client = try await connect()
+            var answered = false
+            do {
+                for try await response in client.stream(request) {
+                    guard response.status.code == .ok else {
+                        await client.close()
+                        throw ClientError(status: response.status)
+                    }
+                    answered = true
+                    each(response)
                 }
-                each(response)
+            } catch let error as ClientError {
+                throw error
+            } catch let error as RPCError {
+                await client.close()
+                if case .cancelled = error { return }
+                // Refused before any answer for the per-user connection limit: try again.
+                if !answered, let pause = Self.retryPause(after: error, waited: waited) {
+                    try? await Task.sleep(for: pause)
+                    waited += pause
+                    continue
+                }
+                throw ClientError(rpc: error, socket: socket)
+            } catch {
+                await client.close()
+                return
             }
-        } catch let error as ClientError {
-            throw error
-        } catch let error as RPCError {
-            await client.close()
-            if case .cancelled = error { return }
-            throw ClientError(rpc: error, socket: socket)
-        } catch {
             await client.close()
             return
         }
-        await client.close()
     }
 
     /// The attach request for a file: an ELF object (by its magic bytes) or a bpftrace script.
