@@ -66,11 +66,13 @@ let package = Package(
         .target(name: "BpftraceSyntax"),
         .target(name: "KernelInfo", dependencies: ["BPF"]),
         .target(name: "BpftraceSemantics", dependencies: ["BpftraceSyntax", "KernelInfo"]),
+        // The explicit constraints of a request (process name, pid, signal, port…) as asserts.
+        .target(name: "PromptAsserts", dependencies: ["BpftraceSyntax"]),
 
         // MARK: Kernel contracts and the Comprehension Engine (kend side).
         .target(name: "Contracts", dependencies: ["KernelInfo", "BPF", "SQLite", "BpftraceSyntax"]),
         .target(name: "Comprehension", dependencies: [
-            "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "Contracts", "LLM", "SymbolicVerifier",
+            "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "Contracts", "LLM", "SymbolicVerifier", "PromptAsserts",
         ]),
 
         // MARK: Verification (kend side: links Z3).
@@ -191,6 +193,7 @@ let package = Package(
         .testTarget(name: "AnnotatedCorpusTests", dependencies: ["BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "SymbolicVerifier"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts", "KernelInfo"]),
         .testTarget(name: "ComprehensionTests", dependencies: ["Comprehension", "Contracts", "BpftraceSyntax", "SymbolicVerifier", "TestSupport"]),
+        .testTarget(name: "PromptAssertsTests", dependencies: ["PromptAsserts", "BpftraceSyntax"]),
         .testTarget(name: "SynthesisTests", dependencies: [
             "Synthesis", "Pipeline", "KendCore", "KenProto", "KenRPC", "LLM", "ExampleStore", "KernelInfo", "TestSupport",
             "AgentCore", "Fleet", "Comprehension", "Contracts", "KenVersion", "BpftraceSyntax", "KenClient",

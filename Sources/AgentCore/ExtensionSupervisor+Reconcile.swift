@@ -13,7 +13,18 @@ public struct ReconcileOutcome: Sendable, Equatable {
         case restarted
         /// Could not be restored; the record is failed with the reason.
         case failed
+        /// The policy in force no longer allows it: stopped, and failed with
+        /// `refused by policy: <reason>`.
+        case refused
+        /// Only some of an object's programs were pinned (the agent died mid-attach): those were
+        /// unpinned and the stored object attached again from the start.
+        case rolledBack
+        /// A detach the previous agent committed but did not finish was completed.
+        case detachCompleted
     }
+
+    /// Whether the extension runs after this outcome.
+    public var isRestored: Bool { [.adopted, .adoptedPins, .restarted, .rolledBack].contains(action) }
 
     public var id: String
     public var action: Action
@@ -27,12 +38,14 @@ public struct ReconcileOutcome: Sendable, Equatable {
 }
 
 extension ExtensionSupervisor {
-    /// Brings the kernel and the registry back into agreement at agent start: every record that
-    /// should be attached is adopted, started again, or marked failed with the reason.
+    /// Brings the kernel and the registry back into agreement at agent start: a committed detach
+    /// is completed; every record that should be attached is checked against the policy in force
+    /// now (and stopped if refused), then adopted, finished, started again, or marked failed with
+    /// the reason.
     func reconcile() async -> [ReconcileOutcome] {
         let records: [ExtensionRecord]
         do {
-            records = try registry.list(states: [.attaching, .attached])
+            records = try registry.list(states: [.attaching, .attached, .detaching])
         } catch {
             logger.error("reconciliation cannot read the registry", metadata: ["error": "\(error)"])
             return []
@@ -40,9 +53,14 @@ extension ExtensionSupervisor {
         var outcomes: [ReconcileOutcome] = []
         for record in records {
             let outcome: ReconcileOutcome
-            switch record.kind {
-            case .bpftrace: outcome = await reconcileScript(record)
-            case .bpfObject: outcome = await reconcileObject(record)
+            if record.state == .detaching {
+                outcome = await completeDetach(record)
+            } else {
+                switch (currentPolicyVerdict(record), record.kind) {
+                case (.refused(let reason), _): outcome = await refuse(record, reason: reason)
+                case (.allowed(let unsafe), .bpftrace): outcome = await reconcileScript(record, unsafe: unsafe)
+                case (.allowed, .bpfObject): outcome = await reconcileObject(record)
+                }
             }
             logger.info("reconciled", metadata: ["id": "\(record.id)", "action": "\(outcome.action.rawValue)", "reason": "\(outcome.reason)"])
             outcomes.append(outcome)
@@ -50,7 +68,7 @@ extension ExtensionSupervisor {
         return outcomes
     }
 
-    private func reconcileScript(_ record: ExtensionRecord) async -> ReconcileOutcome {
+    private func reconcileScript(_ record: ExtensionRecord, unsafe: Bool) async -> ReconcileOutcome {
         let directory = configuration.extensionDirectory(id: record.id)
         // The pid in the record, or — when the agent died between spawning bpftrace and recording
         // it — whatever process runs this extension's script.
@@ -74,7 +92,7 @@ extension ExtensionSupervisor {
         }
         notes(record.id).append("not running after agent restart (\(why)); starting again")
         do {
-            _ = try await startScript(record, unsafe: needsUnsafe(record), restarts: record.restarts + 1)
+            _ = try await startScript(record, unsafe: unsafe, restarts: record.restarts + 1)
             return ReconcileOutcome(id: record.id, action: .restarted, reason: why)
         } catch {
             return ReconcileOutcome(id: record.id, action: .failed, reason: "\(why); starting again failed: \(error)")
@@ -82,6 +100,21 @@ extension ExtensionSupervisor {
     }
 
     private func reconcileObject(_ record: ExtensionRecord) async -> ReconcileOutcome {
+        if let partial = partialAttach(record) {
+            // The previous agent died between pinning the first and the last program: what is
+            // pinned is not the extension. Roll back, then attach the stored object again.
+            notes(record.id).append("partial attach found (\(partial)); unpinning and attaching again")
+            do {
+                try objectLoader.detach(extensionID: record.id)
+                _ = try await startObject(record)
+                return ReconcileOutcome(id: record.id, action: .rolledBack, reason: partial)
+            } catch {
+                let reason = "partial attach (\(partial)) could not be redone: \(error)"
+                _ = try? registry.modify(id: record.id) { $0.state = .failed; $0.lastError = reason; $0.progIDs = []; $0.linkIDs = [] }
+                notes(record.id).append(reason)
+                return ReconcileOutcome(id: record.id, action: .failed, reason: reason)
+            }
+        }
         do {
             let loaded = try objectLoader.adoptPinned(extensionID: record.id)
             _ = try recordLoaded(record.id, loaded, note: "adopted pinned links")
@@ -101,6 +134,54 @@ extension ExtensionSupervisor {
             notes(record.id).append(reason)
             return ReconcileOutcome(id: record.id, action: .failed, reason: reason)
         }
+    }
+
+    /// Compares an object extension's pins with its stored object: nil when every program the
+    /// object has is pinned (or nothing is), else a sentence saying which are missing.
+    func partialAttach(_ record: ExtensionRecord) -> String? {
+        guard let directory = try? objectLoader.pinDirectory(for: record.id),
+              let pinned = try? FileManager.default.contentsOfDirectory(atPath: directory), !pinned.isEmpty else { return nil }
+        guard let stored = try? registry.get(id: record.id, withObject: true),
+              let expected = try? ObjectLoader.programNames(elf: stored.object) else {
+            return "\(pinned.count) pins, and the stored object cannot be read"
+        }
+        let missing = Set(expected).subtracting(pinned)
+        let strange = Set(pinned).subtracting(expected)
+        guard !missing.isEmpty || !strange.isEmpty else { return nil }
+        return "\(Set(pinned).intersection(expected).count) of \(expected.count) programs pinned"
+            + (strange.isEmpty ? "" : ", and \(strange.count) pins the object does not have")
+    }
+
+    /// Finishes a detach the previous agent committed (`detaching`) but did not complete.
+    func completeDetach(_ record: ExtensionRecord) async -> ReconcileOutcome {
+        do {
+            try await stopEverything(record, process: nil)
+            try registry.modify(id: record.id) { $0.state = .detached; $0.pid = 0 }
+            notes(record.id).append("detach completed by a new agent")
+            return ReconcileOutcome(id: record.id, action: .detachCompleted, reason: "detach was committed before the agent stopped")
+        } catch {
+            notes(record.id).append("detach could not be completed: \(error)")
+            return ReconcileOutcome(id: record.id, action: .failed, reason: "detach could not be completed: \(error)")
+        }
+    }
+
+    /// Stops an extension the policy in force no longer allows and records why. It is never
+    /// adopted or started again (in particular never with `--unsafe`).
+    func refuse(_ record: ExtensionRecord, reason: String) async -> ReconcileOutcome {
+        let text = Self.refusedByPolicy(reason)
+        do {
+            try await stopEverything(record, process: nil)
+        } catch {
+            notes(record.id).append("stopping the refused extension failed: \(error)")
+        }
+        _ = try? registry.modify(id: record.id) {
+            $0.state = .failed
+            $0.pid = 0
+            $0.lastError = text
+        }
+        notes(record.id).append("stopped at agent start: \(text)")
+        logger.warning("extension refused by the current policy", metadata: ["id": "\(record.id)", "reason": "\(reason)"])
+        return ReconcileOutcome(id: record.id, action: .refused, reason: text)
     }
 
     /// Pids whose command line names `scriptPath` (read from /proc).

@@ -52,22 +52,36 @@ final class ExtensionSupervisor: Sendable {
             limits: ChildLimits(addressSpaceBytes: configuration.policy.childMemoryBytes)))
     }
 
-    /// Whether a stored script needs `--unsafe` (the policy was checked when it was attached).
-    func needsUnsafe(_ record: ExtensionRecord) -> Bool {
-        var used = false
-        if let program = try? ProgramChecker(policy: permissive, dialect: .v0_17).check(record.programText) {
-            used = program.needsUnsafeFlag
-        }
-        return used
+    /// What the policy in force now says about a stored extension. Every start of a stored
+    /// extension (reconciliation at agent start, a restart after it died) asks this again: the
+    /// policy may have been tightened since the extension was attached.
+    enum PolicyVerdict: Equatable {
+        /// Allowed; `unsafe`: the script uses unsafe builtins the policy allows (bpftrace needs
+        /// `--unsafe`).
+        case allowed(unsafe: Bool)
+        /// No longer allowed, with the policy's reason.
+        case refused(String)
     }
 
-    private var permissive: AgentPolicy {
-        var p = configuration.policy
-        p.allowedUnsafeBuiltins = Set(UnsafeBuiltin.allCases)
-        p.allowedProbeKinds = []
-        p.maxProgramBytes = Int(Int32.max)
-        return p
+    func currentPolicyVerdict(_ record: ExtensionRecord) -> PolicyVerdict {
+        switch record.kind {
+        case .bpftrace:
+            do {
+                let program = try ProgramChecker(policy: configuration.policy, dialect: .v0_17).check(record.programText)
+                return .allowed(unsafe: program.needsUnsafeFlag)
+            } catch {
+                return .refused(error.message)
+            }
+        case .bpfObject:
+            // The object policy (program types, helpers) is applied by the object checks of
+            // AgentService; here the size limit, which needs no object bytes.
+            return .allowed(unsafe: false)
+        }
     }
+
+    /// The text recorded for an extension the current policy refuses; `kenc list` and
+    /// `kenc show` recognise it.
+    static func refusedByPolicy(_ reason: String) -> String { "refused by policy: \(reason)" }
 
     // MARK: - Start
 
@@ -189,13 +203,21 @@ final class ExtensionSupervisor: Sendable {
         // A short back-off so a script that dies at once does not spin.
         try? await Task.sleep(for: .milliseconds(200 * (1 << min(Int(record.restarts), 5))))
         guard let current = try? registry.get(id: id, withObject: false), current.state == .failed else { return }
-        notes(id).append("restarting (policy \(record.restartPolicy.rawValue), restart \(record.restarts + 1))")
-        _ = try? await startScript(current, unsafe: needsUnsafe(current), restarts: record.restarts + 1)
+        switch currentPolicyVerdict(current) {
+        case .refused(let reason):
+            _ = try? registry.modify(id: id) { $0.lastError = Self.refusedByPolicy(reason) }
+            notes(id).append("not restarted: \(Self.refusedByPolicy(reason))")
+        case .allowed(let unsafe):
+            notes(id).append("restarting (policy \(record.restartPolicy.rawValue), restart \(record.restarts + 1))")
+            _ = try? await startScript(current, unsafe: unsafe, restarts: record.restarts + 1)
+        }
     }
 
     // MARK: - Detach
 
-    /// Stops the extension (bpftrace child or pinned links) and commits `detached`.
+    /// Commits `detaching`, stops the extension (bpftrace child and its process group, or pinned
+    /// links), then commits `detached`. A crash between the two commits leaves `detaching`,
+    /// which reconciliation completes: a detached extension never comes back.
     func detach(id: String, reason: String) async throws -> ExtensionRecord {
         let entry = running.withLock { table -> Running? in
             table[id]?.stopping = true
@@ -210,16 +232,10 @@ final class ExtensionSupervisor: Sendable {
             // would race the attach committing `attached` afterwards.
             throw RPCStatusError(.failedPrecondition, "extension \(id) is still attaching", hint: "retry in a moment")
         }
-        if let process = entry?.process {
-            let status = await process.stop()
-            notes(id).append("stopped: bpftrace \(status)")
-        } else if record.kind == .bpftrace, record.pid > 0,
-                  let adopted = try? runner(unsafe: false).adopt(pid: record.pid, directory: configuration.extensionDirectory(id: id)) {
-            await adopted.stop()
+        if record.state != .detaching {
+            try registry.modify(id: id) { $0.state = .detaching }
         }
-        if record.kind == .bpfObject {
-            try detachObject(record, loaded: entry?.object)
-        }
+        try await stopEverything(record, process: entry?.process)
         running.withLock { _ = $0.removeValue(forKey: id) }
         let detached = try registry.modify(id: id) {
             $0.state = .detached
@@ -227,6 +243,28 @@ final class ExtensionSupervisor: Sendable {
         }
         notes(id).append(reason)
         return detached
+    }
+
+    /// Stops what an extension has in the kernel: its bpftrace child (the one held, the recorded
+    /// pid, or whatever process runs its script) with the child's whole process group, or its
+    /// pinned links.
+    func stopEverything(_ record: ExtensionRecord, process: BpftraceProcess?) async throws {
+        let id = record.id
+        if let process {
+            let status = await process.stop()
+            notes(id).append("stopped: bpftrace \(status)")
+        } else if record.kind == .bpftrace {
+            let directory = configuration.extensionDirectory(id: id)
+            let candidates = Set(([record.pid] + Self.processes(runningScript: directory + "/script.bt")).filter { $0 > 0 })
+            for pid in candidates.sorted() {
+                guard let adopted = try? runner(unsafe: false).adopt(pid: pid, directory: directory) else { continue }
+                let status = await adopted.stop()
+                notes(id).append("stopped: bpftrace pid \(pid) \(status)")
+            }
+        }
+        if record.kind == .bpfObject {
+            try detachObject(record, loaded: nil)
+        }
     }
 
     /// Stops everything (detach-on-stop) or just lets go (the default: extensions stay attached

@@ -122,29 +122,7 @@ public enum AgentBench {
 
 /// A libbpf object for the attach/detach rows, compiled at run time (`BPFObjectCompiler`).
 enum BPFObjectFixture {
-    static let source = #"""
-        #include <linux/bpf.h>
-        #include <bpf/bpf_helpers.h>
-
-        struct {
-            __uint(type, BPF_MAP_TYPE_ARRAY);
-            __uint(max_entries, 1);
-            __type(key, __u32);
-            __type(value, __u64);
-        } calls SEC(".maps");
-
-        SEC("tracepoint/syscalls/sys_enter_getppid")
-        int count_getppid(void *ctx)
-        {
-            __u32 key = 0;
-            __u64 *value = bpf_map_lookup_elem(&calls, &key);
-            if (value)
-                __sync_fetch_and_add(value, 1);
-            return 0;
-        }
-
-        char LICENSE[] SEC("license") = "GPL";
-        """#
+    static let source = BPFSampleSources.counter
 
     /// The object, or why it could not be built.
     static func compile() -> Result<Data, Error> {

@@ -11,6 +11,8 @@ public struct CheckResult: Sendable {
     /// The resolved program; nil when parsing failed, the file was unreadable, or the check
     /// ran in no-kernel mode.
     public var resolved: ResolvedProgram?
+    /// `#include`s dropped because BTF gives every type the program uses (`NeedlessIncludes`).
+    public var droppedIncludes: [PreambleItem] = []
 
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 }
@@ -26,8 +28,19 @@ public enum Checker {
             return CheckResult(file: file, source: source, diagnostics: parsed.diagnostics, resolved: nil)
         }
         let resolved = Resolver(kernel: kernel).resolve(program)
-        return CheckResult(file: file, source: source, diagnostics: parsed.diagnostics + resolved.diagnostics,
-                           resolved: resolved)
+        let roots = NeedlessIncludes.headerRoots(release: kernel.release)
+        switch NeedlessIncludes.analyse(program, resolved: resolved, kernel: kernel,
+                                        headerExists: { NeedlessIncludes.installed($0, roots: roots) }) {
+        case .unchanged:
+            return CheckResult(file: file, source: source, diagnostics: parsed.diagnostics + resolved.diagnostics,
+                               resolved: resolved)
+        case let .dropped(without, notes):
+            return CheckResult(file: file, source: source, diagnostics: parsed.diagnostics + notes + without.diagnostics,
+                               resolved: without, droppedIncludes: program.preamble.filter { $0.kind == .include })
+        case let .missingHeaders(errors):
+            return CheckResult(file: file, source: source, diagnostics: parsed.diagnostics + errors + resolved.diagnostics,
+                               resolved: resolved)
+        }
     }
 
     /// Checks files against the running kernel (loaded once per process), or syntax only

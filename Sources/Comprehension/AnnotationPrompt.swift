@@ -23,6 +23,9 @@ enum AnnotationPrompt {
         whatever the program does (a tautology, or a restatement of an assume) is rejected.
         Expressions use bpftrace syntax: the probe's $variables (only ones the probe assigns), \
         args fields, builtins (pid, comm, retval, ...), and pure functions such as bswap(). \
+        Memory behind a pointer (str(p), p->field, *p) is read anew each time it is written, and \
+        may have changed; maps may be written by other probes: name the $variable the program \
+        read the value into rather than reading it again. \
         Never change, add or remove program statements.
         """
 

@@ -5,8 +5,10 @@ import LLM
 import SymbolicVerifier
 
 /// The Comprehension Engine: annotates a candidate bpftrace program with `assume`/`assert`
-/// statements, from the kernel contracts (always) and from the user's prompt through an LLM
-/// (when one is configured), and runs Ken's own kernel-value checks.
+/// statements, from the kernel contracts (always), from the request's explicit constraints
+/// (PromptAsserts: "opened by vim" → `assert(comm == "vim")` before each output, always), and
+/// from the user's prompt through an LLM (when one is configured), and runs Ken's own
+/// kernel-value checks.
 ///
 /// Annotations are checked before they are kept: LLM ones that do not parse, read what the
 /// probe does not have, or change the program are dropped with a note; LLM assumes a contract
@@ -33,6 +35,17 @@ public struct ComprehensionEngine: Sendable {
     /// Annotates a parsed candidate (printed first, so diagnostics point at printed text).
     public func annotate(program: Program, prompt: String, file: String = "candidate.bt") async -> ComprehensionResult {
         await annotate(source: Printer.print(program), prompt: prompt, file: file)
+    }
+
+    /// Why the request's asserts could not be decided (UNKNOWN, or the program did not resolve
+    /// with them), or nil when each was decided.
+    static func undecidedPromptAsserts(_ outcome: Session.Outcome) -> String? {
+        guard let verification = outcome.verification else { return "the annotated program did not resolve with them" }
+        let unknown = verification.asserts.filter {
+            $0.verdict == .unknown && outcome.assertOrigins["\($0.position.line):\($0.position.column)"] == .prompt
+        }
+        guard let first = unknown.first else { return nil }
+        return "UNKNOWN: \(first.text): \(first.reason ?? "not decided")"
     }
 
     public func annotate(source: String, prompt: String, file: String = "candidate.bt") async -> ComprehensionResult {
@@ -80,7 +93,9 @@ public struct ComprehensionEngine: Sendable {
             session.notes.append("no LLM configured: only contract assumes were added")
         }
 
-        var outcome = session.verify(candidate, mechanical: mechanical, llm: &llmAnnotations, attempt: 1)
+        // The request's own constraints, as asserts before the program's outputs (no LLM).
+        let fromPrompt = session.promptAsserts(candidate)
+        var outcome = session.verify(fromPrompt, mechanical: mechanical, llm: &llmAnnotations, attempt: 1)
         if !outcome.rejected.isEmpty {
             let rejectedIDs = Set(outcome.rejected.map(\.annotation))
             if let llm {
@@ -91,7 +106,7 @@ public struct ComprehensionEngine: Sendable {
                 } else {
                     llmAnnotations.removeAll { rejectedIDs.contains($0) }
                 }
-                outcome = session.verify(candidate, mechanical: mechanical, llm: &llmAnnotations, attempt: 2)
+                outcome = session.verify(fromPrompt, mechanical: mechanical, llm: &llmAnnotations, attempt: 2)
             }
             if !outcome.rejected.isEmpty {
                 for item in outcome.rejected {
@@ -99,8 +114,15 @@ public struct ComprehensionEngine: Sendable {
                 }
                 let still = Set(outcome.rejected.map(\.annotation))
                 llmAnnotations.removeAll { still.contains($0) }
-                outcome = session.verify(candidate, mechanical: mechanical, llm: &llmAnnotations, attempt: 3)
+                outcome = session.verify(fromPrompt, mechanical: mechanical, llm: &llmAnnotations, attempt: 3)
             }
+        }
+
+        // A request's assert the verifier cannot decide is dropped, never a reason to fail a
+        // program (UNKNOWN is not a counterexample); a VIOLATED one stays and fails it.
+        if fromPrompt != candidate, let undecided = Self.undecidedPromptAsserts(outcome) {
+            session.notes.append("dropped the request's asserts: \(undecided)")
+            outcome = session.verify(candidate, mechanical: mechanical, llm: &llmAnnotations, attempt: 4)
         }
 
         return ComprehensionResult(annotatedProgram: outcome.program, annotatedSource: outcome.source,

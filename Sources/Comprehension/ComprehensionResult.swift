@@ -8,6 +8,8 @@ public struct Annotation: Sendable, Hashable {
         case contract
         /// Proposed by the LLM from the user's prompt and the contracts.
         case llm
+        /// Derived mechanically from the request's own words (PromptAsserts), no LLM.
+        case prompt
     }
 
     /// Index of the probe in the program.

@@ -2,6 +2,7 @@ import BpftraceSyntax
 import Contracts
 import KernelInfo
 import LLM
+import PromptAsserts
 import SymbolicVerifier
 
 /// The state of one `annotate` call: contracts per probe, notes, and the verify/drop loop.
@@ -70,6 +71,19 @@ struct Session {
             if case let .builtin(name) = $0.subject { return used.contains(name) }
             return false
         }
+    }
+
+    /// The candidate with the request's explicit constraints asserted before its outputs; what
+    /// was asserted, and every stated constraint left out (with why), becomes a note.
+    mutating func promptAsserts(_ candidate: Program) -> Program {
+        let extraction = ConstraintExtractor.extract(prompt)
+        let contracts = probeContracts
+        let placement = AssertPlacement.place(extraction, in: candidate) { index in
+            guard index < contracts.count, let contract = contracts[index] else { return nil }
+            return Set(contract.arguments.map(\.name))
+        }
+        notes += placement.notes
+        return placement.program
     }
 
     mutating func ask(_ llm: LLMClient, _ messages: [ChatMessage]) async -> String? {
@@ -188,8 +202,29 @@ struct Session {
 
     static func key(_ location: SourceLocation) -> String { "\(location.line):\(location.column)" }
 
-    static func assertOrigins(_ placed: [String: Annotation]) -> [String: Annotation.Origin] {
-        placed.filter { $0.value.isAssert }.mapValues(\.origin)
+    /// Who claimed each assert of the assembled program: the placed annotations by position,
+    /// and the request's own asserts (placed inside the body, before each output) by their marker.
+    static func assertOrigins(_ placed: [String: Annotation], _ program: Program) -> [String: Annotation.Origin] {
+        var origins = placed.filter { $0.value.isAssert }.mapValues(\.origin)
+        func walk(_ block: Block) {
+            for statement in block.statements {
+                switch statement.kind {
+                case let .assert(_, message?) where message.hasPrefix(AssertPlacement.marker):
+                    let key = key(statement.range.start)
+                    if origins[key] == nil { origins[key] = .prompt }
+                case let .ifStatement(_, then, otherwise):
+                    walk(then)
+                    if let otherwise { walk(otherwise) }
+                case let .unroll(_, body), let .whileLoop(_, body), let .forMap(_, _, body),
+                     let .forRange(_, _, _, body), let .block(body):
+                    walk(body)
+                default:
+                    break
+                }
+            }
+        }
+        program.probes.forEach { walk($0.body) }
+        return origins
     }
 
     mutating func verify(_ candidate: Program, mechanical: [Annotation], llm: inout [Annotation],
@@ -216,7 +251,7 @@ struct Session {
                     let first = failure.diagnostics.first.map { $0.render(source: source) } ?? "unknown error"
                     notes.append("the annotated program does not resolve, so nothing was proven: \(first)")
                     return Outcome(program: program, source: source, kept: all, verification: nil, rejected: [],
-                                   assertOrigins: Self.assertOrigins(placed))
+                                   assertOrigins: Self.assertOrigins(placed, program))
                 }
                 contractAnnotations.removeAll { culprits.contains($0) }
                 llm.removeAll { culprits.contains($0) }
@@ -225,7 +260,7 @@ struct Session {
                 record(source: source, program: program, result: result, attempt: attempt)
                 let rejected = vacuous(result, placed: placed, annotations: all)
                 return Outcome(program: program, source: source, kept: all, verification: result, rejected: rejected,
-                               assertOrigins: Self.assertOrigins(placed))
+                               assertOrigins: Self.assertOrigins(placed, program))
             }
         }
     }

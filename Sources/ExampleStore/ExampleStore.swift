@@ -190,7 +190,7 @@ public actor ExampleStore {
 
     // MARK: Learning.
 
-    /// Adds a verified synthesis. Adding the same prompt and program again returns the existing
+    /// Adds a proven synthesis (kend learns only proven ones). Adding the same prompt and program again returns the existing
     /// example instead of a duplicate. `probes` and `needsUnsafe` are derived from the program
     /// when not given.
     @discardableResult

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Verified syntheses added back to the store, one JSON object per line in a file of the state
+/// Proven syntheses added back to the store, one JSON object per line in a file of the state
 /// directory, apart from the shipped corpus (which is read-only and replaced on upgrade).
 /// Every change rewrites the whole file to a temporary name and renames it over the old one, so a
 /// crash leaves either the old or the new list, never half a line.

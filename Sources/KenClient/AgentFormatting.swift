@@ -51,8 +51,18 @@ public enum AgentFormatting {
         case .attached: return "attached"
         case .failed: return "failed"
         case .detached: return "detached"
+        case .detaching: return "detaching"
         default: return "unknown"
         }
+    }
+
+    /// The marker ken-agent puts first in `last_error` when the policy in force refused to run an
+    /// extension again (at agent start or on restart).
+    public static let refusedByPolicy = "refused by policy: "
+
+    /// The STATE column: a failed extension the policy refused says so.
+    public static func stateLabel(_ e: Ken_V1_Extension) -> String {
+        e.state == .failed && e.lastError.hasPrefix(refusedByPolicy) ? "refused" : stateName(e.state)
     }
 
     static func ids(_ ids: [UInt32]) -> String { ids.isEmpty ? "-" : ids.map(String.init).joined(separator: ",") }
@@ -68,9 +78,13 @@ public enum AgentFormatting {
             out += table(
                 header: ["ID", "NAME", "OWNER", "KIND", "STATE", "VERDICT", "PROGS", "MEMLOCK", "AGE"],
                 rows: reply.extensions.map(live).map { e in
-                    [e.id, e.name, owner(e.ownerUid, names: userName), kindName(e.kind), stateName(e.state),
+                    [e.id, e.name, owner(e.ownerUid, names: userName), kindName(e.kind), stateLabel(e),
                      verdictName(e.verdict), ids(e.progIds), bytes(e.memlockBytes), age(milliseconds: e.createdUnixMs, now: now)]
                 })
+            // Why the policy refused them: one line each, under the table.
+            for e in reply.extensions where stateLabel(e) == "refused" {
+                out += "\(e.id): \(e.lastError.split(separator: "\n").first ?? "")\n"
+            }
         }
         if all {
             out += "\n"

@@ -59,7 +59,7 @@ public struct FleetStatus: Sendable {
     /// `kend_error` say why (null when they answered); `counts` has every state, zeros included.
     public func json() -> JSONValue {
         var counts: [String: JSONValue] = [:]
-        for state in [Ken_V1_ExtensionState.attaching, .attached, .failed, .detached] {
+        for state in [Ken_V1_ExtensionState.attaching, .attached, .failed, .detaching, .detached] {
             counts[AgentFormatting.stateName(state)] = .int(extensions.filter { $0.state == state }.count)
         }
         var verdicts: [String: JSONValue] = [:]

@@ -160,6 +160,10 @@ public nonisolated enum Ken_V1_ExtensionState: SwiftProtobuf.Enum, Swift.CaseIte
   case attached // = 2
   case failed // = 3
   case detached // = 4
+
+  /// Detach was committed and is being (or, after a crash, will be) carried out: reconciliation
+  /// completes it, it never brings the extension back. (Numbered in the secstate range.)
+  case detaching // = 120
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -173,6 +177,7 @@ public nonisolated enum Ken_V1_ExtensionState: SwiftProtobuf.Enum, Swift.CaseIte
     case 2: self = .attached
     case 3: self = .failed
     case 4: self = .detached
+    case 120: self = .detaching
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -184,6 +189,7 @@ public nonisolated enum Ken_V1_ExtensionState: SwiftProtobuf.Enum, Swift.CaseIte
     case .attached: return 2
     case .failed: return 3
     case .detached: return 4
+    case .detaching: return 120
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -195,6 +201,7 @@ public nonisolated enum Ken_V1_ExtensionState: SwiftProtobuf.Enum, Swift.CaseIte
     .attached,
     .failed,
     .detached,
+    .detaching,
   ]
 
 }
@@ -634,7 +641,7 @@ nonisolated extension Ken_V1_ProgramKind: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Ken_V1_ExtensionState: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EXTENSION_STATE_UNSPECIFIED\0\u{1}ATTACHING\0\u{1}ATTACHED\0\u{1}FAILED\0\u{1}DETACHED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EXTENSION_STATE_UNSPECIFIED\0\u{1}ATTACHING\0\u{1}ATTACHED\0\u{1}FAILED\0\u{1}DETACHED\0\u{2}t\u{1}DETACHING\0")
 }
 
 nonisolated extension Ken_V1_ExtensionVerdict: SwiftProtobuf._ProtoNameProviding {

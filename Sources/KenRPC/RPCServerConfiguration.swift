@@ -13,12 +13,15 @@ public struct RPCServerConfiguration: Sendable {
     /// How long a connection that has sent nothing at all since it was accepted is kept. Real
     /// clients send their first request at once; a connection opened only to hold a slot is
     /// closed after this short time instead of `idleTimeout`.
-    public var unusedTimeout: Duration = .seconds(5)
+    public var unusedTimeout: Duration = .seconds(10)
     /// Connections served at once for ordinary peers; more are answered RESOURCE_EXHAUSTED (id 0)
     /// and closed.
     public var maxConnections: Int = 128
-    /// Connections one uid may hold at once (privileged peers are not counted against it).
-    public var maxConnectionsPerUID: Int = 32
+    /// Connections one uid may hold at once (privileged peers are not counted against it). As
+    /// many as the calls one uid may have in flight, so a user's concurrent one-call clients
+    /// (kenc in a loop, a fleet tool) queue in the agent rather than being refused; two users
+    /// at the limit fill `maxConnections`, and `privilegedReserve` still serves root.
+    public var maxConnectionsPerUID: Int = 64
     /// Connections kept beyond `maxConnections` for privileged peers, so root and administrators
     /// are served however many connections ordinary users hold.
     public var privilegedReserve: Int = 32

@@ -12,7 +12,7 @@ import Pipeline
 /// Before, kend built the store before it served, and the first `kenc status` after
 /// installation timed out saying kend was unreachable. Now Status answers immediately; calls
 /// that need the contracts (Synthesize, Verify, Apply) wait for them through `waitForStore`,
-/// which streams a progress event every second while they are still being built.
+/// which streams a progress event every five seconds while they are still being built.
 public final class BackgroundContracts: Sendable {
     private let task: Task<ContractStore?, Never>
     private let started = ContinuousClock.now
@@ -50,7 +50,7 @@ public final class BackgroundContracts: Sendable {
     public func store() async -> ContractStore? { await task.value }
 
     /// Waits for the store, sending `progress` every `interval` while it is being built.
-    public func waitForStore(interval: Duration = .seconds(1),
+    public func waitForStore(interval: Duration = .seconds(5),
                              progress: @escaping @Sendable (Ken_V1_SynthesisEvent) async -> Void) async {
         guard !isReady else { return }
         let release = release

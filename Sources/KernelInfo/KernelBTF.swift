@@ -32,7 +32,8 @@ public final class KernelBTF: Sendable {
     private let enumIDs: [BTFTypeID]
     private let lazyEnumerators = LockedLazy<[String: Int64]>()
     private let lazyFunctionNames = LockedLazy<[String]>()
-    private let recordIndexes = KindSuggestionCache()
+    /// Suggestion indexes over record names, built on first "did you mean" (10k+ names).
+    private let recordIndexes = SuggestionIndexCache<BTFKind>()
 
     /// Every function name, sorted (kfunc/fentry targets). Sorted on first use: most checks
     /// only ask whether one name exists.
@@ -274,21 +275,6 @@ public final class KernelBTF: Sendable {
         return KernelFunction(name: name,
                               parameters: list.map { .init(name: $0.name, type: cType($0.type)) },
                               returnType: cType(returnType), isVariadic: variadic)
-    }
-}
-
-/// Suggestion indexes over record names, built on first "did you mean" (10k+ names).
-final class KindSuggestionCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: [BTFKind: SuggestionIndex] = [:]
-
-    func index(for kind: BTFKind, build: () -> SuggestionIndex) -> SuggestionIndex {
-        lock.lock()
-        defer { lock.unlock() }
-        if let hit = storage[kind] { return hit }
-        let index = build()
-        storage[kind] = index
-        return index
     }
 }
 

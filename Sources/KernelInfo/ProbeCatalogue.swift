@@ -18,7 +18,7 @@ public enum KernelProbeKind: String, Sendable, Hashable, CaseIterable {
 public final class ProbeCatalogue: Sendable {
     public let tracefs: Tracefs?
     public let btf: KernelBTF?
-    private let indexes = SuggestionIndexCache()
+    private let indexes = SuggestionIndexCache<KernelProbeKind>()
 
     public init(tracefs: Tracefs?, btf: KernelBTF?) {
         self.tracefs = tracefs
@@ -111,21 +111,5 @@ public final class ProbeCatalogue: Sendable {
             return SuggestionIndex(names(kind))
         }
         return index.suggestions(for: name, limit: limit)
-    }
-}
-
-/// Suggestion indexes are built on first use per kind (building the kfunc one walks ~60k
-/// names), then shared.
-final class SuggestionIndexCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: [KernelProbeKind: SuggestionIndex] = [:]
-
-    func index(for kind: KernelProbeKind, build: () -> SuggestionIndex) -> SuggestionIndex {
-        lock.lock()
-        defer { lock.unlock() }
-        if let hit = storage[kind] { return hit }
-        let index = build()
-        storage[kind] = index
-        return index
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// "Did you mean …" over a fixed set of names, by Levenshtein distance.
 ///
 /// Names are bucketed by UTF-8 length so a query only looks at names whose length is within
@@ -81,5 +83,23 @@ public struct SuggestionIndex: Sendable {
         }
         let d = previous[m]
         return d <= bound ? d : nil
+    }
+}
+
+/// Suggestion indexes built on first use per key (a probe kind, a BTF record kind), then
+/// shared: building one walks up to ~60k names, so it is done once and only when a "did you
+/// mean" is asked for.
+final class SuggestionIndexCache<Key: Hashable & Sendable>: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var storage: [Key: SuggestionIndex] = [:]
+
+    func index(for key: Key, build: () -> SuggestionIndex) -> SuggestionIndex {
+        lock.lock()
+        defer { lock.unlock() }
+        if let hit = storage[key] { return hit }
+        let index = build()
+        storage[key] = index
+        return index
     }
 }

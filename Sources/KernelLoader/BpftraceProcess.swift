@@ -59,16 +59,35 @@ public final class BpftraceProcess: Sendable {
     /// Stops the extension: SIGINT (bpftrace detaches, prints its maps and runs END blocks), then
     /// SIGTERM after the grace period, then SIGKILL one second later. Returns how it ended.
     /// Safe to call more than once and after the process ended.
+    ///
+    /// The signals go to bpftrace's whole process group (it leads one: it is spawned in its own
+    /// session), and once bpftrace has ended, whatever is left in the group is killed: commands
+    /// its `system()` started do not outlive the extension. A process that moved itself to
+    /// another group or session escapes this.
     @discardableResult
     public func stop(gracePeriod: Duration? = nil) async -> ExitStatus {
+        let group = leadsProcessGroup
+        defer { if group { killGroup(SIGKILL) } }
         if let status = watcher.current { return status }
-        kill(pid, SIGINT)
+        signal(SIGINT, group: group)
         if let status = await watcher.wait(timeout: gracePeriod ?? stopGracePeriod) { return status }
-        kill(pid, SIGTERM)
+        signal(SIGTERM, group: group)
         if let status = await watcher.wait(timeout: .seconds(1)) { return status }
-        kill(pid, SIGKILL)
+        signal(SIGKILL, group: group)
         return await watcher.wait()
     }
+
+    /// True while `pid` is the leader of its own process group (checked before signalling the
+    /// group, so an adopted pid that is not a group leader never signals someone else's group).
+    /// After bpftrace has exited and been reaped, its group id stays reserved while members
+    /// remain, so the check made before the stop still holds for the sweep after it.
+    private var leadsProcessGroup: Bool { watcher.current == nil && getpgid(pid) == pid }
+
+    private func signal(_ signal: Int32, group: Bool) {
+        if group { killGroup(signal) } else { kill(pid, signal) }
+    }
+
+    private func killGroup(_ signal: Int32) { kill(-pid, signal) }
 
     /// The recent output kept on disk (previous and live generation), at most `maxBytes` per
     /// stream; this is what survives an agent restart.

@@ -216,6 +216,13 @@ public struct ObjectLoader: Sendable {
         }
     }
 
+    /// The names of the programs in `elf` (which are also their pin names), read by opening the
+    /// object without loading anything into the kernel. Reconciliation compares them with the
+    /// pins an attach left behind.
+    public static func programNames(elf: [UInt8]) throws -> [String] {
+        try ObjectLoader().open(elf: elf, name: "ken_inspect").programs.map(\.name)
+    }
+
     private func open(elf: [UInt8], name: String) throws -> BPFObject {
         do { return try BPFObject(elf: elf, name: name) } catch let error as BPFError {
             throw ObjectLoaderError.invalidObject(error)

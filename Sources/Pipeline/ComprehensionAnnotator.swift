@@ -35,6 +35,7 @@ public struct ComprehensionAnnotator: CandidateAnnotator {
         switch origin {
         case .contract: .contract
         case .llm: .llm
+        case .prompt: .prompt
         }
     }
 }

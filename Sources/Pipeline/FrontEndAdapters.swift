@@ -110,8 +110,9 @@ public struct VerifierProver: CandidateProver {
             verdict.message = item.reason ?? item.message ?? ""
             verdict.vacuous = item.vacuous
             if let counterexample = item.counterexample {
-                verdict.path = counterexample.path.map { "\($0.position) \($0.construct) \($0.condition) \($0.taken ? "taken" : "not taken")" }
-                    .joined(separator: "; ")
+                // The interleaving (another probe's store, a re-read, a full map) is part of the path.
+                verdict.path = (counterexample.path.map { "\($0.position) \($0.construct) \($0.condition) \($0.taken ? "taken" : "not taken")" }
+                    + counterexample.interleaving).joined(separator: "; ")
                 verdict.model = counterexample.values.map { value in
                     Ken_V1_ModelValue.with { $0.name = value.name; $0.value = value.value }
                 }

@@ -24,6 +24,7 @@ extension ExtensionState {
         case .attached: return .attached
         case .failed: return .failed
         case .detached: return .detached
+        case .detaching: return .detaching
         }
     }
 
@@ -33,6 +34,7 @@ extension ExtensionState {
         case .attached: self = .attached
         case .failed: self = .failed
         case .detached: self = .detached
+        case .detaching: self = .detaching
         default: return nil
         }
     }

@@ -8,9 +8,10 @@ public enum ExtensionKind: String, Sendable, Equatable, CaseIterable {
 }
 
 /// The life of an extension. `attaching` is written (and committed) before the kernel is touched,
-/// so a crash half-way leaves a record that reconciliation can resolve.
+/// and `detaching` before anything is stopped, so a crash half-way leaves a record that
+/// reconciliation can resolve: it finishes or rolls back an attach, and always completes a detach.
 public enum ExtensionState: String, Sendable, Equatable, CaseIterable {
-    case attaching, attached, failed, detached
+    case attaching, attached, failed, detaching, detached
 }
 
 /// What the agent does when an extension's bpftrace child dies or cannot be restored.

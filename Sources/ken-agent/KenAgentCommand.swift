@@ -118,8 +118,8 @@ struct KenAgentCommand: AsyncParsableCommand {
             _ = try? ServiceNotifier.notify(.status("failed: \(error)"))
             throw ExitCode.failure
         }
-        let restored = server.outcomes.filter { $0.action != .failed }.count
-        let failed = server.outcomes.count - restored
+        let restored = server.outcomes.filter(\.isRestored).count
+        let failed = server.outcomes.filter { $0.action == .failed || $0.action == .refused }.count
         let summary = "serving \(server.socketPath); \(restored) extensions restored, \(failed) failed"
         logger.info("ready", metadata: ["socket": "\(server.socketPath)", "restored": "\(restored)", "failed": "\(failed)"])
         _ = try? ServiceNotifier.notify([.ready, .status(summary)])

@@ -39,14 +39,21 @@ struct AttachCommand: AsyncParsableCommand, TakesJSON, TalksToAgent {
     func run() async throws {
         if verifyOnly { return try await runVerifyOnly() }
         try await runClient { () throws(ClientError) in
-            let request = try AgentCalls.attachRequest(path: file, name: name, restart: restart)
+            var request = try AgentCalls.attachRequest(path: file, name: name, restart: restart)
             // Ken's own front end and resolution first: `file:3:28: … did you mean 'filename'?`
             // about the user's file, before bpftrace ever sees the agent's copy of it.
             if request.kind == .bpftrace {
-                let checked = Checker.check(source: request.programText, file: file, kernel: KernelInfo.shared())
+                let source = request.programText
+                let checked = Checker.check(source: source, file: file, kernel: KernelInfo.shared())
                 if checked.hasErrors {
                     throw ClientError(.failure, "\(file) does not check against this kernel; nothing was attached",
                                       detail: Checker.renderText([checked]), hint: "kenc check \(file) shows the same diagnostics")
+                }
+                // Includes BTF makes needless are left out of what the agent runs (their lines
+                // emptied, so bpftrace's line numbers stay the user's), saying so.
+                if !checked.droppedIncludes.isEmpty {
+                    Output.error(Checker.renderText([checked]))
+                    request.programText = NeedlessIncludes.removing(checked.droppedIncludes, from: source)
                 }
             }
             let response: Ken_V1_AgentResponse
@@ -61,7 +68,7 @@ struct AttachCommand: AsyncParsableCommand, TakesJSON, TalksToAgent {
         }
     }
 
-    /// `--verify-only`: prints the verified programs and the log; exits 1 if the kernel refused.
+    /// `--verify-only`: prints the programs that went through the kernel verifier and the log; exits 1 if the kernel refused.
     func runVerifyOnly() async throws {
         try await runClient { () throws(ClientError) in
             let request = try AgentCalls.verifyRequest(path: file)

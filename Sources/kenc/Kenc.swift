@@ -14,11 +14,11 @@ struct Kenc: AsyncParsableCommand {
         commandName: "kenc",
         abstract: "Kernel extensions written in plain English.",
         discussion: """
-            kenc synth turns a prompt into a verified eBPF program (through kend); check, fmt and \
+            kenc synth turns a prompt into a checked eBPF program, proven where it can be (through kend); check, fmt and \
             verify work on bpftrace files locally; attach, list, show, logs and detach talk to \
             ken-agent. --agent-socket, --kend-socket and -j/--json may also come before the \
             subcommand.
-            Exit status: 0 success; 1 failure (not verified, diagnostics, rejected); 2 usage or \
+            Exit status: 0 success; 1 failure (no program passed, diagnostics, rejected); 2 usage or \
             an unreadable file; 3 not found; 4 permission denied; 5 daemon unreachable \
             (verify and apply use their own, see their help).
             """,

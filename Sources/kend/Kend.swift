@@ -5,15 +5,15 @@ import KenRPC
 import Logging
 import Systemd
 
-/// kend: the unprivileged daemon that turns English prompts into verified eBPF extensions.
+/// kend: the unprivileged daemon that turns English prompts into checked (proven where possible) eBPF extensions.
 @main
 struct Kend: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kend",
-        abstract: "Ken's synthesis daemon: English prompts to verified, attached eBPF extensions.",
+        abstract: "Ken's synthesis daemon: English prompts to checked (proven where possible), attached eBPF extensions.",
         discussion: """
             Serves kenc on a Unix socket (the systemd-activated one, or --socket) and talks to \
-            ken-agent on --agent-socket. With no LLM configured it answers from its verified \
+            ken-agent on --agent-socket. With no LLM configured it answers from its \
             example library and says so. LLM settings come from --config or the environment: \
             KEN_LLM_URL (base URL ending in /v1), KEN_LLM_MODEL, KEN_LLM_API_KEY_FILE (the key is \
             read from a file or the systemd credential llm-api-key, never from the command line).

@@ -41,7 +41,6 @@ final class TestAgent: @unchecked Sendable {
         let server = try await AgentServer.start(configuration: configuration, endpoint: .path(socketPath),
                                                  rpcConfiguration: rpcConfiguration)
         self.server = server
-        client = try await AgentClient.connect(path: socketPath)
         return server
     }
 
@@ -54,7 +53,16 @@ final class TestAgent: @unchecked Sendable {
     }
 
     func call(_ build: (inout Ken_V1_AgentRequest) -> Void) async throws -> Ken_V1_AgentResponse {
-        guard let client else { throw XCTSkip("agent not started") }
+        guard server != nil else { throw XCTSkip("agent not started") }
+        // Connected on first use: the agent closes a connection that sends nothing for a few
+        // seconds, and a fixture may spend longer than that preparing its first call.
+        let client: AgentClient
+        if let connected = self.client {
+            client = connected
+        } else {
+            client = try await AgentClient.connect(path: socketPath)
+            self.client = client
+        }
         var request = Ken_V1_AgentRequest()
         build(&request)
         return try await client.call(request, timeout: .seconds(60))

@@ -64,7 +64,8 @@ final class KenAgentProcessTests: XCTestCase {
         let arguments = ["--socket", socket, "--state-dir", dir + "/state", "--config", dir + "/none.toml", "--pin-root", pinRoot]
         let environment = ["NOTIFY_SOCKET": dir + "/notify.sock", "WATCHDOG_USEC": "400000"]
         var agent = try agentProcess(arguments, environment: environment)
-        let ready = await eventually { self.read(notifyOut).contains("READY=1") }
+        // Generous: the agent publishes the tracefs mirror before READY, which takes 20 s on a loaded machine.
+        let ready = await eventually(timeout: 120) { self.read(notifyOut).contains("READY=1") }
         XCTAssertTrue(ready, read(notifyOut))
         XCTAssertTrue(read(notifyOut).contains("STATUS=serving \(socket)"), read(notifyOut))
 

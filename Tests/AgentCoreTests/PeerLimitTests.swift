@@ -16,6 +16,7 @@ final class PeerLimitTests: XCTestCase {
         policy.attach = Principals(users: ["root"], groups: [users.group])
         let agent = try TestAgent(policy: policy)
         agent.rpcConfiguration.socketMode = 0o666
+        let limits = agent.rpcConfiguration
         try await agent.start()
         addTeardownBlock { await agent.cleanUp() }
 
@@ -50,7 +51,7 @@ final class PeerLimitTests: XCTestCase {
         let first = try XCTUnwrap(readLine(stdout.fileHandleForReading))
         XCTAssertEqual(first, "connected")
         let server = try XCTUnwrap(agent.server)
-        _ = await eventually(timeout: 3) { server.connectionCount >= 32 }
+        _ = await eventually(timeout: 3) { server.connectionCount >= limits.maxConnectionsPerUID }
 
         // Root, on a fresh connection, while the user holds every connection it can.
         let began = ContinuousClock.now
@@ -74,7 +75,6 @@ final class PeerLimitTests: XCTestCase {
             guard parts.count == 2, let n = Int(parts[1]) else { return nil }
             return (String(parts[0]), n)
         })
-        let limits = RPCServerConfiguration()
         XCTAssertEqual(counts["peruid"], 130 - limits.maxConnectionsPerUID, summary)
         XCTAssertEqual(counts["unused"], limits.maxConnectionsPerUID, "held connections that send nothing are closed: \(summary)")
     }

@@ -9,18 +9,19 @@ import XCTest
 /// policy, cat() and #include returned a root-only file, #include "/dev/zero" grew bpftrace
 /// without bound, verify-only ran BEGIN, and 60 verify-only calls started 65 bpftrace processes.
 final class UnprivilegedCallerTests: XCTestCase {
-    var user: UnprivilegedUser!
+    var users: TestUsers!
+    var user: TestUser!
     var agents: [AgentProcess] = []
 
     override func setUp() async throws {
         try TestAgent.requireKernel()
-        user = try UnprivilegedUser()
+        users = try TestUsers(self)
+        user = try users.add("u")
     }
 
     override func tearDown() async throws {
         for agent in agents { agent.stop() }
         agents = []
-        user?.remove()
     }
 
     /// A restrictive policy: tracepoints, BEGIN and END only; no capabilities.
@@ -28,7 +29,7 @@ final class UnprivilegedCallerTests: XCTestCase {
         """
         [attach]
         users = ["root"]
-        groups = ["\(user.group)"]
+        groups = ["\(users.group)"]
         [programs]
         probe_kinds = ["tracepoint", "BEGIN", "END"]
         unsafe_builtins = false
@@ -39,7 +40,7 @@ final class UnprivilegedCallerTests: XCTestCase {
     }
 
     func agent(_ policy: String) async throws -> AgentProcess {
-        let agent = try await AgentProcess(policy: policy, group: user.group)
+        let agent = try await AgentProcess(policy: policy, group: users.group)
         agents.append(agent)
         return agent
     }
@@ -160,7 +161,7 @@ final class UnprivilegedCallerTests: XCTestCase {
         // system() is allowed, so a body that ran would leave a file behind.
         let agent = try await agent("""
             [attach]
-            groups = ["\(user.group)"]
+            groups = ["\(users.group)"]
             [programs]
             allow = ["system"]
             """)
@@ -186,15 +187,15 @@ final class UnprivilegedCallerTests: XCTestCase {
     }
 
     func testSixtyConcurrentVerifyOnlyCallsRunBoundedAndAreAllAnswered() async throws {
-        let agent = try await agent(restrictive(limits: "verify_concurrency = 4\nextensions_per_uid = 64"))
+        // Two users, 30 calls each: the agent also limits connections per uid (32), and these
+        // calls are meant to reach the verify queue, not that limit.
+        let agent = try await agent(restrictive(limits: "verify_concurrency = 4"))
+        let second = try users.add("v")
         let script = try agent.file("count.bt", Data("tracepoint:syscalls:sys_enter_getppid { @n = count(); }\n".utf8))
         var processes: [(Process, String)] = []
         for index in 0..<60 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=\(user.uid)", "--regid=\(user.gid)", "--init-groups", "--",
-                                 AgentProcess.kenc, "attach", "--verify-only", script]
-            process.environment = ["PATH": "/usr/bin:/bin", "KEN_AGENT_SOCKET": agent.socket]
+            let caller = index.isMultiple(of: 2) ? user! : second
+            let process = caller.process(AgentProcess.kenc, ["attach", "--verify-only", script, "--agent-socket", agent.socket])
             let output = agent.directory + "/out\(index)"
             FileManager.default.createFile(atPath: output, contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
@@ -223,14 +224,10 @@ final class UnprivilegedCallerTests: XCTestCase {
     }
 
     func testVerifyOnlyChildDiesWithTheAgent() async throws {
-        let agent = try await agent("[attach]\ngroups = [\"\(user.group)\"]\n")
+        let agent = try await agent("[attach]\ngroups = [\"\(users.group)\"]\n")
         // Many kprobes: bpftrace takes a while to attach them, long enough to kill the agent.
         let script = try agent.file("slow.bt", Data("kprobe:vfs_* { @[func] = count(); } kprobe:tcp_* { @[func] = count(); }\n".utf8))
-        let caller = Process()
-        caller.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        caller.arguments = ["--reuid=\(user.uid)", "--regid=\(user.gid)", "--init-groups", "--",
-                            AgentProcess.kenc, "attach", "--verify-only", script]
-        caller.environment = ["PATH": "/usr/bin:/bin", "KEN_AGENT_SOCKET": agent.socket]
+        let caller = user.process(AgentProcess.kenc, ["attach", "--verify-only", script, "--agent-socket", agent.socket])
         caller.standardOutput = FileHandle.nullDevice
         caller.standardError = FileHandle.nullDevice
         try caller.run()

@@ -25,14 +25,14 @@ struct LibraryEvaluationSet {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    static func load() throws -> LibraryEvaluationSet {
+    static func load(_ file: String = "eval/library-prompts.jsonl") throws -> LibraryEvaluationSet {
         let root = repositoryRoot
         var prompts: [String: String] = [:]
         for object in try lines(root.appendingPathComponent("eval/prompts.jsonl")) {
             if let id = object["id"] as? String, let prompt = object["prompt"] as? String { prompts[id] = prompt }
         }
         var entries: [Entry] = []
-        for object in try lines(root.appendingPathComponent("eval/library-prompts.jsonl")) {
+        for object in try lines(root.appendingPathComponent(file)) {
             guard let id = object["id"] as? String, object.keys.contains("answer") else {
                 throw NSError(domain: "library-prompts", code: 1, userInfo: [NSLocalizedDescriptionKey: "entry without id or answer: \(object)"])
             }

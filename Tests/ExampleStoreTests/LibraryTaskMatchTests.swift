@@ -4,8 +4,12 @@ import XCTest
 
 /// The offline library answers only with an example that does the asked task (issue #13 item 3).
 final class LibraryTaskMatchTests: XCTestCase {
+    /// The shipped corpus alone: what the threshold is calibrated on, the same on every machine.
     static let store: ExampleStore? = try? ExampleStore(ExampleStore.Configuration(
         corpusDirectory: LibraryEvaluationSet.repositoryRoot.appendingPathComponent("corpus/examples"), toolDirectories: []))
+    /// As kend loads it: the corpus and the bpftrace tools installed on this machine.
+    static let storeAsKend: ExampleStore? = try? ExampleStore(ExampleStore.Configuration(
+        corpusDirectory: LibraryEvaluationSet.repositoryRoot.appendingPathComponent("corpus/examples")))
 
     func corpus() throws -> ExampleStore {
         try XCTUnwrap(Self.store, "the shipped corpus loads")
@@ -14,10 +18,12 @@ final class LibraryTaskMatchTests: XCTestCase {
     /// Counts of outcomes at a threshold.
     struct Tally: CustomStringConvertible {
         var right = 0, wrong = 0, declined = 0, wronglyDeclined = 0
+        /// Entries declined although an example does the task.
+        var missed: [String] = []
         var answered: Int { right + wrong }
         var total: Int { right + wrong + declined + wronglyDeclined }
         var description: String {
-            "\(total) prompts: answered \(answered) (right \(right), different task \(wrong)), declined \(declined + wronglyDeclined) (\(wronglyDeclined) of them had an example)"
+            "\(total) prompts: answered \(answered) (right \(right), different task \(wrong)), declined \(declined + wronglyDeclined) (\(wronglyDeclined) of them had an example\(missed.isEmpty ? "" : ": " + missed.joined(separator: ", ")))"
         }
         mutating func add(_ outcome: LibraryEvaluationSet.Outcome) {
             switch outcome {
@@ -39,15 +45,20 @@ final class LibraryTaskMatchTests: XCTestCase {
     func tally(_ entries: [LibraryEvaluationSet.Entry], _ decisions: [LibraryDecision], threshold: Double) -> (Tally, [String]) {
         var tally = Tally()
         var wrong: [String] = []
+        var missed: [String] = []
         for (entry, all) in zip(entries, decisions) {
             var decision = all
             decision.candidates = all.candidates.filter { $0.similarity >= threshold }
             let outcome = LibraryEvaluationSet.judge(decision, entry.label)
             tally.add(outcome)
+            if outcome == .wronglyDeclined {
+                missed.append("\(entry.id) (\(entry.label.example ?? ""))")
+            }
             if outcome == .wrong {
                 wrong.append("\(entry.id) → \(decision.candidates.first?.example.id ?? "-") (label \(entry.label.example ?? "none"))")
             }
         }
+        tally.missed = missed
         return (tally, wrong)
     }
 
@@ -78,11 +89,34 @@ final class LibraryTaskMatchTests: XCTestCase {
         XCTAssertEqual(LibraryMatcher.defaultThreshold, chosen, accuracy: 1e-9,
                        "the shipped threshold is the one calibrated on the dev split; dev: \(devTally)")
 
-        let (held, heldWrong) = tally(heldApart, await decisions(heldApart, store: store), threshold: LibraryMatcher.defaultThreshold)
+        let heldDecisions = await decisions(heldApart, store: store)
+        let (held, heldWrong) = tally(heldApart, heldDecisions, threshold: LibraryMatcher.defaultThreshold)
+        print("library held-apart split without a similarity floor: \(tally(heldApart, heldDecisions, threshold: 0).0)")
         print("library held-apart split (threshold \(LibraryMatcher.defaultThreshold)): \(held)")
         for line in devWrong + heldWrong { print("  different task: \(line)") }
         XCTAssertLessThanOrEqual(held.wrong, 1, "different-task answers on the held-apart split: \(heldWrong)")
         XCTAssertGreaterThanOrEqual(held.right, 10, "useful coverage on the held-apart split: \(held)")
+
+        // The same split as kend answers on this machine, installed tools included.
+        let kendStore = try XCTUnwrap(Self.storeAsKend)
+        let tools = await kendStore.all().filter { $0.origin == .installedTool }.count
+        let (withTools, toolWrong) = tally(heldApart, await decisions(heldApart, store: kendStore),
+                                           threshold: LibraryMatcher.defaultThreshold)
+        print("library held-apart split with the \(tools) installed bpftrace tools: \(withTools)")
+        for line in toolWrong { print("  different task: \(line)") }
+        XCTAssertLessThanOrEqual(withTools.wrong, 1, "with installed tools: \(toolWrong)")
+    }
+
+    /// Prompts written after the word lists were frozen, measured once: a check that the
+    /// held-apart figure is not an artefact of having seen those prompts while writing the lists.
+    func testFreshPromptsWrittenAfterTheWordListsWereFrozen() async throws {
+        let store = try corpus()
+        let fresh = try LibraryEvaluationSet.load("eval/library-fresh.jsonl")
+        let (result, wrong) = tally(fresh.entries, await decisions(fresh.entries, store: store),
+                                    threshold: LibraryMatcher.defaultThreshold)
+        print("library fresh set (threshold \(LibraryMatcher.defaultThreshold)): \(result)")
+        for line in wrong { print("  different task: \(line)") }
+        XCTAssertLessThanOrEqual(Double(result.wrong), 0.025 * Double(result.total) + 1, "\(wrong)")
     }
 
     func testEveryLabelNamesAShippedExampleAndEveryEvalPromptIsLabelled() async throws {

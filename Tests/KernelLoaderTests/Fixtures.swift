@@ -5,41 +5,8 @@ import XCTest
 /// BPF C sources compiled at test time with clang (`-target bpf`), kept as strings so the test
 /// target holds no C files SwiftPM would try to compile for the host.
 enum BPFFixtures {
-    /// Two tracepoint programs sharing an array map; both verify and attach.
-    static let counter = #"""
-// A minimal object extension for KernelLoader tests: counts getpid() calls in an array map.
-#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, __u64);
-} getpid_calls SEC(".maps");
-
-SEC("tracepoint/syscalls/sys_enter_getpid")
-int count_getpid(void *ctx)
-{
-    __u32 key = 0;
-    __u64 *value = bpf_map_lookup_elem(&getpid_calls, &key);
-    if (value)
-        __sync_fetch_and_add(value, 1);
-    return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_getppid")
-int count_getppid(void *ctx)
-{
-    __u32 key = 0;
-    __u64 *value = bpf_map_lookup_elem(&getpid_calls, &key);
-    if (value)
-        __sync_fetch_and_add(value, 2);
-    return 0;
-}
-
-char LICENSE[] SEC("license") = "GPL";
-"""#
+    /// Two tracepoint programs sharing an array map; both verify and attach (shared with ken-bench).
+    static let counter = BPFSampleSources.counter
 
     /// A program the verifier refuses: an out-of-bounds map value read.
     static let outOfBounds = #"""

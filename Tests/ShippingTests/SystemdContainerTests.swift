@@ -8,9 +8,10 @@ import XCTest
 /// prompt synthesized and attached through kend as user ken (offline library, no LLM), a quiet
 /// journal, the units' exposure, and removal and purge leaving nothing running and no state.
 ///
-/// The .deb is built from the binaries already built next to the tests (`packaging/build-deb
-/// --bin-dir`): a release build takes many minutes on CI's two cores. Debug binaries link the
-/// Swift runtime dynamically, so its directory is bound read-only at the same path inside.
+/// The .deb is built from the binaries already built (`packaging/build-deb --bin-dir`): release
+/// ones when they are current, else the debug build CI makes anyway — a release build of the
+/// three programs takes 10–18 minutes on CI's two cores. Debug binaries link the Swift runtime
+/// dynamically, so its directory is bound read-only at the same path inside.
 /// Needs root, debootstrap, systemd-nspawn and, once per package list, Debian's mirror; without
 /// them it skips, saying which. About 30 s with a cached root, 2–3 min when debootstrap runs.
 final class SystemdContainerTests: XCTestCase {
@@ -27,9 +28,10 @@ final class SystemdContainerTests: XCTestCase {
         guard FileManager.default.fileExists(atPath: "/sys/kernel/btf/vmlinux") else {
             throw XCTSkip("the kernel has no BTF (/sys/kernel/btf/vmlinux): Ken's extensions cannot resolve types")
         }
-        guard let bin = Shell.builtProgramsDirectory() else {
+        guard let debug = Shell.builtProgramsDirectory() else {
             throw XCTSkip("ken-agent, kend and kenc are not built (run swift build, or set KEN_BIN_DIR)")
         }
+        let bin = Self.releaseDirectory(newerThan: debug) ?? debug
         var timings: [(String, Double)] = []
         var clock = Date()
         func lap(_ step: String) {
@@ -157,6 +159,7 @@ final class SystemdContainerTests: XCTestCase {
         let synth = try container.sh("runuser -u ken -- kenc synth --attach --name cat-opens 'print every file opened by cat' 2>&1; echo \"exit=$?\"",
                                      timeout: 120)
         XCTAssertTrue(synth.stdout.contains("exit=0"), "kenc synth --attach as ken:\n\(synth.stdout)")
+        print("SystemdContainerTests: kenc synth --attach as ken:\n\(synth.stdout)")
         let afterSynth = try container.sh("kenc list")
         XCTAssertTrue(afterSynth.stdout.split(separator: "\n").contains { $0.contains("cat-opens") && $0.contains("ken") && $0.contains("attached") },
                       afterSynth.stdout)
@@ -215,6 +218,22 @@ final class SystemdContainerTests: XCTestCase {
         XCTAssertTrue(purge.stdout.contains("state=0"), purge.stdout)
         XCTAssertTrue(purge.stdout.contains("bpftrace=0"), purge.stdout)
         lap("dpkg -r and -P")
+    }
+
+    /// Release binaries (statically linked, as shipped) when `.build/release` holds all three
+    /// and they are at least as new as the debug ones the tests were built with; stale release
+    /// binaries would test old code. CI builds only debug: a release build of the three
+    /// programs took about 18 minutes on two busy cores (10 alone), for no extra coverage here.
+    static func releaseDirectory(newerThan debug: URL) -> URL? {
+        let release = Shell.repository.appendingPathComponent(".build/release")
+        func modified(_ url: URL) -> Date? {
+            (try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date
+        }
+        for program in ["ken-agent", "kend", "kenc"] {
+            guard let built = modified(release.appendingPathComponent(program)),
+                  let reference = modified(debug.appendingPathComponent(program)), built >= reference else { return nil }
+        }
+        return release
     }
 
     /// The directory of the Swift runtime `binary` links dynamically (debug builds), or nil for a

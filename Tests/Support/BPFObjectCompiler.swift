@@ -54,3 +54,43 @@ public enum BPFObjectCompiler {
         return withUnsafeBytes(of: name.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 }
+
+/// BPF C sources more than one target compiles.
+public enum BPFSampleSources {
+    /// Two tracepoint programs (`count_getpid`, `count_getppid`) sharing an array map; both
+    /// verify and attach on any kernel with the syscalls tracepoints.
+    public static let counter = #"""
+// A minimal object extension for KernelLoader tests: counts getpid() calls in an array map.
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} getpid_calls SEC(".maps");
+
+SEC("tracepoint/syscalls/sys_enter_getpid")
+int count_getpid(void *ctx)
+{
+    __u32 key = 0;
+    __u64 *value = bpf_map_lookup_elem(&getpid_calls, &key);
+    if (value)
+        __sync_fetch_and_add(value, 1);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_getppid")
+int count_getppid(void *ctx)
+{
+    __u32 key = 0;
+    __u64 *value = bpf_map_lookup_elem(&getpid_calls, &key);
+    if (value)
+        __sync_fetch_and_add(value, 2);
+    return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""#
+}

@@ -1,3 +1,4 @@
+import Contracts
 import ExampleStore
 import Foundation
 import KendCore
@@ -28,6 +29,22 @@ enum Fixtures {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("ken-\(label)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
+    }
+
+    /// This kernel's contracts store, built once for the whole target (the open store keeps
+    /// reading its unlinked file; nothing is left in /tmp).
+    static let sharedContracts: Result<ContractStore, Error> = {
+        let directory = NSTemporaryDirectory() + "ken-synthesis-contracts-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        return Result { try ContractStore.open(stateDirectory: directory, kernel: { KernelInfo.shared() }) }
+    }()
+
+    /// The contracts store, or a skip when this kernel has no BTF to build it from.
+    static func contracts() throws -> ContractStore {
+        guard FileManager.default.isReadableFile(atPath: "/sys/kernel/btf/vmlinux") else {
+            throw XCTSkip("no kernel BTF: the contracts store cannot be built")
+        }
+        return try sharedContracts.get()
     }
 
     static func store(state: URL) throws -> ExampleStore {

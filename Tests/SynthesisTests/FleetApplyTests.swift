@@ -48,7 +48,10 @@ final class FleetApplyTests: XCTestCase {
         let server = try ScriptedLLMServer(script: script)
         let engine = Fixtures.engine(source: LLMCandidateSource(client: try Fixtures.llm(server)), kernel: kernel,
                                      state: state, store: nil, gate: AgentGate(agent: AgentEndpoint(socketPath: socket)))
-        return Rig(agent: agent, client: try await AgentClient.connect(path: socket),
+        let client = try await AgentClient.connect(path: socket)
+        // Used at once: the agent closes connections that send nothing for a few seconds.
+        _ = try await client.call(.with { $0.status = .init() })
+        return Rig(agent: agent, client: client,
                    applier: FleetApplier(engine: engine, agent: AgentEndpoint(socketPath: socket)), server: server, state: state)
     }
 

@@ -16,12 +16,6 @@ import XCTest
 /// or verified — without a proven, non-vacuous assert tied to the request. The kernel gate is
 /// left out: it decides whether a program loads, not what the report may claim about it.
 final class OfflineVerdictSweepTests: XCTestCase {
-    static let contracts: Result<ContractStore, Error> = {
-        let directory = NSTemporaryDirectory() + "ken-sweep-contracts-\(getpid())"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        return Result { try ContractStore.open(stateDirectory: directory, kernel: { KernelInfo.shared() }) }
-    }()
-
     /// Every prompt of the shipped corpus and of both evaluation files.
     static func prompts(store: ExampleStore) async throws -> [(origin: String, prompt: String)] {
         var prompts: [(String, String)] = []
@@ -40,7 +34,7 @@ final class OfflineVerdictSweepTests: XCTestCase {
 
     func testNoOfflineResultIsCalledProvenWithoutAProvenNonVacuousAssert() async throws {
         let kernel = try Fixtures.requireTracefs()
-        let contracts = try Self.contracts.get()
+        let contracts = try Fixtures.contracts()
         let state = try Fixtures.temporaryDirectory("sweep")
         defer { try? FileManager.default.removeItem(at: state) }
         let store = try Fixtures.store(state: state)
@@ -59,14 +53,14 @@ final class OfflineVerdictSweepTests: XCTestCase {
         var counts = (prompts: 0, proven: 0, checked: 0, failed: 0, declined: 0)
         for (origin, prompt) in try await Self.prompts(store: store) {
             counts.prompts += 1
-            let events = EventMessages()
+            let events = EventLog()
             let report = try await engine.synthesize(Ken_V1_SynthesizeRequest.with { $0.prompt = prompt }) { event in
-                events.append(event.message)
+                events.append(Ken_V1_SynthesisEventSnapshot(attempt: event.attempt, stage: "\(event.stage)", message: event.message))
             }
             let text = ReportFormatting.text(report)
             let context = "\(origin): \(prompt)\n\(text)"
             XCTAssertFalse(saysVerified(text), "the report says verified: \(context)")
-            XCTAssertFalse(events.all.contains(where: saysVerified), "progress says verified: \(context)")
+            XCTAssertFalse(events.events.contains(where: { saysVerified($0.message) }), "progress says verified: \(context)")
             guard report.passed else {
                 XCTAssertNotEqual(report.verdict, .proven, context)
                 XCTAssertTrue(report.provenAsserts.isEmpty, context)
@@ -105,20 +99,5 @@ final class OfflineVerdictSweepTests: XCTestCase {
               + "\(counts.declined) declined by the library, \(counts.failed) failed a check")
         XCTAssertEqual(counts.prompts, counts.proven + counts.checked + counts.declined + counts.failed)
         XCTAssertGreaterThan(counts.proven + counts.checked, 0, "the sweep answered something")
-    }
-}
-
-/// Progress messages collected from the engine's callback.
-final class EventMessages: @unchecked Sendable {
-    // Guarded by `lock`: the engine calls back from its task.
-    private let lock = NSLock()
-    private var stored: [String] = []
-    func append(_ message: String) {
-        lock.lock(); defer { lock.unlock() }
-        stored.append(message)
-    }
-    var all: [String] {
-        lock.lock(); defer { lock.unlock() }
-        return stored
     }
 }

@@ -51,18 +51,6 @@ final class PaperCaseStudyTests: XCTestCase {
         ```
         """
 
-    static let contracts: Result<ContractStore, ContractsError> = {
-        let directory = NSTemporaryDirectory() + "ken-synthesis-contracts-\(getpid())"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        do {
-            return .success(try ContractStore.open(stateDirectory: directory, kernel: { KernelInfo.shared() }))
-        } catch let error as ContractsError {
-            return .failure(error)
-        } catch {
-            return .failure(.storage("\(error)"))
-        }
-    }()
-
     func testByteOrderCounterexampleIsFedBackThenTheFixedProgramIsAttached() async throws {
         guard getuid() == 0 else { throw XCTSkip("not root: ken-agent cannot attach the verified program") }
         let kernel = try Fixtures.requireTracefs()
@@ -70,7 +58,7 @@ final class PaperCaseStudyTests: XCTestCase {
         guard kernel.catalogue.contains(.tracepoint, "sock:inet_sock_set_state") else {
             throw XCTSkip("this kernel has no sock:inet_sock_set_state tracepoint")
         }
-        let contracts = try Self.contracts.get()
+        let contracts = try Fixtures.contracts()
         let state = try Fixtures.temporaryDirectory("paper")
         let socket = state.appendingPathComponent("agent.sock").path
         let agent = try await AgentServer.start(

@@ -26,5 +26,8 @@ final class VerifierProverTests: XCTestCase {
         XCTAssertTrue(outcome.asserts.isEmpty)
         let reason = try XCTUnwrap(outcome.couldNotCheck, "a program the prover cannot resolve must say so")
         XCTAssertTrue(reason.contains("no_such_field"), reason)
+        let verdict = ProgramVerdict.judge(proof: outcome)
+        XCTAssertEqual(verdict.kind, .checked)
+        XCTAssertTrue(verdict.unprovenReason.hasPrefix("UNKNOWN:"), verdict.unprovenReason)
     }
 }
