@@ -3,6 +3,7 @@ import Contracts
 import ExampleStore
 import Foundation
 import KendCore
+import KenClient
 import KenProto
 import KernelInfo
 import Pipeline
