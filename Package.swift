@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "ken-agent", targets: ["ken-agent"]),
         .executable(name: "kend", targets: ["kend"]),
         .executable(name: "kenc", targets: ["kenc"]),
+        .executable(name: "ken-verify", targets: ["ken-verify"]),
         .executable(name: "ken-bench", targets: ["ken-bench"]),
         .executable(name: "ken-eval", targets: ["ken-eval"]),
     ],
@@ -88,12 +89,16 @@ let package = Package(
             "KernelInfo",  // the running release for Status (no Z3, LLM or curl behind it)
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // kenc's agent subcommands' logic (tables, JSON, exit codes, calls): no kernel code.
-        .target(name: "AgentCLI", dependencies: ["KenRPC", "KenProto", "Accounts"]),
+        // kenc's library: the daemons' calls, every output format and JSON document, exit
+        // statuses, file reading. Links no LLM, libcurl or Z3 (a test checks kenc with ldd).
+        .target(name: "KenClient", dependencies: [
+            "KenRPC", "KenProto", "Accounts", "KernelInfo", "BpftraceSyntax", "BpftraceSemantics",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         // MARK: kend side.
         .target(name: "LLM", dependencies: ["HTTP"]),
-        .target(name: "ExampleStore", dependencies: ["LLM", "BpftraceSyntax"]),
+        .target(name: "ExampleStore", dependencies: ["LLM", "BpftraceSyntax", "PromptAsserts"]),
         // Test support shared by test targets and ken-bench: a scripted OpenAI-compatible HTTP
         // server, and BPF C compiled with clang for tests that load real objects.
         .target(name: "TestSupport", path: "Tests/Support"),
@@ -133,9 +138,15 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // kenc: argument parsing and calls into KenClient; the local checks (check, fmt,
+        // contracts) link the front end and the contracts store. No LLM, libcurl or Z3.
         .executableTarget(name: "kenc", dependencies: [
-            "KenRPC", "KenProto", "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "KendCore", "AgentCLI",
-            "Contracts", "KernelInfo", "Fleet", "KenVersion",
+            "KenClient", "KenProto", "BpftraceSemantics", "Contracts", "KernelInfo", "Fleet", "KenVersion",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // `kenc verify` runs this helper, which holds the symbolic verifier (Z3).
+        .executableTarget(name: "ken-verify", dependencies: [
+            "KenClient", "SymbolicVerifier",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -168,7 +179,7 @@ let package = Package(
         .testTarget(name: "BpftraceSemanticsTests", dependencies: ["BpftraceSemantics", "BpftraceSyntax", "KernelInfo"]),
         .testTarget(name: "SymbolicVerifierTests", dependencies: ["SymbolicVerifier", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "Z3"]),
         .testTarget(name: "KernelLoaderTests", dependencies: ["KernelLoader", "BPF", "TestSupport"]),
-        .testTarget(name: "AgentCoreTests", dependencies: ["TOML", "Accounts", "Digest", "KernelInfo", "AgentCore", "AgentCLI", "Registry", "KenRPC", "KenProto", "KernelLoader", "TestSupport"]),
+        .testTarget(name: "AgentCoreTests", dependencies: ["TOML", "Accounts", "Digest", "KernelInfo", "AgentCore", "KenClient", "Registry", "KenRPC", "KenProto", "KernelLoader", "TestSupport"]),
         .testTarget(name: "RegistryTests", dependencies: ["Digest", "Registry", "SQLite", "KenProto"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "HTTP", "TestSupport"]),
         .testTarget(name: "ExampleStoreTests", dependencies: ["ExampleStore", "BpftraceSyntax", "LLM", "TestSupport"]),
@@ -177,13 +188,16 @@ let package = Package(
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "TOML", "Digest", "KenProto"]),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
         .testTarget(name: "ShippingTests"),
+        .testTarget(name: "KenClientTests", dependencies: [
+            "KenClient", "KenProto", "BpftraceSemantics", "SymbolicVerifier", "Contracts", "KernelInfo",
+        ]),
         .testTarget(name: "AnnotatedCorpusTests", dependencies: ["BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "SymbolicVerifier"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts", "KernelInfo"]),
         .testTarget(name: "ComprehensionTests", dependencies: ["Comprehension", "Contracts", "BpftraceSyntax", "SymbolicVerifier", "TestSupport"]),
         .testTarget(name: "PromptAssertsTests", dependencies: ["PromptAsserts", "BpftraceSyntax"]),
         .testTarget(name: "SynthesisTests", dependencies: [
             "Synthesis", "Pipeline", "KendCore", "KenProto", "KenRPC", "LLM", "ExampleStore", "KernelInfo", "TestSupport",
-            "AgentCore", "Fleet", "Comprehension", "Contracts", "KenVersion", "BpftraceSyntax",
+            "AgentCore", "Fleet", "Comprehension", "Contracts", "KenVersion", "BpftraceSyntax", "KenClient",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),

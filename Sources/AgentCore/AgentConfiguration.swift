@@ -19,7 +19,8 @@ public struct AgentConfiguration: Sendable {
     public var detachedRetentionSeconds: Double = 30 * 86_400
     /// Completes when the kernel facts for unprivileged readers (`TracefsMirror`) are published.
     /// The agent serves before they are (listening must not wait ~2 s for tracefs), so Status —
-    /// which kend calls to make sure the facts exist before it reads them — awaits this first.
+    /// which kend calls to make sure the facts exist before it reads them — awaits this first
+    /// when the caller is not root (root reads tracefs itself).
     public var kernelFactsPublished: (@Sendable () async -> Void)?
 
     public init(stateDirectory: String = "/var/lib/ken", policy: AgentPolicy = AgentPolicy(),

@@ -73,7 +73,8 @@ extension AgentService {
         }
     }
 
-    func attach(_ request: Ken_V1_AttachRequest, peer: PeerCredentials) async throws -> Ken_V1_AttachReply {
+    /// `via`: kend, when it attaches on behalf of `peer` (recorded in the extension's notes).
+    func attach(_ request: Ken_V1_AttachRequest, peer: PeerCredentials, via: PeerCredentials? = nil) async throws -> Ken_V1_AttachReply {
         guard let kind = ExtensionKind(proto: request.kind) else {
             throw RPCStatusError(.invalidArgument, "the attach request names no program kind (bpftrace or object)")
         }
@@ -128,7 +129,9 @@ extension AgentService {
             }
             return record
         }
-        logger.info("attaching", metadata: ["id": "\(record.id)", "name": "\(record.name)", "uid": "\(peer.uid)", "kind": "\(kind.rawValue)"])
+        logger.info("attaching", metadata: ["id": "\(record.id)", "name": "\(record.name)", "uid": "\(peer.uid)", "kind": "\(kind.rawValue)",
+                                            "via": "\(via.map { "kend uid \($0.uid) pid \($0.pid)" } ?? "direct")"])
+        if let via { supervisor.notes(record.id).append("attached for uid \(peer.uid) through kend (uid \(via.uid), pid \(via.pid))") }
         let attached: ExtensionRecord
         do {
             attached = try await supervisor.start(record, unsafe: checked?.needsUnsafeFlag ?? false)

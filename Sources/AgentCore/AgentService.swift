@@ -37,31 +37,46 @@ public final class AgentService: Sendable {
 
     /// Answers one request. Streams (Logs with follow) call `send` for every line but the last.
     public func handle(
-        _ request: Ken_V1_AgentRequest, peer: PeerCredentials,
+        _ request: Ken_V1_AgentRequest, peer connected: PeerCredentials,
         send: @escaping @Sendable (Ken_V1_AgentResponse) async throws -> Void
     ) async throws -> Ken_V1_AgentResponse {
+        // kend may name the end user it acts for; anyone else who tries is refused outright.
+        var peer = connected
+        var via: PeerCredentials?
+        if request.hasOnBehalfOf {
+            guard configuration.policy.isKendUser(connected.uid) else {
+                logger.notice("refused on_behalf_of", metadata: ["peer": "\(connected)", "claimed_uid": "\(request.onBehalfOf.uid)"])
+                throw RPCStatusError(.permissionDenied, "uid \(connected.uid) may not act on behalf of other users",
+                                     hint: "only the kend user named in [kend] user of the agent's policy may")
+            }
+            peer = PeerCredentials(uid: request.onBehalfOf.uid, gid: request.onBehalfOf.gid, pid: request.onBehalfOf.pid)
+            via = connected
+        }
         var response = Ken_V1_AgentResponse()
         response.id = request.id
         switch request.call {
         case .status:
             try authorize(.status, peer)
-            await configuration.kernelFactsPublished?()
+            // The copy is for unprivileged readers (kend as ken); root reads tracefs itself and
+            // is answered at once.
+            if peer.uid != 0 { await configuration.kernelFactsPublished?() }
             response.statusReply = try status(peer: peer)
         case let .attach(attach):
             try authorize(.attach, peer)
-            response.attach = try await self.attach(attach, peer: peer)
+            response.attach = try await self.attach(attach, peer: peer, via: via)
         case let .verifyOnly(verify):
             try authorize(.verifyOnly, peer)
             response.verifyOnly = try await self.verify(verify, peer: peer, send: send)
         case let .list(list):
             try authorize(.list, peer)
-            response.list = try await self.list(all: list.all)
+            response.list = try await self.list(all: list.all, for: peer)
         case let .get(get):
             try authorize(.get, peer)
-            let record = try find(id: get.id, name: get.name)
+            let record = try findVisible(id: get.id, name: get.name, to: peer)
             response.get = Ken_V1_GetReply.with { $0.extension = self.proto(record) }
         case let .detach(detach):
-            let record = try find(id: detach.id, name: detach.name)
+            try authorize(.list, peer)
+            let record = try findVisible(id: detach.id, name: detach.name, to: peer)
             if detach.id.isEmpty, record.state == .detached {
                 // By id, detaching twice is harmless; by name, the name no longer names anything live.
                 throw RPCStatusError(.notFound, "no attached extension named \"\(detach.name.prefix(128))\"",
@@ -71,7 +86,8 @@ public final class AgentService: Sendable {
             let detached = try await self.detach(record, by: peer)
             response.detach = Ken_V1_DetachReply.with { $0.extension = self.proto(detached) }
         case let .logs(logs):
-            let record = try find(id: logs.id, name: logs.name)
+            try authorize(.list, peer)
+            let record = try findVisible(id: logs.id, name: logs.name, to: peer)
             try authorize(.logs(owner: record.ownerUID), peer)
             let lines = supervisor.logLines(id: record.id, tail: Int(logs.tail))
             if !logs.follow {
@@ -127,6 +143,23 @@ public final class AgentService: Sendable {
         }
     }
 
+    /// The extension named by id or name, if `peer` may see it: its owner and administrators
+    /// may. Anyone else gets exactly the answer a missing extension gets, so ids and names of
+    /// other users' extensions cannot be probed (permission is decided before existence shows).
+    func findVisible(id: String, name: String, to peer: PeerCredentials) throws(RPCStatusError) -> ExtensionRecord {
+        if authorizer.isAdmin(peer) { return try find(id: id, name: name) }
+        let record: ExtensionRecord?
+        do {
+            record = try find(id: id, name: name)
+        } catch where error.code == .notFound {
+            record = nil
+        }
+        if let record, record.ownerUID == peer.uid { return record }
+        let key = id.isEmpty ? "named \"\(name.prefix(128))\"" : "with id \(id)"
+        throw RPCStatusError(.notFound, "you have no extension \(key)",
+                             hint: "kenc list shows your extensions; administrators see everyone's")
+    }
+
     public static func isValidID(_ id: String) -> Bool {
         id.utf8.count == 12 && id.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
@@ -165,9 +198,12 @@ public final class AgentService: Sendable {
         }
     }
 
-    func list(all: Bool) async throws(RPCStatusError) -> Ken_V1_ListReply {
-        let records: [ExtensionRecord]
+    /// Administrators see every extension; everyone else sees their own (and, with `all`, the
+    /// kernel's programs, with only their own extensions named).
+    func list(all: Bool, for peer: PeerCredentials) async throws(RPCStatusError) -> Ken_V1_ListReply {
+        var records: [ExtensionRecord]
         do { records = try registry.list() } catch { throw RPCStatusError(.internal, "registry: \(error)") }
+        if !authorizer.isAdmin(peer) { records = records.filter { $0.ownerUID == peer.uid } }
         let programs = supervisor.kernelPrograms()
         let memlockByProg = Dictionary(programs.map { ($0.id, $0.memlockBytes) }, uniquingKeysWith: { a, _ in a })
         var owner: [UInt32: String] = [:]

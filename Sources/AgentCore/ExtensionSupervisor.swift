@@ -73,9 +73,16 @@ final class ExtensionSupervisor: Sendable {
                 return .refused(error.message)
             }
         case .bpfObject:
-            // The object policy (program types, helpers) is applied by the object checks of
-            // AgentService; here the size limit, which needs no object bytes.
-            return .allowed(unsafe: false)
+            // The same inspection as at attach (kinds, helpers, kfuncs), on the stored bytes; an
+            // object that cannot be read is refused, never waved through.
+            let bytes = record.object.isEmpty ? ((try? registry.get(id: record.id, withObject: true))?.object ?? []) : record.object
+            guard !bytes.isEmpty else { return .refused("the stored object cannot be read") }
+            do {
+                _ = try ProgramChecker(policy: configuration.policy, dialect: .v0_17).checkObject(bytes)
+                return .allowed(unsafe: false)
+            } catch {
+                return .refused(error.message)
+            }
         }
     }
 

@@ -64,6 +64,9 @@ public struct Principals: Sendable, Equatable {
 /// verify_seconds = 30      # wall-clock cap of one verify-only child
 /// child_memory_bytes = 2147483648  # address-space cap (RLIMIT_AS) of every child the agent runs
 ///
+/// [kend]                   # the synthesis daemon, which may act on behalf of its callers
+/// user = "ken"             # a name or numeric uid; "" : nobody may
+///
 /// [lifecycle]
 /// restart_policy = "no"    # default for attaches that name none: "no", "on-failure", "always"
 /// detach_on_stop = false   # true: detach every extension when the agent stops
@@ -110,6 +113,15 @@ public struct AgentPolicy: Sendable, Equatable {
     public var maxRestarts = 5
     /// Bytes kept per extension log file before it is rotated (one older generation is kept).
     public var logMaxBytes = 1 << 20
+    /// The user kend runs as: the only peer whose calls may name an end user to act for
+    /// (`on_behalf_of`). Empty: nobody.
+    public var kendUser = "ken"
+
+    /// True when `uid` is the configured kend user.
+    public func isKendUser(_ uid: UInt32) -> Bool {
+        guard !kendUser.isEmpty, let kend = UInt32(kendUser) ?? UserDatabase.userID(named: kendUser) else { return false }
+        return kend == uid
+    }
 
     public init() {}
 
@@ -160,6 +172,18 @@ public struct AgentPolicy: Sendable, Equatable {
                     default: throw .invalid("unknown key limits.\(key)")
                     }
                 }
+            case "kend":
+                for (key, v) in table {
+                    switch key {
+                    case "user":
+                        switch v {
+                        case let .string(name): policy.kendUser = name
+                        case let .integer(uid) where uid >= 0: policy.kendUser = String(uid)
+                        default: throw .invalid("kend.user must be a user name or uid")
+                        }
+                    default: throw .invalid("unknown key kend.\(key) (known: user)")
+                    }
+                }
             case "lifecycle":
                 for (key, v) in table {
                     switch key {
@@ -174,7 +198,7 @@ public struct AgentPolicy: Sendable, Equatable {
                     default: throw .invalid("unknown key lifecycle.\(key)")
                     }
                 }
-            default: throw .invalid("unknown section [\(section)] (known: attach, admin, programs, limits, lifecycle)")
+            default: throw .invalid("unknown section [\(section)] (known: attach, admin, programs, limits, kend, lifecycle)")
             }
         }
         return policy

@@ -42,7 +42,10 @@ actor VerifyQueue {
                 continue  // the queue may have moved while reporting
             }
             await withTaskCancellationHandler {
-                await withCheckedContinuation { wakeups[ticket] = $0 }
+                await withCheckedContinuation { continuation in
+                    // A cancel that arrived before this point found nothing to wake.
+                    if Task.isCancelled { continuation.resume() } else { wakeups[ticket] = continuation }
+                }
             } onCancel: {
                 Task { await self.wake(ticket) }
             }

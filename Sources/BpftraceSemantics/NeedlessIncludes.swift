@@ -42,6 +42,11 @@ public enum NeedlessIncludes {
                                headerExists: (String) -> Bool) -> Outcome {
         let includes = program.preamble.filter { $0.kind == .include }
         guard !includes.isEmpty, kernel.btf != nil else { return .unchanged }
+        // Only header names (`linux/sched.h`) are judged; an absolute path or one with `..` is
+        // not a kernel header, and what may be included is the agent's policy to decide.
+        guard includes.allSatisfy({ headerName($0).map { !$0.hasPrefix("/") && !$0.contains("..") } ?? false }) else {
+            return .unchanged
+        }
         var stripped = program
         stripped.preamble.removeAll { $0.kind == .include }
         let without = Resolver(kernel: kernel).resolve(stripped)

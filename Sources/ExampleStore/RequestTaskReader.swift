@@ -1,4 +1,5 @@
 import Foundation
+import PromptAsserts
 
 /// Reads the task model of an English request, mechanically: fixed word lists and patterns,
 /// nothing inferred. A phrase it does not know adds nothing, and an ambiguous one (two process
@@ -10,7 +11,7 @@ public enum RequestTaskReader {
         var model = TaskModel()
         model.action = action(words)
         model.events = events(words, action: model.action)
-        model.filters = filters(words, action: model.action)
+        model.filters = filters(words, prompt: request, action: model.action)
         if model.action == .print || model.action == .act {
             model.outputs = outputs(words)
         } else {
@@ -297,66 +298,44 @@ public enum RequestTaskReader {
 
     // MARK: Filters.
 
-    /// Everyday words that are never taken for a process name.
-    static let commonWords: Set<String> = [
-        "a", "an", "the", "any", "every", "each", "all", "some", "new", "which", "what", "that", "this", "it",
-        "them", "anything", "something", "someone", "anyone", "process", "processes", "program", "programs",
-        "task", "tasks", "user", "users", "root", "kernel", "system", "one", "other", "another", "same", "its",
-        "their", "running", "given", "specific", "particular", "command", "commands", "utility", "tool", "binary",
-        "shell", "application", "server", "client", "servers", "clients", "daemon", "thread", "threads", "name",
-        "number", "type", "device", "disk", "interface", "cpu", "reason", "error", "signal", "state", "size",
-        "function", "file", "files", "path", "pid", "uid", "syscall", "syscalls", "call", "calls", "default",
-        "hand", "itself", "anybody", "somebody", "whom", "who", "when", "whenever", "where", "then", "is", "are",
-        "with", "from", "for", "to", "of", "in", "on", "and", "or", "not", "no", "unix", "tcp", "udp", "ip",
-        "way", "drop", "id", "time", "memory", "python", "bpftrace", "used", "using", "use",
-    ]
-
-    static func isProgramName(_ word: String) -> Bool {
-        guard word.count >= 2, word.count <= 15, !commonWords.contains(word),
-              let first = word.first, first.isLetter,
-              word.allSatisfy({ $0.isLetter || $0.isNumber || "._+-".contains($0) }) else { return false }
-        return true
-    }
-
-    static func filters(_ words: Words, action: TaskAction) -> [TaskFilter] {
+    /// The request's filters. Process names, pids, uids, observed signals, ports, byte bounds and
+    /// paths are the constraints `PromptAsserts.ConstraintExtractor` reads — the same reading the
+    /// Comprehension Engine turns into asserts, so what is filled into an example is what those
+    /// asserts then prove. A constraint it left out for a reason (negated, two names, an
+    /// ambiguous unit) makes the request unanswerable here rather than answered without it.
+    static func filters(_ words: Words, prompt: String, action: TaskAction) -> [TaskFilter] {
         var filters: [TaskFilter] = []
         var names: Set<String> = []
+        let extraction = ConstraintExtractor.extract(prompt)
+        for constraint in extraction.constraints {
+            switch constraint.kind {
+            case .processName(let list):
+                if list.count == 1, let name = list.first { names.insert(name) } else { names.insert("ambiguous") }
+            case .pid(let value): filters.append(TaskFilter(.pid, String(value)))
+            case .uid(let value): filters.append(TaskFilter(.uid, String(value)))
+            case .signal(let number, _) where action != .act:
+                filters.append(TaskFilter(.signal, SignalNames.name(ofNumber: Int(number))))
+            case .signal: break
+            case .port(let value, _): filters.append(TaskFilter(.port, String(value)))
+            case .minimumBytes(let value, _): filters.append(TaskFilter(.threshold, String(value)))
+            case .minimumDuration: filters.append(TaskFilter(.flags, "time bound: \(constraint.phrase)"))
+            case .path(let path, let prefix):
+                // "run from /tmp": a place things come from is a prefix even without a slash.
+                let from = words.lower.firstIndex(of: path.lowercased()).map { $0 > 0 && ["from", "in"].contains(words.lower[$0 - 1]) } ?? false
+                filters.append(TaskFilter(prefix || from ? .pathPrefix : .path, path))
+            }
+        }
+        for skipped in extraction.skipped { filters.append(TaskFilter(.flags, "\(skipped.phrase): \(skipped.reason)")) }
         let lower = words.lower
         for (i, word) in lower.enumerated() {
             let next = i + 1 < lower.count ? lower[i + 1] : ""
-            let previous = i > 0 ? lower[i - 1] : ""
-            // Process names.
-            if ["named", "called"].contains(word), isProgramName(next),
-               word == "named" || ["process", "processes", "program", "programs", "task", "tasks", "binary", "binaries"].contains(previous) {
-                names.insert(next)
+            // The signal an action sends ("kill it with SIGKILL", "signal 9").
+            if action == .act {
+                if word == "signal", let value = Int(next) { filters.append(TaskFilter(.signal, SignalNames.name(ofNumber: value))) }
+                if word.hasPrefix("sig"), let name = SignalNames.canonical(word) { filters.append(TaskFilter(.signal, name)) }
             }
-            if word == "by", isProgramName(next), keyNouns[Tokenizer.stem(next)] == nil, !["ptrace", "kill"].contains(next) {
-                names.insert(next)
-            }
-            if ["command", "utility", "program", "tool", "binary", "process"].contains(word), isProgramName(previous),
-               i >= 2, ["the", "a", "every", "each", "any"].contains(lower[i - 2]) {
-                names.insert(previous)
-            }
-            if ["processes", "process"].contains(word), isProgramName(previous), previous.contains(where: \.isNumber) {
-                names.insert(previous)
-            }
-            if word == "when", isProgramName(next), i + 3 < lower.count, lower[i + 2] == "is", lower[i + 3] == "used" {
-                names.insert(next)
-            }
-            if word == "(sh" || (word == "or" && previous.hasPrefix("(")) { names.insert("ambiguous") }
-            // Numbers that belong to a kind.
-            if word == "pid", let value = UInt64(next) { filters.append(TaskFilter(.pid, String(value))) }
-            if word == "uid", let value = UInt64(next) { filters.append(TaskFilter(.uid, String(value))) }
-            if word == "port", let value = UInt64(next) { filters.append(TaskFilter(.port, String(value))) }
-            if word == "signal", let value = Int(next) { filters.append(TaskFilter(.signal, SignalNames.name(ofNumber: value))) }
-            if word.hasPrefix("sig"), let name = SignalNames.canonical(word) { filters.append(TaskFilter(.signal, name)) }
             // Open flags (O_CREAT, O_TRUNC): conditions no shipped example parameterises.
             if words.raw[i].hasPrefix("O_"), words.raw[i].count > 2 { filters.append(TaskFilter(.flags, words.raw[i])) }
-            // Paths.
-            if word.hasPrefix("/"), word.count > 1 {
-                let prefixCue = ["from", "under", "in", "inside", "with", "of", "within"].contains(previous) || word.hasSuffix("/")
-                filters.append(TaskFilter(prefixCue ? .pathPrefix : .path, words.raw[i]))
-            }
             // Literal text to print: an upper-case word that is not an acronym.
             let rawWord = words.raw[i]
             if rawWord.count >= 3, rawWord.contains(where: \.isLetter), rawWord == rawWord.uppercased(),
@@ -435,39 +414,20 @@ public enum RequestTaskReader {
         "UID", "GID", "LSM", "API", "NFS", "I/O", "IO", "ID", "IDS", "TTY", "SSH", "VFS", "MMAP", "DMA", "NUMA",
     ]
 
-    /// "more than 500", "larger than 64 MiB", "at least a megabyte": a bound in plain units
-    /// (a count or bytes). A time bound ("longer than 10 ms") depends on the unit the example
-    /// measures in, so it gives an unfillable condition rather than a guess.
+    /// "the first 10", "more than 500 times": a bound on a count. Byte and time bounds are
+    /// ConstraintExtractor's (a time bound depends on the unit the example measures in, so it
+    /// gives an unfillable condition rather than a guess).
     static func threshold(_ words: Words) -> TaskFilter? {
         let lower = words.lower
-        for (i, word) in lower.enumerated() {
+        for (i, word) in lower.enumerated() where i + 1 < lower.count {
             // "the first 10 files": a limit on how many events are printed.
-            if word == "first", i + 1 < lower.count, let count = UInt64(lower[i + 1]) {
-                return TaskFilter(.threshold, String(count))
-            }
-            let two = i + 1 < lower.count ? word + " " + lower[i + 1] : word
-            let cue = ["more than", "larger than", "bigger than", "greater than", "longer than", "at least", "over",
-                       "above", "exceeding"].first { two == $0 || word == $0 }
-            guard let cue else { continue }
-            let start = i + cue.split(separator: " ").count
-            guard start < lower.count else { continue }
-            var value: Double?
-            var unitIndex = start + 1
-            if let number = Double(lower[start]) { value = number } else if ["a", "an", "one"].contains(lower[start]) {
-                value = 1
-            } else { continue }
-            let unit = unitIndex < lower.count ? lower[unitIndex] : ""
-            switch unit {
-            case "kib", "kb", "kilobyte", "kilobytes": value = value.map { $0 * 1024 }
-            case "mib", "mb", "megabyte", "megabytes": value = value.map { $0 * 1024 * 1024 }
-            case "gib", "gb", "gigabyte", "gigabytes": value = value.map { $0 * 1024 * 1024 * 1024 }
-            case "bytes", "byte", "times": break
-            case "ms", "milliseconds", "millisecond", "us", "microseconds", "seconds", "second", "s", "ns":
-                return TaskFilter(.flags, "time bound \(lower[start]) \(unit)")
-            default: unitIndex = start
-            }
-            _ = unitIndex
-            if let value { return TaskFilter(.threshold, String(UInt64(value))) }
+            if word == "first", let count = UInt64(lower[i + 1]) { return TaskFilter(.threshold, String(count)) }
+            // "more than 500 times", "over 500 forks": a count, with no unit of size or time.
+            guard ["more", "over", "above", "exceeding"].contains(word) else { continue }
+            let start = lower[i + 1] == "than" ? i + 2 : i + 1
+            guard start < lower.count, let count = UInt64(lower[start]) else { continue }
+            let unit = start + 1 < lower.count ? lower[start + 1] : ""
+            if unit == "times" || unit.hasPrefix("fork") || unit.hasPrefix("call") { return TaskFilter(.threshold, String(count)) }
         }
         return nil
     }

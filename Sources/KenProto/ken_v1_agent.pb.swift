@@ -104,6 +104,18 @@ public nonisolated struct Ken_V1_AgentRequest: Sendable {
     set {call = .cancel(newValue)}
   }
 
+  /// Set by kend only: the end user kend acts for, as kend saw it through SO_PEERCRED on its own
+  /// socket. The agent accepts it only from the kend user named in its policy ([kend] user), then
+  /// authorizes and records that user (kend stays in the extension's notes as the path).
+  public var onBehalfOf: Ken_V1_OnBehalfOf {
+    get {_onBehalfOf ?? Ken_V1_OnBehalfOf()}
+    set {_onBehalfOf = newValue}
+  }
+  /// Returns true if `onBehalfOf` has been explicitly set.
+  public var hasOnBehalfOf: Bool {self._onBehalfOf != nil}
+  /// Clears the value of `onBehalfOf`. Subsequent reads from it will return its default value.
+  public mutating func clearOnBehalfOf() {self._onBehalfOf = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Call: Equatable, Sendable {
@@ -117,6 +129,25 @@ public nonisolated struct Ken_V1_AgentRequest: Sendable {
     case cancel(Ken_V1_CancelRequest)
 
   }
+
+  public init() {}
+
+  fileprivate var _onBehalfOf: Ken_V1_OnBehalfOf? = nil
+}
+
+/// Who kend forwards a call for.
+public nonisolated struct Ken_V1_OnBehalfOf: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var uid: UInt32 = 0
+
+  public var gid: UInt32 = 0
+
+  public var pid: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
@@ -495,7 +526,7 @@ fileprivate nonisolated let _protobuf_package = "ken.v1"
 
 nonisolated extension Ken_V1_AgentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgentRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{2}\u{9}status\0\u{1}attach\0\u{3}verify_only\0\u{1}list\0\u{1}get\0\u{1}detach\0\u{1}logs\0\u{1}cancel\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{2}\u{9}status\0\u{1}attach\0\u{3}verify_only\0\u{1}list\0\u{1}get\0\u{1}detach\0\u{1}logs\0\u{1}cancel\0\u{4}g\u{1}on_behalf_of\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -608,6 +639,7 @@ nonisolated extension Ken_V1_AgentRequest: SwiftProtobuf.Message, SwiftProtobuf.
           self.call = .cancel(v)
         }
       }()
+      case 120: try { try decoder.decodeSingularMessageField(value: &self._onBehalfOf) }()
       default: break
       }
     }
@@ -656,12 +688,56 @@ nonisolated extension Ken_V1_AgentRequest: SwiftProtobuf.Message, SwiftProtobuf.
     }()
     case nil: break
     }
+    try { if let v = self._onBehalfOf {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 120)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Ken_V1_AgentRequest, rhs: Ken_V1_AgentRequest) -> Bool {
     if lhs.id != rhs.id {return false}
     if lhs.call != rhs.call {return false}
+    if lhs._onBehalfOf != rhs._onBehalfOf {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Ken_V1_OnBehalfOf: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OnBehalfOf"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}uid\0\u{1}gid\0\u{1}pid\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.uid) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.gid) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.pid) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.uid != 0 {
+      try visitor.visitSingularUInt32Field(value: self.uid, fieldNumber: 1)
+    }
+    if self.gid != 0 {
+      try visitor.visitSingularUInt32Field(value: self.gid, fieldNumber: 2)
+    }
+    if self.pid != 0 {
+      try visitor.visitSingularInt32Field(value: self.pid, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Ken_V1_OnBehalfOf, rhs: Ken_V1_OnBehalfOf) -> Bool {
+    if lhs.uid != rhs.uid {return false}
+    if lhs.gid != rhs.gid {return false}
+    if lhs.pid != rhs.pid {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

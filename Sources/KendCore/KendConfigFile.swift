@@ -25,6 +25,12 @@ import TOML
 /// manifests = "/etc/ken/extensions.d"   # watch and apply on change
 /// watch_interval = 5                    # seconds
 /// prune = true
+///
+/// [access]                              # see KendAccess
+/// users = ["alice"]                     # may synthesize and verify (default: root, kend's user and group)
+/// groups = ["ken"]
+/// admin_users = ["root"]                # may also apply/prune and add/remove examples
+/// admin_groups = ["ken-admin"]
 /// ```
 /// The environment (KEN_LLM_URL, KEN_LLM_MODEL, KEN_LLM_API_KEY_FILE, …) overrides the file's
 /// [llm] table as a whole when KEN_LLM_URL is set; command-line options override the rest.
@@ -36,6 +42,7 @@ public struct KendConfigFile: Sendable, Equatable {
     public var manifests: String?
     public var watchInterval: Double?
     public var prune: Bool?
+    public var access = KendAccess()
 
     public init() {}
 
@@ -69,7 +76,7 @@ public struct KendConfigFile: Sendable, Equatable {
     /// The settings from the parsed file, through the shared strict reader (`TOMLTable`).
     private static func decode(_ document: TOMLTable) throws(TOMLDecodingError) -> KendConfigFile {
         var config = KendConfigFile()
-        for table in try document.tables(expected: "llm, synthesis, fleet") {
+        for table in try document.tables(expected: "llm, synthesis, fleet, access") {
             switch table.name {
             case "llm":
                 try table.only(["url", "model", "api_key_file", "embedding_model", "temperature", "max_tokens",
@@ -100,8 +107,16 @@ public struct KendConfigFile: Sendable, Equatable {
                 config.manifests = try table.string("manifests", nonEmpty: true)
                 config.watchInterval = try table.number("watch_interval", in: 0.5...86_400)
                 config.prune = try table.bool("prune")
+            case "access":
+                try table.only(["users", "groups", "admin_users", "admin_groups"])
+                let users = try table.strings("users", allowIDs: true), groups = try table.strings("groups", allowIDs: true)
+                if users != nil || groups != nil {
+                    config.access.users = KendAccess.Members(users: users ?? [], groups: groups ?? [])
+                }
+                if let adminUsers = try table.strings("admin_users", allowIDs: true) { config.access.admins.users = adminUsers }
+                if let adminGroups = try table.strings("admin_groups", allowIDs: true) { config.access.admins.groups = adminGroups }
             default:
-                throw TOMLDecodingError("unknown table [\(table.name)] (known: llm, synthesis, fleet)")
+                throw TOMLDecodingError("unknown table [\(table.name)] (known: llm, synthesis, fleet, access)")
             }
         }
         return config

@@ -131,6 +131,7 @@ public final class KendDaemon: Sendable {
         let applier = FleetApplier(engine: engine, agent: agent)
         let server = try await RPCServer.start(endpoint: endpoint,
                                                handler: KendService(engine: engine, status: status, applier: applier, examples: store,
+                                                                    access: file.access,
                                                                     prepare: { await contracts.waitForStore(progress: $0) }),
                                                logger: logger)
         let watcher = manifestDirectory.map {

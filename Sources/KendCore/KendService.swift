@@ -8,9 +8,10 @@ import Synthesis
 
 /// kend's protocol handler: Status, Synthesize (streamed), Verify, Apply.
 ///
-/// kend runs as the unprivileged user `ken` and talks to the agent as that user, so whoever can
-/// call kend can attach through it: it therefore applies the agent's default attach rule to its
-/// own peers (root, its own uid, members of its own group) before doing any work.
+/// kend runs as the unprivileged user `ken`. It authorizes its own peers by role (`KendAccess`:
+/// users may synthesize and verify, admins may also apply fleets and change the examples), and
+/// what it sends to the agent for a synthesis carries the caller as `on_behalf_of`, so the agent
+/// authorizes and records the end user, not kend.
 public struct KendService: RPCHandler {
     public typealias Request = Ken_V1_KendRequest
     public typealias Response = Ken_V1_KendResponse
@@ -18,6 +19,8 @@ public struct KendService: RPCHandler {
     public var engine: SynthesisEngine
     public var status: @Sendable () async -> Ken_V1_KendStatusReply
     public var isAuthorized: @Sendable (PeerCredentials) -> Bool
+    /// May apply (and prune) fleets and add or remove learned examples.
+    public var isAdmin: @Sendable (PeerCredentials) -> Bool
     /// Serves Apply; nil answers UNIMPLEMENTED.
     public var applier: FleetApplier?
     /// Serves Examples; nil answers UNIMPLEMENTED.
@@ -29,13 +32,30 @@ public struct KendService: RPCHandler {
     public init(engine: SynthesisEngine, status: @escaping @Sendable () async -> Ken_V1_KendStatusReply,
                 applier: FleetApplier? = nil, examples: ExampleStore? = nil,
                 prepare: (@Sendable (_ progress: @escaping @Sendable (Ken_V1_SynthesisEvent) async -> Void) async -> Void)? = nil,
-                isAuthorized: @escaping @Sendable (PeerCredentials) -> Bool = PeerPolicy.sameUserOrGroup) {
+                isAuthorized: @escaping @Sendable (PeerCredentials) -> Bool = PeerPolicy.sameUserOrGroup,
+                isAdmin: @escaping @Sendable (PeerCredentials) -> Bool = KendAccess().isAdmin) {
         self.prepare = prepare
         self.engine = engine
+        self.isAdmin = isAdmin
         self.status = status
         self.applier = applier
         self.examples = examples
         self.isAuthorized = isAuthorized
+    }
+
+    /// Serves with the roles of `access`.
+    public init(engine: SynthesisEngine, status: @escaping @Sendable () async -> Ken_V1_KendStatusReply,
+                applier: FleetApplier? = nil, examples: ExampleStore? = nil, access: KendAccess,
+                prepare: (@Sendable (_ progress: @escaping @Sendable (Ken_V1_SynthesisEvent) async -> Void) async -> Void)? = nil) {
+        self.init(engine: engine, status: status, applier: applier, examples: examples, prepare: prepare,
+                  isAuthorized: access.isUser, isAdmin: access.isAdmin)
+    }
+
+    private func requireAdmin(_ peer: PeerCredentials, to action: String) throws {
+        guard isAdmin(peer) else {
+            throw RPCStatusError(.permissionDenied, "uid \(peer.uid) may not \(action)",
+                                 hint: "only kend's administrators may ([access] admin_users/admin_groups in kend.toml)")
+        }
     }
 
     public func handle(_ request: Request, context: RPCCallContext<Response>) async throws -> Response {
@@ -61,16 +81,23 @@ public struct KendService: RPCHandler {
         case .status:
             response.statusReply = await status()
         case .synthesize(let call):
-            let report = try await engine.synthesize(call, onEvent: sendEvent)
+            // What reaches the agent for this task is done on the caller's behalf.
+            let report = try await EndUser.$current.withValue(context.peer) {
+                try await engine.synthesize(call, onEvent: sendEvent)
+            }
             response.report = report
         case .verify(let call):
             response.verify = try await verify(call)
         case .apply(let call):
+            try requireAdmin(context.peer, to: call.prune ? "apply fleet manifests with prune" : "apply fleet manifests")
             guard let applier else {
                 throw RPCStatusError(.unimplemented, "this kend does not serve Apply (no agent socket configured)")
             }
             response.apply = try await applier.apply(call, progress: sendEvent)
         case .examples(let call):
+            if call.action == .add || call.action == .remove {
+                try requireAdmin(context.peer, to: "add or remove learned examples (they are shown to every later prompt)")
+            }
             guard let examples else { throw RPCStatusError(.unimplemented, "this kend has no example store") }
             response.examples = try await ExampleCalls(store: examples, checker: engine.pipeline.loop.frontEnd).handle(call)
         case .cancel, nil:

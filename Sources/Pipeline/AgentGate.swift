@@ -37,6 +37,15 @@ public struct AgentGate: KernelGate {
                 $0.programText = submission.program
             }
         }
+        if let user = EndUser.current {
+            // kend acts for this caller: the agent checks that we are its configured kend user,
+            // then authorizes and records the caller.
+            request.onBehalfOf = Ken_V1_OnBehalfOf.with {
+                $0.uid = user.uid
+                $0.gid = user.gid
+                $0.pid = user.pid
+            }
+        }
         let response = try await agent.call(request, timeout: timeout)
         let stage: Ken_V1_Stage = submission.attach ? .attach : .kernelVerify
         switch response.status.code {

@@ -96,27 +96,3 @@ public struct ProgramVerdict: Sendable, Equatable {
         report.unprovenReason = unprovenReason
     }
 }
-
-extension Ken_V1_ClaimedBy {
-    /// Who claimed an assert, as people read it ("claimed by the prompt").
-    public var displayName: String {
-        switch self {
-        case .prompt: "the prompt"
-        case .llm: "the LLM"
-        case .contract: "a kernel contract"
-        case .program: "the program's author"
-        default: "unknown"
-        }
-    }
-}
-
-extension Ken_V1_ExtensionVerdict {
-    /// The verdict as printed: "proven", "checked", or "-" when none was recorded.
-    public var displayName: String {
-        switch self {
-        case .proven: "proven"
-        case .checked: "checked"
-        default: "-"
-        }
-    }
-}

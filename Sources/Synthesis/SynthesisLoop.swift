@@ -280,24 +280,6 @@ extension StageFailure {
     }
 }
 
-extension Ken_V1_Stage {
-    /// The stage as people read it, in progress lines, feedback to the model and reports.
-    public var displayName: String {
-        switch self {
-        case .prompt: "prompt"
-        case .llm: "synthesis"
-        case .parse: "front end"
-        case .resolve: "resolve"
-        case .comprehend: "comprehension"
-        case .symbolicVerify: "symbolic verifier"
-        case .kernelVerify: "kernel verifier"
-        case .attach: "attach"
-        case .done: "done"
-        default: "unknown"
-        }
-    }
-}
-
 extension Duration {
     /// The duration in seconds, for timings kept as Double.
     public var seconds: Double {

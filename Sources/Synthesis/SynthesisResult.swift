@@ -209,15 +209,17 @@ final class TaskRun {
 
     private func finishUnpassed(needsHint: Bool) async {
         result.passed = false
-        result.needsHint = needsHint
         let library = if case .library = result.origin { true } else { false }
+        // Without an LLM a hint changes nothing: the library proposes the same examples again.
+        result.needsHint = needsHint && !library
         if result.notes.isEmpty || library {
             result.notes.append("no candidate passed every check in \(result.attempts.count) attempt(s)")
         }
         // A stopped source (the offline library declining, an unreachable endpoint) is not helped
         // by a hint, so none is advised.
-        await emit(result.attempts.count, .done, needsHint
-                   ? "attempts ran out: add a hint (kenc synth --hint \"…\") to continue this task"
-                   : "stopped: nothing attached")
+        let message = result.needsHint ? "attempts ran out: add a hint (kenc synth --hint \"…\") to continue this task"
+            : needsHint ? "attempts ran out: nothing attached (no LLM is configured, so a hint would not help)"
+            : "stopped: nothing attached"
+        await emit(result.attempts.count, .done, message)
     }
 }

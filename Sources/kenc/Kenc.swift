@@ -1,11 +1,13 @@
 import ArgumentParser
 import Foundation
+import KenClient
 import KenVersion
 
 /// kenc: Ken's command line for people, admins and fleet tooling.
 ///
-/// Every subcommand is thin: what it shows is computed in a library module (BpftraceSemantics,
-/// SymbolicVerifier, AgentCore, KendCore, Contracts) that tests reach without a terminal.
+/// Every subcommand is argument parsing and a call into `KenClient` (the daemons' calls, every
+/// output format, exit statuses, file reading) or a local front-end library; tests reach all of
+/// it without a terminal.
 @main
 struct Kenc: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,10 +16,11 @@ struct Kenc: AsyncParsableCommand {
         discussion: """
             kenc synth turns a prompt into a checked eBPF program, proven where it can be (through kend); check, fmt and \
             verify work on bpftrace files locally; attach, list, show, logs and detach talk to \
-            ken-agent. Sockets: --kend-socket (env KEN_SOCKET, default /run/ken/kend.sock) and \
-            --agent-socket (env KEN_AGENT_SOCKET, default /run/ken/agent.sock).
-            Exit status: 0 success; 1 failure (no program passed, diagnostics, rejected); 2 usage; \
-            3 not found; 4 permission denied; 5 daemon unreachable.
+            ken-agent. --agent-socket, --kend-socket and -j/--json may also come before the \
+            subcommand.
+            Exit status: 0 success; 1 failure (no program passed, diagnostics, rejected); 2 usage or \
+            an unreadable file; 3 not found; 4 permission denied; 5 daemon unreachable \
+            (verify and apply use their own, see their help).
             """,
         version: KenVersion.current,
         subcommands: [
@@ -37,11 +40,26 @@ struct Kenc: AsyncParsableCommand {
             AgentStatusCommand.self,
         ])
 
-    /// Runs like ArgumentParser's default, except that usage errors exit 2 (as getopt tools
-    /// and kenc's documented conventions do), not ArgumentParser's 64.
+    // Accepted before the subcommand: ArgumentParser passes these values to the subcommand's
+    // @OptionGroup of the same type. Hidden here; each subcommand's help shows the ones it takes.
+    @OptionGroup(visibility: .hidden) var agent: AgentSocketOption
+    @OptionGroup(visibility: .hidden) var kend: KendSocketOption
+    @OptionGroup(visibility: .hidden) var output: JSONOption
+
+    /// Runs like ArgumentParser's default, except that usage errors exit 2 (as getopt tools and
+    /// kenc's documented conventions do, not ArgumentParser's 64), a mistyped subcommand gets a
+    /// suggestion, and a shared option given to a subcommand that would ignore it is refused.
     static func main() async {
+        Output.prepare()
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let error = CommandLineCheck.unknownSubcommand(in: arguments, known: subcommandNames) {
+            usageError(error)
+        }
         do {
-            var command = try parseAsRoot(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseAsRoot(arguments)
+            if let error = CommandLineCheck.ignoredSharedOption(in: arguments, for: command) {
+                usageError(error)
+            }
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {
@@ -49,40 +67,67 @@ struct Kenc: AsyncParsableCommand {
             }
         } catch {
             if exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(2)
+                usageError(fullMessage(for: error))
             }
             exit(withError: error)
         }
     }
 
-    /// Options every daemon-facing subcommand takes, accepted before the subcommand too
-    /// (`kenc --json --agent-socket /run/ken/agent.sock list`): they are moved after it.
-    static let globalFlags: Set<String> = ["--json"]
-    static let globalOptions: Set<String> = ["--agent-socket", "--kend-socket"]
+    static var subcommandNames: [String] {
+        configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+    }
 
-    static func hoistingGlobalOptions(_ arguments: [String]) -> [String] {
-        var leading: [String] = []
+    static func usageError(_ message: String) -> Never {
+        Output.error(message)
+        Foundation.exit(KencExit.usage.status)
+    }
+}
+
+/// The checks `kenc` makes on its command line beyond what ArgumentParser does.
+enum CommandLineCheck {
+    /// Options shared through a parent group, and whether they take a value.
+    static let shared: [(names: [String], takesValue: Bool, group: String)] = [
+        (["--agent-socket"], true, "agent"), (["--kend-socket"], true, "kend"), (["-j", "--json"], false, "json"),
+    ]
+
+    /// `kenc lsit` → "unknown subcommand 'lsit'; did you mean 'list'?".
+    static func unknownSubcommand(in arguments: [String], known: [String]) -> String? {
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
-            let name = argument.split(separator: "=", maxSplits: 1).first.map(String.init) ?? argument
-            if globalFlags.contains(argument) || (globalOptions.contains(name) && argument.contains("=")) {
-                leading.append(argument)
-                index += 1
-            } else if globalOptions.contains(argument), index + 1 < arguments.count {
-                leading += [argument, arguments[index + 1]]
-                index += 2
-            } else {
-                break
+            if argument == "--" { return nil }
+            if argument.hasPrefix("-") {
+                // Only the shared options may come first; anything else (--help, --version,
+                // --generate-completion-script bash) is ArgumentParser's to judge.
+                let name = String(argument.split(separator: "=", maxSplits: 1).first ?? "")
+                guard let option = shared.first(where: { $0.names.contains(name) }) else { return nil }
+                index += option.takesValue && !argument.contains("=") ? 2 : 1
+                continue
+            }
+            guard !known.contains(argument) else { return nil }
+            var message = "kenc: error: unknown subcommand '\(argument)'"
+            if let suggestion = Suggestion.closest(to: argument, in: known) {
+                message += "; did you mean '\(suggestion)'?"
+            }
+            return message + "\nsee 'kenc --help' for the subcommands"
+        }
+        return nil
+    }
+
+    /// `kenc fmt --json x.bt`: the root's hidden groups accept the option, but fmt would ignore
+    /// it; say so instead.
+    static func ignoredSharedOption(in arguments: [String], for command: ParsableCommand) -> String? {
+        let takes: [String: Bool] = [
+            "agent": command is TalksToAgent, "kend": command is TalksToKend, "json": command is TakesJSON,
+        ]
+        let name = type(of: command).configuration.commandName ?? "this subcommand"
+        for argument in arguments {
+            if argument == "--" { break }
+            let option = String(argument.split(separator: "=", maxSplits: 1).first ?? "")
+            if let entry = shared.first(where: { $0.names.contains(option) }), takes[entry.group] == false {
+                return "kenc: error: \(name) does not take \(option)\nsee 'kenc \(name) --help'"
             }
         }
-        guard !leading.isEmpty, index < arguments.count else { return arguments }
-        // The subcommand (and a nested one, as in `examples search`) comes first, then the options.
-        var rest = Array(arguments[index...])
-        var position = 1
-        if rest.first == "examples", rest.count > 1, !rest[1].hasPrefix("-") { position = 2 }
-        rest.insert(contentsOf: leading, at: position)
-        return rest
+        return nil
     }
 }

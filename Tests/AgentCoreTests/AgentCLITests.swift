@@ -1,4 +1,4 @@
-import AgentCLI
+import KenClient
 import AgentCore
 import Foundation
 import KenProto
@@ -70,7 +70,7 @@ final class AgentCLITests: XCTestCase {
     func testJSONHasStableSnakeCaseKeysAndNumbers() throws {
         var reply = Ken_V1_ListReply()
         reply.extensions = [sampleExtension()]
-        let text = AgentJSON.list(reply, all: false)
+        let text = AgentJSON.list(reply, all: false).render()
         let parsed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
         XCTAssertEqual(parsed.count, 1)
         XCTAssertEqual(parsed[0]["id"] as? String, "a1b2c3d4e5f6")
@@ -78,7 +78,7 @@ final class AgentCLITests: XCTestCase {
         XCTAssertEqual(parsed[0]["prog_ids"] as? [Int], [41, 42])
         XCTAssertEqual(parsed[0]["memlock_bytes"] as? Int, 8192)
         XCTAssertEqual(parsed[0]["restart_policy"] as? String, "no")
-        let withAll = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(AgentJSON.list(reply, all: true).utf8)) as? [String: Any])
+        let withAll = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(AgentJSON.list(reply, all: true).render().utf8)) as? [String: Any])
         XCTAssertNotNil(withAll["extensions"])
         XCTAssertNotNil(withAll["programs"])
     }
@@ -100,7 +100,7 @@ final class AgentCLITests: XCTestCase {
         XCTAssertTrue(proven.contains("manifest:   sha256 \(e.manifestDigest) (managed by kenc apply)\n"), proven)
         XCTAssertTrue(proven.contains("verdict:    proven\n"), proven)
         XCTAssertTrue(proven.contains("proven:     assert(comm == \"cat\") (line 3, claimed by the prompt)\n"), proven)
-        let json = try? JSONSerialization.jsonObject(with: Data(AgentJSON.render(AgentJSON.object(e)).utf8)) as? [String: Any]
+        let json = try? JSONSerialization.jsonObject(with: Data(AgentJSON.object(e).render().utf8)) as? [String: Any]
         XCTAssertEqual(json?["annotated_program"] as? String, e.annotatedProgram)
         XCTAssertEqual(json?["verdict"] as? String, "proven")
         XCTAssertEqual((json?["proven_asserts"] as? [[String: Any]])?.first?["claimed_by"] as? String, "prompt")
@@ -117,15 +117,15 @@ final class AgentCLITests: XCTestCase {
     }
 
     func testExitCodesAndErrorRendering() {
-        XCTAssertEqual(AgentExitCode(code: .ok), .ok)
-        XCTAssertEqual(AgentExitCode(code: .notFound).rawValue, 3)
-        XCTAssertEqual(AgentExitCode(code: .permissionDenied).rawValue, 4)
-        XCTAssertEqual(AgentExitCode(code: .invalidArgument).rawValue, 2)
-        XCTAssertEqual(AgentExitCode(code: .failedPrecondition).rawValue, 1)
-        let unreachable = AgentCLIError(rpc: .socketNotFound(path: "/x.sock", service: "ken-agent"), socket: "/x.sock")
-        XCTAssertEqual(unreachable.exitCode.rawValue, 5)
+        XCTAssertEqual(KencExit(code: .ok), .success)
+        XCTAssertEqual(KencExit(code: .notFound).status, 3)
+        XCTAssertEqual(KencExit(code: .permissionDenied).status, 4)
+        XCTAssertEqual(KencExit(code: .invalidArgument).status, 2)
+        XCTAssertEqual(KencExit(code: .failedPrecondition).status, 1)
+        let unreachable = ClientError(rpc: .socketNotFound(path: "/x.sock", service: "ken-agent"), socket: "/x.sock")
+        XCTAssertEqual(unreachable.exit.status, 5)
         XCTAssertTrue(unreachable.hint.contains("KEN_AGENT_SOCKET"))
-        let rejected = AgentCLIError(status: Ken_V1_Status.with {
+        let rejected = ClientError(status: Ken_V1_Status.with {
             $0.code = .failedPrecondition
             $0.message = "the kernel refused the object"
             $0.detail = "0: R0=ctx\ninvalid mem access"
@@ -161,7 +161,7 @@ final class AgentCLITests: XCTestCase {
         XCTAssertEqual(object.kind, .bpfObject)
         XCTAssertEqual(object.object.count, 6)
         XCTAssertThrowsError(try AgentCalls.attachRequest(path: dir + "/missing.bt", name: nil, restart: nil)) {
-            XCTAssertEqual(($0 as? AgentCLIError)?.exitCode, .usage)
+            XCTAssertEqual(($0 as? ClientError)?.exit, .usage)
         }
     }
 
@@ -176,13 +176,92 @@ final class AgentCLITests: XCTestCase {
             _ = try await calls.call { $0.get = Ken_V1_GetRequest.with { $0.id = "000000000000" } }
             XCTFail("unknown id must fail")
         } catch {
-            XCTAssertEqual(error.exitCode, .notFound)
+            XCTAssertEqual(error.exit, .notFound)
         }
         do {
             _ = try await AgentCalls(socket: agent.stateDirectory + "/none.sock").call { $0.status = Ken_V1_AgentStatusRequest() }
             XCTFail("a missing socket must fail")
         } catch {
-            XCTAssertEqual(error.exitCode, .agentUnreachable)
+            XCTAssertEqual(error.exit, .unreachable)
         }
+    }
+
+    /// Ids in any case and names name the same extension; detaching twice says so; a detached
+    /// extension shows no live program ids.
+    func testReferencesDetachTwiceAndShowOfADetachedExtension() async throws {
+        try TestAgent.requireKernel()
+        let agent = try TestAgent()
+        try await agent.start()
+        addTeardownBlock { await agent.cleanUp() }
+        let attached = try await agent.attach("tracepoint:syscalls:sys_enter_getppid { @n = count(); }", name: "cli-ref")
+        XCTAssertEqual(attached.status.code, .ok, attached.status.message)
+        let id = attached.attach.extension.id
+        let calls = AgentCalls(socket: agent.socketPath)
+        XCTAssertEqual(ExtensionReference(id.uppercased()), .id(id))
+        XCTAssertEqual(ExtensionReference("cli-ref"), .name("cli-ref"))
+        let byUpper = try await calls.get(ExtensionReference(id.uppercased()))
+        let byName = try await calls.get(ExtensionReference("cli-ref"))
+        XCTAssertEqual(byUpper.id, id)
+        XCTAssertEqual(byName.id, id)
+        XCTAssertFalse(byUpper.progIds.isEmpty, "attached: live programs")
+        do {
+            _ = try await calls.get(ExtensionReference("no-such-extension"))
+            XCTFail("an unknown name must fail")
+        } catch {
+            XCTAssertEqual(error.exit, .notFound)
+        }
+
+        let detached = try await calls.detach(.name("cli-ref"))
+        XCTAssertEqual(detached.state, .detached)
+        do {
+            _ = try await calls.detach(ExtensionReference(id))
+            XCTFail("detaching twice must fail")
+        } catch {
+            XCTAssertEqual(error.exit, .failure)
+            XCTAssertTrue(error.message.contains("already detached"), error.message)
+        }
+        let shown = try await calls.get(ExtensionReference(id))
+        let text = AgentFormatting.show(shown, now: AgentFormatting.nowUnixMs())
+        XCTAssertTrue(text.contains("state:      detached\n"), text)
+        XCTAssertTrue(text.contains("prog ids:   -\n") && text.contains("link ids:   -\n"), text)
+        XCTAssertEqual(AgentJSON.object(shown)["prog_ids"], .array([]))
+        XCTAssertEqual(AgentJSON.object(shown)["pid"], .null)
+    }
+
+    /// `kenc logs -f ID | head -1` with a real agent and a real extension printing all the time:
+    /// once head exits, kenc's next write fails with EPIPE and kenc ends with 0 — it used to die
+    /// with SIGILL from a trap on the broken pipe. Only that EPIPE ends a follow, so the test
+    /// cannot pass by kenc finishing first.
+    func testLogsIntoHeadEndsQuietlyOnABrokenPipe() async throws {
+        try TestAgent.requireKernel()
+        let kenc = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kenc").path
+        guard FileManager.default.isExecutableFile(atPath: kenc) else { throw XCTSkip("kenc is not built next to the tests") }
+        let agent = try TestAgent()
+        try await agent.start()
+        addTeardownBlock { await agent.cleanUp() }
+        let attached = try await agent.attach("interval:ms:10 { printf(\"tick %d\\n\", nsecs); }", name: "cli-ticks")
+        XCTAssertEqual(attached.status.code, .ok, attached.status.message)
+        let id = attached.attach.extension.id
+        let lines = await eventually(timeout: 15) {
+            let response = try? await agent.call { $0.logs = Ken_V1_LogsRequest.with { $0.id = id } }
+            return response?.log.text.hasPrefix("tick") == true
+        }
+        XCTAssertTrue(lines, "the extension prints")
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "timeout 30 \"$0\" logs -f \"$1\" --agent-socket \"$2\" | head -1 >/dev/null; echo \"${PIPESTATUS[0]}\"",
+                             kenc, id.uppercased(), agent.socketPath]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let status = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(status.trimmingCharacters(in: .whitespacesAndNewlines), "0",
+                       "kenc's status (124: still running at the timeout; 132/141: killed by a signal); stderr: \(stderr)")
+        XCTAssertEqual(stderr, "")
     }
 }

@@ -6,6 +6,14 @@ import Registry
 import TestSupport
 import XCTest
 
+extension TestUsers {
+    /// Test users for one test case, removed in its teardown; skips when they cannot be made.
+    convenience init(_ testCase: XCTestCase) throws {
+        do { try self.init() } catch let error as TestUsersUnavailable { throw XCTSkip(error.description) }
+        testCase.addTeardownBlock { [self] in self.remove() }
+    }
+}
+
 /// A real agent on a real socket in a temporary state directory, with its own bpffs pin root.
 final class TestAgent: @unchecked Sendable {
     let stateDirectory: String

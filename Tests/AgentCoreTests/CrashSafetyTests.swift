@@ -4,6 +4,7 @@ import KenProto
 import KenRPC
 import KernelLoader
 import Registry
+import TestSupport
 import XCTest
 
 /// Issue 14, items 5 and 6, as a real unprivileged user (created by the test, member of the
@@ -242,8 +243,9 @@ final class RestartableAgent: @unchecked Sendable {
     private var client: AgentClient?
 
     init(group: String, policy: String? = nil) throws {
-        let binary = try TestBinaries.require("ken-agent")
-        _ = binary
+        guard FileManager.default.isExecutableFile(atPath: TestBinaries.path("ken-agent")) else {
+            throw XCTSkip("ken-agent is not built next to the tests")
+        }
         let tag = Registry.randomID()
         directory = NSTemporaryDirectory() + "ken-agent-proc-\(tag)"
         socket = "/tmp/ken-agent-proc-\(tag).sock"

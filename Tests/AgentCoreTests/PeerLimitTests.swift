@@ -2,6 +2,7 @@ import AgentCore
 import Foundation
 import KenProto
 import KenRPC
+import TestSupport
 import XCTest
 
 /// Issue 14, finding "128 idle connections from one user lock root out": a real unprivileged

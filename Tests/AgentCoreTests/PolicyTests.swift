@@ -58,10 +58,21 @@ final class PolicyTests: XCTestCase {
         XCTAssertEqual(try AgentPolicy.parse("[programs]\nunsafe_builtins = true").allowedUnsafeBuiltins, Set(UnsafeBuiltin.allCases))
     }
 
+    /// [kend] user: the only peer that may name an end user to act for.
+    func testKendUser() throws {
+        XCTAssertEqual(AgentPolicy().kendUser, "ken")
+        let numeric = try AgentPolicy.parse("[kend]\nuser = 4242\n")
+        XCTAssertTrue(numeric.isKendUser(4242))
+        XCTAssertFalse(numeric.isKendUser(0))
+        XCTAssertTrue(try AgentPolicy.parse("[kend]\nuser = \"root\"\n").isKendUser(0))
+        XCTAssertFalse(try AgentPolicy.parse("[kend]\nuser = \"\"\n").isKendUser(0), "empty: nobody")
+        XCTAssertFalse(try AgentPolicy.parse("[kend]\nuser = \"no-such-user-ken\"\n").isKendUser(0))
+    }
+
     func testRejectsTyposAndBadValues() {
         for text in ["[atach]\nusers=[]", "[attach]\nuser = [\"x\"]", "[programs]\nunsafe_builtins = [\"exec\"]",
                      "[limits]\nextensions_total = -1", "[lifecycle]\nrestart_policy = \"sometimes\"", "x = 1",
-                     "[lifecycle]\ndetach_on_stop = \"yes\""] {
+                     "[lifecycle]\ndetach_on_stop = \"yes\"", "[kend]\nusers = [\"ken\"]", "[kend]\nuser = true"] {
             XCTAssertThrowsError(try AgentPolicy.parse(text), text)
         }
     }

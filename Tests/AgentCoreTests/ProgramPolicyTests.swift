@@ -138,3 +138,36 @@ final class ScriptCapabilityTests: XCTestCase {
         XCTAssertTrue(checked.text.contains("comm == \"a\""), "the original predicate is kept: \(checked.text)")
     }
 }
+
+final class VerifyQueueTests: XCTestCase {
+    actor Log {
+        var places: [Int] = []
+        var admitted: [Int] = []
+        func place(_ p: Int) { places.append(p) }
+        func admit(_ i: Int) { admitted.append(i) }
+    }
+
+    func testWaitersAreToldTheirPlaceAdmittedInOrderAndMayGiveUp() async throws {
+        let queue = VerifyQueue(capacity: 1)
+        let log = Log()
+        try await queue.enter { _ in }
+        let second = Task { try await queue.enter { await log.place($0) }; await log.admit(2); await queue.leave() }
+        while await log.places.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+        let third = Task { try await queue.enter { _ in }; await log.admit(3); await queue.leave() }
+        while await queue.counts.waiting < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        let quitter = Task { try await queue.enter { _ in } }
+        while await queue.counts.waiting < 3 { try await Task.sleep(for: .milliseconds(5)) }
+        quitter.cancel()
+        do { try await quitter.value; XCTFail("a cancelled waiter must not be admitted") } catch is CancellationError {}
+        await queue.leave()
+        try await second.value
+        try await third.value
+        let admitted = await log.admitted
+        let places = await log.places
+        XCTAssertEqual(admitted, [2, 3])
+        XCTAssertEqual(places.first, 1)
+        let counts = await queue.counts
+        XCTAssertEqual(counts.running, 0)
+        XCTAssertEqual(counts.waiting, 0)
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Registry
+import TestSupport
 import XCTest
 
 /// The real ken-agent executable (built next to the tests) on its own socket, state directory,
@@ -84,7 +85,7 @@ final class AgentProcess: @unchecked Sendable {
 
 extension TestUser {
     /// `kenc ARGS` as this user against `agent`.
-    func kenc(_ agent: AgentProcess, _ arguments: [String]) throws -> Output {
+    func kenc(_ agent: AgentProcess, _ arguments: [String]) throws -> TestUser.Output {
         try kenc(arguments + ["--agent-socket", agent.socket])
     }
 }

@@ -1,6 +1,7 @@
 import AgentCore
 import Foundation
 import Registry
+import TestSupport
 import XCTest
 
 /// Issue 14, items 1–3: a member of the agent's group who is not an admin, against the real
@@ -144,15 +145,22 @@ final class UnprivilegedCallerTests: XCTestCase {
         ]
         for (index, text) in scripts.enumerated() {
             let path = try agent.file("include\(index).bt", Data(text.utf8))
-            for arguments in [["attach", path], ["attach", "--verify-only", path]] {
-                let began = Date()
-                let outcome = try user.kenc(agent, arguments)
-                XCTAssertEqual(outcome.status, 4, "\(text): \(outcome.all)")
-                XCTAssertFalse(outcome.all.contains(secret.content), "the secret leaked: \(outcome.all)")
-                XCTAssertLessThan(Date().timeIntervalSince(began), 20, "refused before anything reads the file")
+            // --verify-only sends the text as written: the agent itself must refuse it.
+            let began = Date()
+            let verify = try user.kenc(agent, ["attach", "--verify-only", path])
+            XCTAssertEqual(verify.status, 4, "\(text): \(verify.all)")
+            XCTAssertFalse(verify.all.contains(secret.content), "the secret leaked: \(verify.all)")
+            XCTAssertLessThan(Date().timeIntervalSince(began), 20, "refused before anything reads the file")
+            // kenc attach may drop an include BTF makes needless before sending; either way the
+            // file is never read and the secret never returned.
+            let attach = try user.kenc(agent, ["attach", path])
+            XCTAssertTrue(attach.status == 4 || attach.stderr.contains("#include"), "\(text): \(attach.all)")
+            XCTAssertFalse(attach.all.contains(secret.content), "the secret leaked: \(attach.all)")
+            if attach.status == 0 {
+                _ = try user.kenc(agent, ["detach", attach.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
             }
         }
-        XCTAssertTrue(agent.verifyChildren().isEmpty, "no bpftrace was started")
+        XCTAssertTrue(agent.verifyChildren().isEmpty, "no bpftrace is left")
     }
 
     // MARK: - 3. Verify-only that runs nothing

@@ -135,7 +135,7 @@ final class LibraryTaskMatchTests: XCTestCase {
     }
 
     func testARequestFillsTheExamplesProcessNameInTheSyntaxTree() async throws {
-        let decision = await try corpus().libraryDecision(for: "Which files does vim open? Print each path")
+        let decision = try await corpus().libraryDecision(for: "Which files does vim open? Print each path")
         let answer = try XCTUnwrap(decision.candidates.first, "\(decision.request) \(decision.nearest.map(\.mismatches))")
         XCTAssertEqual(answer.example.id, "file-open-by-command")
         XCTAssertEqual(answer.substitutions, [ParameterSubstitution(kind: .process, from: "cat", to: "vim")])

@@ -5,7 +5,7 @@ import XCTest
 /// produces a .deb with every file, control field and maintainer script Ken ships.
 final class DebPackageTests: XCTestCase {
     static let expectedFiles = [
-        "./usr/sbin/ken-agent", "./usr/sbin/kend", "./usr/bin/kenc",
+        "./usr/sbin/ken-agent", "./usr/sbin/kend", "./usr/bin/kenc", "./usr/libexec/ken/ken-verify",
         "./lib/systemd/system/ken-agent.service", "./lib/systemd/system/ken-agent.socket",
         "./lib/systemd/system/kend.service", "./lib/systemd/system/kend.socket",
         "./usr/lib/sysusers.d/ken.conf", "./usr/lib/tmpfiles.d/ken.conf",

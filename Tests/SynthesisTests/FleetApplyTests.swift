@@ -2,6 +2,7 @@ import AgentCore
 import Fleet
 import Foundation
 import KendCore
+import KenClient
 import Pipeline
 import KenProto
 import KenRPC

@@ -1,6 +1,7 @@
 import Foundation
 import KendCore
 import LLM
+import KenRPC
 import XCTest
 
 /// kend's settings file: every table, defaults, and the errors that stop kend from starting.
@@ -48,6 +49,24 @@ final class KendConfigTests: XCTestCase {
         let config = try KendConfigFile.load(path: "/nonexistent/kend.toml")
         XCTAssertNil(config.llm)
         XCTAssertNil(config.maxAttempts)
+    }
+
+    /// [access]: who may use kend and who administers it (apply, prune, examples).
+    func testAccessRolesAreRead() throws {
+        let config = try KendConfigFile.parse("""
+            [access]
+            groups = ["ken"]
+            admin_users = ["root", 4242]
+            admin_groups = []
+            """, path: "kend.toml")
+        XCTAssertEqual(config.access.users, KendAccess.Members(users: [], groups: ["ken"]))
+        XCTAssertEqual(config.access.admins, KendAccess.Members(users: ["root", "4242"], groups: []))
+        XCTAssertTrue(config.access.isAdmin(PeerCredentials(uid: 4242, gid: 4242, pid: 1)))
+        XCTAssertFalse(config.access.isAdmin(PeerCredentials(uid: 4243, gid: 4243, pid: 1)))
+        XCTAssertNil(KendConfigFile().access.users, "no [access]: kend's own user and group")
+        for bad in ["[access]\nadmins = [\"root\"]\n", "[access]\nusers = \"root\"\n", "[access]\ngroups = [true]\n"] {
+            XCTAssertThrowsError(try KendConfigFile.parse(bad, path: "kend.toml"), bad)
+        }
     }
 
     func testBadSettingsNameTheFileAndTheKey() {

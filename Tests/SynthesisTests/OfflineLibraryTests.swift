@@ -1,6 +1,7 @@
 import ExampleStore
 import Foundation
 import KendCore
+import KenClient
 import Pipeline
 import KenProto
 import Synthesis
@@ -67,6 +68,25 @@ final class LibraryFallThroughTests: XCTestCase {
         }
     }
 
+    /// The library's example passed Ken's checks but the kernel refused it and the attempts ran
+    /// out: without an LLM the same examples would come again, so no hint is advised.
+    func testAttemptsRunningOutOnLibraryAnswersAdviseNoHint() async throws {
+        let kernel = try Fixtures.requireTracefs()
+        let state = try Fixtures.temporaryDirectory("no-hint")
+        defer { try? FileManager.default.removeItem(at: state) }
+        let store = try Fixtures.store(state: state)
+        let engine = Fixtures.engine(source: LibrarySource(store: store), kernel: kernel, state: state, store: store,
+                                     model: "", gate: RefusingKernel())
+        let report = try await engine.synthesize(Ken_V1_SynthesizeRequest.with {
+            $0.prompt = "Which files does vim open? Print each path"
+            $0.maxAttempts = 1
+        }) { _ in }
+        XCTAssertFalse(report.passed)
+        XCTAssertEqual(report.origin, .library)
+        XCTAssertFalse(report.needsHint, report.note)
+        XCTAssertFalse(ReportFormatting.text(report).contains("--hint"), ReportFormatting.text(report))
+    }
+
     func testADeclineNamesTheThreeNearestExamplesAndNoHint() async throws {
         let state = try Fixtures.temporaryDirectory("decline-list")
         defer { try? FileManager.default.removeItem(at: state) }
@@ -80,6 +100,13 @@ final class LibraryFallThroughTests: XCTestCase {
             XCTAssertTrue(declined.description.contains("KEN_LLM_URL"), declined.description)
             XCTAssertFalse(declined.description.lowercased().contains("hint"), declined.description)
         }
+    }
+}
+
+/// A kernel that refuses every program, as a verifier rejection would.
+struct RefusingKernel: KernelGate {
+    func submit(_ submission: KernelSubmission) async throws -> Result<Ken_V1_Extension?, StageFailure> {
+        .failure(StageFailure(stage: .kernelVerify, feedback: "kernel verifier: rejected (test)"))
     }
 }
 

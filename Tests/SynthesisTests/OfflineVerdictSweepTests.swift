@@ -3,6 +3,7 @@ import Contracts
 import ExampleStore
 import Foundation
 import KendCore
+import KenClient
 import KenProto
 import KernelInfo
 import Pipeline
@@ -31,19 +32,41 @@ final class OfflineVerdictSweepTests: XCTestCase {
         return prompts
     }
 
-    func testNoOfflineResultIsCalledProvenWithoutAProvenNonVacuousAssert() async throws {
+    /// The offline pipeline as kend assembles it (library, front end, Comprehension on the
+    /// contracts without an LLM, Symbolic Verifier), less the kernel gate.
+    static func offlineEngine(state: URL) throws -> (engine: SynthesisEngine, store: ExampleStore) {
         let kernel = try Fixtures.requireTracefs()
-        let contracts = try Fixtures.contracts()
-        let state = try Fixtures.temporaryDirectory("sweep")
-        defer { try? FileManager.default.removeItem(at: state) }
         let store = try Fixtures.store(state: state)
-        // The offline pipeline as kend assembles it, less the kernel gate.
         let pipeline = try SynthesisPipeline.assemble(PipelineConfiguration(
-            kernel: kernel, examples: store, contracts: .open(contracts),
+            kernel: kernel, examples: store, contracts: .open(try Fixtures.contracts()),
             annotationLog: AnnotationLog(stateDirectory: state.path)))
         let engine = SynthesisEngine(pipeline: pipeline, cache: nil,
                                      tasks: TaskStore(directory: state.appendingPathComponent("tasks")),
-                                     kernelRelease: kernel.release, corpusVersion: "sweep")
+                                     kernelRelease: kernel.release, corpusVersion: "offline")
+        return (engine, store)
+    }
+
+    /// "files opened by vim" answered from the example for cat: the process name is filled into
+    /// the example's syntax tree, and the assert the request itself states proves it.
+    func testTheRequestsAssertProvesTheFilledParameter() async throws {
+        let state = try Fixtures.temporaryDirectory("filled")
+        defer { try? FileManager.default.removeItem(at: state) }
+        let (engine, _) = try Self.offlineEngine(state: state)
+        let report = try await engine.synthesize(Ken_V1_SynthesizeRequest.with {
+            $0.prompt = "Show me the files opened by nginx"
+        }) { _ in }
+        let text = ReportFormatting.text(report)
+        XCTAssertTrue(report.passed, text)
+        XCTAssertTrue(report.program.contains("comm == \"nginx\""), text)
+        XCTAssertFalse(report.program.contains("\"cat\""), text)
+        XCTAssertEqual(report.verdict, .proven, text)
+        XCTAssertTrue(report.provenAsserts.contains { $0.claimedBy == .prompt && $0.text.contains("nginx") }, text)
+    }
+
+    func testNoOfflineResultIsCalledProvenWithoutAProvenNonVacuousAssert() async throws {
+        let state = try Fixtures.temporaryDirectory("sweep")
+        defer { try? FileManager.default.removeItem(at: state) }
+        let (engine, store) = try Self.offlineEngine(state: state)
         let verifiedWord = try NSRegularExpression(pattern: "\\bverified\\b", options: [.caseInsensitive])
         func saysVerified(_ text: String) -> Bool {
             verifiedWord.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil

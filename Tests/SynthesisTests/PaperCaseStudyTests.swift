@@ -3,6 +3,7 @@ import Comprehension
 import Contracts
 import Foundation
 import KendCore
+import KenClient
 import KenProto
 import KenRPC
 import KernelInfo

@@ -1,4 +1,5 @@
 import KendCore
+import KenClient
 import Pipeline
 import KenProto
 import Synthesis
@@ -71,8 +72,8 @@ final class ProgramVerdictTests: XCTestCase {
         let proven = ReportFormatting.text(report)
         XCTAssertTrue(proven.contains("proven, attached"), proven)
         XCTAssertTrue(proven.contains("claimed by the prompt"), proven)
-        let json = ReportFormatting.json(report)
-        XCTAssertTrue(json.contains("\"verdict\":\"PROVEN\"") && json.contains("\"proven_asserts\""), json)
+        let json = ReportFormatting.json(report).render()
+        XCTAssertTrue(json.contains("\"verdict\": \"proven\"") && json.contains("\"proven_asserts\""), json)
         XCTAssertFalse(json.contains("\"verified\""), json)
     }
 

@@ -2,6 +2,7 @@ import Comprehension
 import Contracts
 import Foundation
 import KendCore
+import KenClient
 import KenProto
 import KernelInfo
 import Pipeline

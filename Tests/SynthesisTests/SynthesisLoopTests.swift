@@ -1,6 +1,7 @@
 import ExampleStore
 import Foundation
 import KendCore
+import KenClient
 import Pipeline
 import KenProto
 import LLM

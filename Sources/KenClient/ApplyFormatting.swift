@@ -6,8 +6,15 @@ import KenProto
 public enum ApplyFormatting {
     /// 0 nothing changed, 2 something changed, 4 something failed, 6 both — the convention of
     /// Puppet's --detailed-exitcodes, which Ansible's `changed_when`/`failed_when` read easily.
-    public static func exitStatus(_ reply: Ken_V1_ApplyReply) -> Int32 {
-        (reply.changed ? 2 : 0) | (reply.failed ? 4 : 0)
+    public static func exit(_ reply: Ken_V1_ApplyReply) -> KencExit {
+        .applied(changed: reply.changed, failed: reply.failed)
+    }
+
+    public static func exitStatus(_ reply: Ken_V1_ApplyReply) -> Int32 { exit(reply).status }
+
+    /// One progress line of an apply (which extension, which stage).
+    public static func progressLine(_ event: Ken_V1_SynthesisEvent) -> String {
+        "[\(event.taskID.prefix(8)) attempt \(event.attempt)] \(event.message)"
     }
 
     public static func table(_ reply: Ken_V1_ApplyReply, dryRun: Bool) -> String {
@@ -51,17 +58,19 @@ public enum ApplyFormatting {
         return action.message + " (nothing proven: \(action.unprovenReason))"
     }
 
-    public static func json(_ reply: Ken_V1_ApplyReply, dryRun: Bool) -> String {
-        let document: [String: Any] = [
-            "changed": reply.changed,
-            "failed": reply.failed,
-            "dry_run": dryRun,
-            "actions": reply.actions.map {
-                ["name": $0.name, "action": $0.action, "extension_id": $0.extensionID, "message": $0.message,
-                 "verdict": verdictName($0.verdict) == "-" ? "" : verdictName($0.verdict), "unproven_reason": $0.unprovenReason]
-            },
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+    /// `verdict` is null when no program was judged (unchanged, prune, dry run).
+    public static func json(_ reply: Ken_V1_ApplyReply, dryRun: Bool) -> JSONValue {
+        .object([
+            "changed": .bool(reply.changed),
+            "failed": .bool(reply.failed),
+            "dry_run": .bool(dryRun),
+            "actions": .array(reply.actions.map {
+                .object(["name": .string($0.name), "action": .string($0.action),
+                         "extension_id": $0.extensionID.isEmpty ? .null : .string($0.extensionID),
+                         "message": .string($0.message),
+                         "verdict": $0.verdict == .unspecified ? .null : .string(ReportFormatting.extensionVerdictName($0.verdict)),
+                         "unproven_reason": $0.unprovenReason.isEmpty ? .null : .string($0.unprovenReason)])
+            }),
+        ])
     }
 }

@@ -41,7 +41,7 @@ public enum AgentFormatting {
         switch kind {
         case .bpftrace: return "bpftrace"
         case .bpfObject: return "object"
-        default: return "?"
+        default: return "unknown"
         }
     }
 
@@ -52,7 +52,7 @@ public enum AgentFormatting {
         case .failed: return "failed"
         case .detached: return "detached"
         case .detaching: return "detaching"
-        default: return "?"
+        default: return "unknown"
         }
     }
 
@@ -77,7 +77,7 @@ public enum AgentFormatting {
         } else {
             out += table(
                 header: ["ID", "NAME", "OWNER", "KIND", "STATE", "VERDICT", "PROGS", "MEMLOCK", "AGE"],
-                rows: reply.extensions.map { e in
+                rows: reply.extensions.map(live).map { e in
                     [e.id, e.name, owner(e.ownerUid, names: userName), kindName(e.kind), stateLabel(e),
                      verdictName(e.verdict), ids(e.progIds), bytes(e.memlockBytes), age(milliseconds: e.createdUnixMs, now: now)]
                 })
@@ -98,8 +98,21 @@ public enum AgentFormatting {
         return out
     }
 
+    /// The extension as it is now: a detached one has no live programs, links, memory or
+    /// process, whatever the record last saw, so kenc shows none.
+    public static func live(_ e: Ken_V1_Extension) -> Ken_V1_Extension {
+        guard e.state == .detached else { return e }
+        var live = e
+        live.progIds = []
+        live.linkIds = []
+        live.memlockBytes = 0
+        live.pid = 0
+        return live
+    }
+
     /// `kenc show ID`: every field, one per line, the program text last.
-    public static func show(_ e: Ken_V1_Extension, now: Int64, userName: (UInt32) -> String? = { _ in nil }) -> String {
+    public static func show(_ shown: Ken_V1_Extension, now: Int64, userName: (UInt32) -> String? = { _ in nil }) -> String {
+        let e = live(shown)
         var lines: [(String, String)] = [
             ("id", e.id), ("name", e.name), ("owner", "\(owner(e.ownerUid, names: userName)) (uid \(e.ownerUid))"),
             ("kind", kindName(e.kind)), ("state", stateName(e.state)),
