@@ -130,75 +130,57 @@ public struct AgentPolicy: Sendable, Equatable {
     public static func parse(_ text: String) throws(PolicyError) -> AgentPolicy {
         let document: [String: TOMLValue]
         do { document = try TOMLParser.parse(text) } catch { throw .syntax(error) }
+        do { return try decode(TOMLTable(document)) } catch { throw .invalid(error.message) }
+    }
+
+    static let sections = "attach, admin, programs, limits, kend, lifecycle"
+
+    /// The policy from the parsed file, through the shared strict reader (`TOMLTable`).
+    private static func decode(_ document: TOMLTable) throws(TOMLDecodingError) -> AgentPolicy {
         var policy = AgentPolicy()
-        for (section, value) in document {
-            guard case let .table(table) = value else { throw .invalid("top-level key \(section) must be a [table]") }
-            switch section {
-            case "attach": policy.attach = try principals(table, section: section)
-            case "admin": policy.admin = try principals(table, section: section)
+        for table in try document.tables(expected: sections) {
+            switch table.name {
+            case "attach": policy.attach = try principals(table)
+            case "admin": policy.admin = try principals(table)
             case "programs":
-                for (key, v) in table {
-                    switch key {
-                    case "probe_kinds": policy.allowedProbeKinds = try strings(v, "programs.probe_kinds").map(PolicyProbeKind.init(name:))
-                    case "allow", "unsafe_builtins":
-                        policy.allowedCapabilities.formUnion(try capabilities(v, "programs.\(key)"))
-                    case "kfuncs":
-                        if case let .boolean(all) = v {
-                            policy.allowsAnyKfunc = all
-                        } else {
-                            policy.allowedKfuncs = Set(try strings(v, "programs.kfuncs"))
-                        }
-                    case "includes":
-                        guard case let .boolean(b) = v else { throw .invalid("programs.includes must be true or false") }
-                        policy.allowsIncludes = b
-                    case "max_program_bytes": policy.maxProgramBytes = try positive(v, "programs.max_program_bytes")
-                    default: throw .invalid("unknown key programs.\(key)")
-                    }
+                try table.only(["probe_kinds", "allow", "unsafe_builtins", "kfuncs", "includes", "max_program_bytes"])
+                if let kinds = try table.strings("probe_kinds") { policy.allowedProbeKinds = kinds.map(PolicyProbeKind.init(name:)) }
+                for key in ["allow", "unsafe_builtins"] { policy.allowedCapabilities.formUnion(try capabilities(table, key)) }
+                if case let .boolean(all) = table.values["kfuncs"] {
+                    policy.allowsAnyKfunc = all
+                } else if let kfuncs = try table.strings("kfuncs") {
+                    policy.allowedKfuncs = Set(kfuncs)
                 }
+                if let includes = try table.bool("includes") { policy.allowsIncludes = includes }
+                if let bytes = try positive(table, "max_program_bytes") { policy.maxProgramBytes = bytes }
             case "limits":
-                for (key, v) in table {
-                    switch key {
-                    case "extensions_per_uid": policy.maxExtensionsPerUID = try positive(v, "limits.extensions_per_uid")
-                    case "extensions_total": policy.maxExtensionsTotal = try positive(v, "limits.extensions_total")
-                    case "max_restarts": policy.maxRestarts = try positive(v, "limits.max_restarts", allowZero: true)
-                    case "log_max_bytes": policy.logMaxBytes = try positive(v, "limits.log_max_bytes")
-                    case "verify_concurrency": policy.verifyConcurrency = try positive(v, "limits.verify_concurrency")
-                    case "verify_seconds": policy.verifySeconds = try positive(v, "limits.verify_seconds")
-                    case "child_memory_bytes":
-                        guard case let .integer(i) = v, i >= 256 << 20 else {
-                            throw .invalid("limits.child_memory_bytes must be at least 268435456 (bpftrace needs about 225 MB to start)")
-                        }
-                        policy.childMemoryBytes = Int(i)
-                    default: throw .invalid("unknown key limits.\(key)")
+                try table.only(["extensions_per_uid", "extensions_total", "max_restarts", "log_max_bytes",
+                                "verify_concurrency", "verify_seconds", "child_memory_bytes"])
+                if let n = try positive(table, "extensions_per_uid") { policy.maxExtensionsPerUID = n }
+                if let n = try positive(table, "extensions_total") { policy.maxExtensionsTotal = n }
+                if let n = try positive(table, "max_restarts", allowZero: true) { policy.maxRestarts = n }
+                if let n = try positive(table, "log_max_bytes") { policy.logMaxBytes = n }
+                if let n = try positive(table, "verify_concurrency") { policy.verifyConcurrency = n }
+                if let n = try positive(table, "verify_seconds") { policy.verifySeconds = n }
+                if table.values["child_memory_bytes"] != nil {
+                    guard let bytes = try? table.integer("child_memory_bytes", in: (256 << 20)...Int64.max) else {
+                        throw TOMLDecodingError("limits.child_memory_bytes must be at least 268435456 (bpftrace needs about 225 MB to start)")
                     }
+                    policy.childMemoryBytes = bytes
                 }
             case "kend":
-                for (key, v) in table {
-                    switch key {
-                    case "user":
-                        switch v {
-                        case let .string(name): policy.kendUser = name
-                        case let .integer(uid) where uid >= 0: policy.kendUser = String(uid)
-                        default: throw .invalid("kend.user must be a user name or uid")
-                        }
-                    default: throw .invalid("unknown key kend.\(key) (known: user)")
-                    }
+                try table.only(["user"])
+                switch table.values["user"] {
+                case nil: break
+                case let .string(name): policy.kendUser = name
+                case let .integer(uid) where uid >= 0: policy.kendUser = String(uid)
+                default: throw TOMLDecodingError("kend.user must be a user name or uid")
                 }
             case "lifecycle":
-                for (key, v) in table {
-                    switch key {
-                    case "restart_policy":
-                        guard case let .string(s) = v, let restart = RestartPolicy(rawValue: s) else {
-                            throw .invalid("lifecycle.restart_policy must be \"no\", \"on-failure\" or \"always\"")
-                        }
-                        policy.defaultRestartPolicy = restart
-                    case "detach_on_stop":
-                        guard case let .boolean(b) = v else { throw .invalid("lifecycle.detach_on_stop must be true or false") }
-                        policy.detachOnStop = b
-                    default: throw .invalid("unknown key lifecycle.\(key)")
-                    }
-                }
-            default: throw .invalid("unknown section [\(section)] (known: attach, admin, programs, limits, kend, lifecycle)")
+                try table.only(["restart_policy", "detach_on_stop"])
+                if let restart: RestartPolicy = try table.choice("restart_policy") { policy.defaultRestartPolicy = restart }
+                if let detach = try table.bool("detach_on_stop") { policy.detachOnStop = detach }
+            default: throw TOMLDecodingError("unknown section [\(table.name)] (known: \(sections))")
             }
         }
         return policy
@@ -215,44 +197,29 @@ public struct AgentPolicy: Sendable, Equatable {
         do { return try parse(text) } catch { throw error.in(path: path) }
     }
 
-    private static func capabilities(_ v: TOMLValue, _ key: String) throws(PolicyError) -> Set<ProgramCapability> {
-        if case let .boolean(all) = v { return all ? Set(ProgramCapability.allCases) : [] }
-        return Set(try strings(v, key).map { (name) throws(PolicyError) -> ProgramCapability in
+    /// `true` (every capability), `false` (none) or a list of capability names.
+    private static func capabilities(_ table: TOMLTable, _ key: String) throws(TOMLDecodingError) -> Set<ProgramCapability> {
+        if case let .boolean(all) = table.values[key] { return all ? Set(ProgramCapability.allCases) : [] }
+        return Set(try (table.strings(key) ?? []).map { (name) throws(TOMLDecodingError) -> ProgramCapability in
             guard let capability = ProgramCapability(rawValue: name) else {
-                throw .invalid("\(key): unknown capability \(name) (known: \(ProgramCapability.knownList))")
+                throw TOMLDecodingError("\(table.path(key)): unknown capability \(name) (known: \(ProgramCapability.knownList))")
             }
             return capability
         })
     }
 
-    private static func principals(_ table: [String: TOMLValue], section: String) throws(PolicyError) -> Principals {
-        var p = Principals()
-        for (key, v) in table {
-            switch key {
-            case "users": p.users = try strings(v, "\(section).users", allowIntegers: true)
-            case "groups": p.groups = try strings(v, "\(section).groups", allowIntegers: true)
-            default: throw .invalid("unknown key \(section).\(key) (known: users, groups)")
-            }
-        }
-        return p
+    private static func principals(_ table: TOMLTable) throws(TOMLDecodingError) -> Principals {
+        try table.only(["users", "groups"])
+        return Principals(users: try table.strings("users", allowIDs: true) ?? [],
+                          groups: try table.strings("groups", allowIDs: true) ?? [])
     }
 
-    private static func strings(_ v: TOMLValue, _ key: String, allowIntegers: Bool = false) throws(PolicyError) -> [String] {
-        guard case let .array(items) = v else { throw .invalid("\(key) must be an array") }
-        return try items.map { (item) throws(PolicyError) -> String in
-            switch item {
-            case let .string(s): return s
-            case let .integer(i) where allowIntegers && i >= 0: return String(i)
-            default: throw .invalid("\(key) must hold only strings\(allowIntegers ? " or ids" : "")")
-            }
+    private static func positive(_ table: TOMLTable, _ key: String, allowZero: Bool = false) throws(TOMLDecodingError) -> Int? {
+        guard table.values[key] != nil else { return nil }
+        guard let value = try? table.integer(key, in: (allowZero ? 0 : 1)...Int64(Int32.max)) else {
+            throw TOMLDecodingError("\(table.path(key)) must be a \(allowZero ? "non-negative" : "positive") integer")
         }
-    }
-
-    private static func positive(_ v: TOMLValue, _ key: String, allowZero: Bool = false) throws(PolicyError) -> Int {
-        guard case let .integer(i) = v, i > 0 || (allowZero && i == 0), i <= Int64(Int32.max) else {
-            throw .invalid("\(key) must be a positive integer")
-        }
-        return Int(i)
+        return value
     }
 }
 
