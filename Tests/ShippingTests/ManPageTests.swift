@@ -90,11 +90,19 @@ final class ManPageTests: XCTestCase {
             return text
         }.first, "the source of AgentPolicy's parser")
         let text = try String(contentsOf: page("ken.toml.5"), encoding: .utf8)
+        // Section names are `case "…"` labels; each section's keys are the list it gives
+        // TOMLTable.only([…]) (which may span lines).
         var keys = Set<String>()
         for line in policy.split(separator: "\n") {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             guard trimmed.hasPrefix("case \""), let end = trimmed.dropFirst(6).firstIndex(of: "\"") else { continue }
             keys.insert(String(trimmed[trimmed.index(trimmed.startIndex, offsetBy: 6)..<end]))
+        }
+        for list in policy.components(separatedBy: ".only([").dropFirst() {
+            let items = list.prefix { $0 != "]" }
+            for (index, part) in items.split(separator: "\"", omittingEmptySubsequences: false).enumerated() where index % 2 == 1 {
+                keys.insert(String(part))
+            }
         }
         XCTAssertTrue(keys.isSuperset(of: ["attach", "max_restarts", "detach_on_stop"]), "parsed keys: \(keys)")
         for key in keys.sorted() {
