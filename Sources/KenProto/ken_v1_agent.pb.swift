@@ -515,6 +515,10 @@ public nonisolated struct Ken_V1_LogsRequest: Sendable {
   /// keep streaming new lines until cancelled
   public var follow: Bool = false
 
+  /// false (default): the extension's output only, as bpftrace prints it in text mode; true: also
+  /// the agent's notes and bpftrace's diagnostics (verifier log, warnings), lines as written.
+  public var notes: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1460,7 +1464,7 @@ nonisolated extension Ken_V1_DetachReply: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Ken_V1_LogsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".LogsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}tail\0\u{1}follow\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}tail\0\u{1}follow\0\u{1}notes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1472,6 +1476,7 @@ nonisolated extension Ken_V1_LogsRequest: SwiftProtobuf.Message, SwiftProtobuf._
       case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.tail) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.follow) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.notes) }()
       default: break
       }
     }
@@ -1490,6 +1495,9 @@ nonisolated extension Ken_V1_LogsRequest: SwiftProtobuf.Message, SwiftProtobuf._
     if self.follow != false {
       try visitor.visitSingularBoolField(value: self.follow, fieldNumber: 4)
     }
+    if self.notes != false {
+      try visitor.visitSingularBoolField(value: self.notes, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1498,6 +1506,7 @@ nonisolated extension Ken_V1_LogsRequest: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.name != rhs.name {return false}
     if lhs.tail != rhs.tail {return false}
     if lhs.follow != rhs.follow {return false}
+    if lhs.notes != rhs.notes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
