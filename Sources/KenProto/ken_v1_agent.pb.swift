@@ -333,6 +333,11 @@ public nonisolated struct Ken_V1_AttachRequest: Sendable {
 
   public var unprovenReason: String = String()
 
+  /// Make before break (fleet updates): the id of a live extension this one replaces. It keeps
+  /// running until this one is attached, is detached only then, and keeps running if this one
+  /// fails. The caller must be allowed to detach it.
+  public var replacesID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1057,7 +1062,7 @@ nonisolated extension Ken_V1_AgentStatusReply: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AttachRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}program_text\0\u{1}object\0\u{1}prompt\0\u{3}annotated_program\0\u{3}restart_policy\0\u{3}manifest_digest\0\u{2}\\\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}program_text\0\u{1}object\0\u{1}prompt\0\u{3}annotated_program\0\u{3}restart_policy\0\u{3}manifest_digest\0\u{2}\\\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0\u{4}\u{13}replaces_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1076,6 +1081,7 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
       case 100: try { try decoder.decodeSingularEnumField(value: &self.verdict) }()
       case 101: try { try decoder.decodeRepeatedMessageField(value: &self.provenAsserts) }()
       case 102: try { try decoder.decodeSingularStringField(value: &self.unprovenReason) }()
+      case 121: try { try decoder.decodeSingularStringField(value: &self.replacesID) }()
       default: break
       }
     }
@@ -1115,6 +1121,9 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
     if !self.unprovenReason.isEmpty {
       try visitor.visitSingularStringField(value: self.unprovenReason, fieldNumber: 102)
     }
+    if !self.replacesID.isEmpty {
+      try visitor.visitSingularStringField(value: self.replacesID, fieldNumber: 121)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1130,6 +1139,7 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.verdict != rhs.verdict {return false}
     if lhs.provenAsserts != rhs.provenAsserts {return false}
     if lhs.unprovenReason != rhs.unprovenReason {return false}
+    if lhs.replacesID != rhs.replacesID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
