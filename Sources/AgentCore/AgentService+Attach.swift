@@ -88,6 +88,16 @@ extension AgentService {
             throw RPCStatusError(.invalidArgument, "manifest_digest must be a sha256 in hex")
         }
         try AgentService.validateVerdict(request)
+        // Make before break: the extension this one replaces keeps running until this one is
+        // attached. Permission to detach it is checked before anything else is revealed.
+        let replaced: ExtensionRecord?
+        if !request.replacesID.isEmpty {
+            let old = try findVisible(id: request.replacesID, name: "", to: peer)
+            try authorize(.detach(owner: old.ownerUID), peer)
+            replaced = old.state == .detached ? nil : old
+        } else {
+            replaced = nil
+        }
         var checked: CheckedProgram?
         switch kind {
         case .bpftrace:
@@ -103,19 +113,25 @@ extension AgentService {
         // Limits and the `attaching` record are decided under one gate so racing attaches
         // cannot overrun a limit; the kernel work happens outside it.
         let record: ExtensionRecord = try await attachGate.run { () throws -> ExtensionRecord in
-            let mine = try registry.liveCount(ownerUID: peer.uid) + self.verifyingCount(peer.uid)
+            // The replaced extension's slot is the new one's: it goes once the new one runs.
+            let freed = replaced.map { $0.ownerUID == peer.uid ? 1 : 0 } ?? 0
+            let mine = try registry.liveCount(ownerUID: peer.uid) + self.verifyingCount(peer.uid) - freed
             guard mine < policy.maxExtensionsPerUID else {
                 throw RPCStatusError(.resourceExhausted, "uid \(peer.uid) already has \(mine) extensions (limit \(policy.maxExtensionsPerUID))",
                                      hint: "detach one (kenc list, kenc detach ID)")
             }
-            let total = try registry.liveCount()
+            let total = try registry.liveCount() - (replaced == nil ? 0 : 1)
             guard total < policy.maxExtensionsTotal else {
                 throw RPCStatusError(.resourceExhausted, "the agent already runs \(total) extensions (limit \(policy.maxExtensionsTotal))",
                                      hint: "detach some, or raise limits.extensions_total")
             }
             let id = try registry.newID()
+            var name = request.name.isEmpty ? id : request.name
+            // Two live extensions cannot share a name: while both run, the new one carries a
+            // transitional name that reconciliation recognises should the agent die meanwhile.
+            if let replaced, replaced.name == name { name = ExtensionSupervisor.transitionalName(name, id: id) }
             let record = ExtensionRecord(
-                id: id, name: request.name.isEmpty ? id : request.name, ownerUID: peer.uid, kind: kind,
+                id: id, name: name, ownerUID: peer.uid, kind: kind,
                 programText: program?.text ?? "", object: [UInt8](request.object), prompt: request.prompt,
                 annotatedProgram: request.annotatedProgram, probes: program?.probes ?? [],
                 state: .attaching, restartPolicy: restartPolicy, manifestDigest: request.manifestDigest,
@@ -132,7 +148,7 @@ extension AgentService {
         logger.info("attaching", metadata: ["id": "\(record.id)", "name": "\(record.name)", "uid": "\(peer.uid)", "kind": "\(kind.rawValue)",
                                             "via": "\(via.map { "kend uid \($0.uid) pid \($0.pid)" } ?? "direct")"])
         if let via { supervisor.notes(record.id).append("attached for uid \(peer.uid) through kend (uid \(via.uid), pid \(via.pid))") }
-        let attached: ExtensionRecord
+        var attached: ExtensionRecord
         do {
             attached = try await supervisor.start(record, unsafe: checked?.needsUnsafeFlag ?? false)
         } catch {
@@ -144,7 +160,11 @@ extension AgentService {
                 $0.pid = 0
             }
             supervisor.notes(record.id).append("never attached: not listed")
+            if let replaced { supervisor.notes(replaced.id).append("kept running: its replacement \(record.id) did not attach") }
             throw error
+        }
+        if let replaced {
+            attached = try await supervisor.completeReplacement(of: replaced, by: attached)
         }
         return Ken_V1_AttachReply.with { $0.extension = proto(attached) }
     }

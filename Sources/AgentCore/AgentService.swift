@@ -89,7 +89,7 @@ public final class AgentService: Sendable {
             try authorize(.list, peer)
             let record = try findVisible(id: logs.id, name: logs.name, to: peer)
             try authorize(.logs(owner: record.ownerUID), peer)
-            let lines = supervisor.logLines(id: record.id, tail: Int(logs.tail))
+            let lines = supervisor.logLines(id: record.id, tail: Int(logs.tail), notes: logs.notes)
             if !logs.follow {
                 // One response per line would be chatty; without follow, every line but the last
                 // is streamed and the last closes the call, like a follow that ends at once.
@@ -97,7 +97,7 @@ public final class AgentService: Sendable {
                 if let last = lines.last { response.log = last }
             } else {
                 for line in lines { try await send(Ken_V1_AgentResponse.with { $0.log = line }) }
-                response.log = try await supervisor.follow(id: record.id) { line in
+                response.log = try await supervisor.follow(id: record.id, notes: logs.notes) { line in
                     try await send(Ken_V1_AgentResponse.with { $0.log = line })
                 }
             }

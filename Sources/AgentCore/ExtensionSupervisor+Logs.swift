@@ -4,22 +4,32 @@ import KernelLoader
 import Registry
 
 extension ExtensionSupervisor {
-    static func logLine(id: String, _ line: OutputLine) -> Ken_V1_LogLine {
-        Ken_V1_LogLine.with {
+    /// The line as `kenc logs` shows it: with `notes`, as written (JSON envelopes other than
+    /// printf kept); without, the extension's output only, rendered as bpftrace's text mode
+    /// would (nil: a diagnostic, left out).
+    static func logLine(id: String, _ line: OutputLine, notes: Bool = true) -> Ken_V1_LogLine? {
+        let text: String
+        if notes {
+            text = line.text
+        } else {
+            guard let output = ExtensionOutput.render(line) else { return nil }
+            text = output
+        }
+        return Ken_V1_LogLine.with {
             $0.extensionID = id
             $0.timeUnixMs = Int64((line.timestamp.timeIntervalSince1970 * 1000).rounded())
             $0.stream = line.stream.rawValue
-            $0.text = line.text
+            $0.text = text
         }
     }
 
-    /// What the extension's log files keep: the agent's notes, then bpftrace's stderr, then its
-    /// stdout (the files carry no timestamps, so the streams cannot be interleaved exactly);
-    /// the last `tail` lines (0: all).
-    func logLines(id: String, tail: Int) -> [Ken_V1_LogLine] {
+    /// What the extension's log files keep: with `notes`, the agent's notes, then bpftrace's
+    /// stderr, then its stdout (the files carry no timestamps, so the streams cannot be
+    /// interleaved exactly); without, the extension's output alone. The last `tail` lines (0: all).
+    func logLines(id: String, tail: Int, notes withNotes: Bool = true) -> [Ken_V1_LogLine] {
         let directory = configuration.extensionDirectory(id: id)
         let now = Date()
-        var lines: [Ken_V1_LogLine] = notes(id).read().map { note in
+        var lines: [Ken_V1_LogLine] = !withNotes ? [] : notes(id).read().map { note in
             Ken_V1_LogLine.with {
                 $0.extensionID = id
                 $0.timeUnixMs = note.time
@@ -30,7 +40,9 @@ extension ExtensionSupervisor {
         let recent = BpftraceProcess.recentOutput(directory: directory, maxBytes: configuration.policy.logMaxBytes)
         for (text, stream) in [(recent.stderr, OutputLine.Stream.stderr), (recent.stdout, .stdout)] {
             for raw in text.split(separator: "\n") {
-                lines.append(Self.logLine(id: id, OutputLine.decode(String(raw), stream: stream, timestamp: now)))
+                if let line = Self.logLine(id: id, OutputLine.decode(String(raw), stream: stream, timestamp: now), notes: withNotes) {
+                    lines.append(line)
+                }
             }
         }
         return tail > 0 ? Array(lines.suffix(tail)) : lines
@@ -38,7 +50,8 @@ extension ExtensionSupervisor {
 
     /// Streams new output lines until the extension's process ends or the caller is cancelled.
     /// Returns a final note saying why the stream ended.
-    func follow(id: String, send: @Sendable (Ken_V1_LogLine) async throws -> Void) async throws -> Ken_V1_LogLine {
+    func follow(id: String, notes withNotes: Bool = true,
+                send: @Sendable (Ken_V1_LogLine) async throws -> Void) async throws -> Ken_V1_LogLine {
         let process = running.withLock { $0[id]?.process }
         func note(_ text: String) -> Ken_V1_LogLine {
             Ken_V1_LogLine.with {
@@ -54,7 +67,7 @@ extension ExtensionSupervisor {
         }
         for await line in process.lines() {
             try Task.checkCancellation()
-            try await send(Self.logLine(id: id, line))
+            if let shown = Self.logLine(id: id, line, notes: withNotes) { try await send(shown) }
         }
         try Task.checkCancellation()
         return note("the extension's bpftrace \(process.exitStatus.map { "\($0)" } ?? "ended")")

@@ -11,6 +11,9 @@ public struct ReconcileOutcome: Sendable, Equatable {
         case adoptedPins
         /// Started again (bpftrace gone, or pins gone after a reboot).
         case restarted
+        /// A make-before-break replacement the previous agent left half done: the old version
+        /// was detached and this one took its name.
+        case replacementCompleted
         /// Could not be restored; the record is failed with the reason.
         case failed
         /// The policy in force no longer allows it: stopped, and failed with
@@ -65,7 +68,7 @@ extension ExtensionSupervisor {
             logger.info("reconciled", metadata: ["id": "\(record.id)", "action": "\(outcome.action.rawValue)", "reason": "\(outcome.reason)"])
             outcomes.append(outcome)
         }
-        return outcomes
+        return outcomes + (await finishReplacements())
     }
 
     private func reconcileScript(_ record: ExtensionRecord, unsafe: Bool) async -> ReconcileOutcome {

@@ -3,11 +3,11 @@ import Foundation
 /// Ken's final word on one trial.
 public enum EvalVerdict: String, Sendable, Codable, Equatable {
     /// Every stage passed and ken-agent attached the program.
-    case verifiedAttached = "verified+attached"
+    case passedAttached = "passed+attached"
     /// The candidate passed Ken's own checks but the kernel (or bpftrace) refused it last.
-    case kernelRejected = "verified-but-kernel-rejected"
+    case kernelRejected = "passed-but-kernel-rejected"
     /// No candidate passed Ken's checks in the attempts given.
-    case notVerified = "not-verified"
+    case notPassed = "not-passed"
 }
 
 /// What the behaviour check saw.
@@ -84,7 +84,7 @@ public struct TrialResult: Sendable, Codable, Equatable {
     /// The paper's classes: accurate (verified and behaves), false positive (verified, and
     /// the behaviour check fails), false negative (no verified program).
     public var outcome: Outcome {
-        guard verdict == .verifiedAttached else { return .falseNegative }
+        guard verdict == .passedAttached else { return .falseNegative }
         switch behaviour {
         case .passed: return .accurate
         case .failed: return .falsePositive
@@ -102,9 +102,9 @@ public struct EvalSummary: Sendable, Codable, Equatable {
     public var mode: EvalMode
     public var prompts: Int
     public var trials: Int
-    public var verifiedAttached: Int
+    public var passedAttached: Int
     public var kernelRejected: Int
-    public var notVerified: Int
+    public var notPassed: Int
     public var accurate: Int
     public var falsePositives: Int
     public var falseNegatives: Int
@@ -130,9 +130,9 @@ public struct EvalSummary: Sendable, Codable, Equatable {
         self.mode = mode
         prompts = Set(results.map(\.id)).count
         trials = results.count
-        verifiedAttached = results.filter { $0.verdict == .verifiedAttached }.count
+        passedAttached = results.filter { $0.verdict == .passedAttached }.count
         kernelRejected = results.filter { $0.verdict == .kernelRejected }.count
-        notVerified = results.filter { $0.verdict == .notVerified }.count
+        notPassed = results.filter { $0.verdict == .notPassed }.count
         accurate = results.filter { $0.outcome == .accurate }.count
         falsePositives = results.filter { $0.outcome == .falsePositive }.count
         falseNegatives = results.filter { $0.outcome == .falseNegative }.count

@@ -64,7 +64,7 @@ public struct EvalRunner: Sendable {
         let verdict = Self.verdict(report)
         var status = BehaviourStatus.notRun
         var output = ""
-        if verdict == .verifiedAttached, !report.extension.id.isEmpty {
+        if verdict == .passedAttached, !report.extension.id.isEmpty {
             (status, output) = await judge(entry, extensionID: report.extension.id)
             await agent.detach(id: report.extension.id)
         }
@@ -85,7 +85,7 @@ public struct EvalRunner: Sendable {
     func reference(_ entry: EvalEntry, trial: Int) async -> TrialResult {
         let clock = ContinuousClock()
         let started = clock.now
-        var verdict = EvalVerdict.notVerified
+        var verdict = EvalVerdict.notPassed
         var status = BehaviourStatus.notRun
         var output = ""
         var note = ""
@@ -97,8 +97,8 @@ public struct EvalRunner: Sendable {
                 let attached = try await agent.attach(name: Self.extensionName(entry, trial: trial),
                                                       program: entry.referenceProgram, prompt: entry.prompt)
                 attachSeconds = (clock.now - started).seconds
-                verdict = attached.state == .attached ? .verifiedAttached : .kernelRejected
-                if verdict == .verifiedAttached {
+                verdict = attached.state == .attached ? .passedAttached : .kernelRejected
+                if verdict == .passedAttached {
                     (status, output) = await judge(entry, extensionID: attached.id)
                 }
                 await agent.detach(id: attached.id)
@@ -129,10 +129,10 @@ public struct EvalRunner: Sendable {
     /// Ken's verdict from a synthesis report. A task whose last attempt reached the kernel stage
     /// and failed there had passed every check of Ken's own: the kernel refused it.
     public static func verdict(_ report: Ken_V1_SynthesisReport) -> EvalVerdict {
-        if report.passed { return report.attached ? .verifiedAttached : .kernelRejected }
-        guard let last = report.attempts.last else { return .notVerified }
+        if report.passed { return report.attached ? .passedAttached : .kernelRejected }
+        guard let last = report.attempts.last else { return .notPassed }
         if last.timings.contains(where: { $0.stage == .attach || $0.stage == .kernelVerify }) { return .kernelRejected }
-        return .notVerified
+        return .notPassed
     }
 
     static func extensionName(_ entry: EvalEntry, trial: Int) -> String {

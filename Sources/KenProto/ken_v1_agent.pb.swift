@@ -330,6 +330,11 @@ public nonisolated struct Ken_V1_AttachRequest: Sendable {
 
   public var unprovenReason: String = String()
 
+  /// Make before break (fleet updates): the id of a live extension this one replaces. It keeps
+  /// running until this one is attached, is detached only then, and keeps running if this one
+  /// fails. The caller must be allowed to detach it.
+  public var replacesID: String = String()
+
   /// UNSPECIFIED: the policy's default_restart
   public var restart: Ken_V1_RestartPolicy = .unspecified
 
@@ -514,6 +519,10 @@ public nonisolated struct Ken_V1_LogsRequest: Sendable {
 
   /// keep streaming new lines until cancelled
   public var follow: Bool = false
+
+  /// false (default): the extension's output only, as bpftrace prints it in text mode; true: also
+  /// the agent's notes and bpftrace's diagnostics (verifier log, warnings), lines as written.
+  public var notes: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1053,7 +1062,7 @@ nonisolated extension Ken_V1_AgentStatusReply: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AttachRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}program_text\0\u{1}object\0\u{1}prompt\0\u{3}annotated_program\0\u{4}\u{2}manifest_digest\0\u{2}\\\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0\u{2}^\u{2}restart\0\u{b}restart_policy\0\u{c}\u{7}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}program_text\0\u{1}object\0\u{1}prompt\0\u{3}annotated_program\0\u{4}\u{2}manifest_digest\0\u{2}\\\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0\u{4}\u{13}replaces_id\0\u{2}K\u{2}restart\0\u{b}restart_policy\0\u{c}\u{7}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1071,6 +1080,7 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
       case 100: try { try decoder.decodeSingularEnumField(value: &self.verdict) }()
       case 101: try { try decoder.decodeRepeatedMessageField(value: &self.provenAsserts) }()
       case 102: try { try decoder.decodeSingularStringField(value: &self.unprovenReason) }()
+      case 121: try { try decoder.decodeSingularStringField(value: &self.replacesID) }()
       case 260: try { try decoder.decodeSingularEnumField(value: &self.restart) }()
       default: break
       }
@@ -1108,6 +1118,9 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
     if !self.unprovenReason.isEmpty {
       try visitor.visitSingularStringField(value: self.unprovenReason, fieldNumber: 102)
     }
+    if !self.replacesID.isEmpty {
+      try visitor.visitSingularStringField(value: self.replacesID, fieldNumber: 121)
+    }
     if self.restart != .unspecified {
       try visitor.visitSingularEnumField(value: self.restart, fieldNumber: 260)
     }
@@ -1125,6 +1138,7 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.verdict != rhs.verdict {return false}
     if lhs.provenAsserts != rhs.provenAsserts {return false}
     if lhs.unprovenReason != rhs.unprovenReason {return false}
+    if lhs.replacesID != rhs.replacesID {return false}
     if lhs.restart != rhs.restart {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -1460,7 +1474,7 @@ nonisolated extension Ken_V1_DetachReply: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Ken_V1_LogsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".LogsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}tail\0\u{1}follow\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}tail\0\u{1}follow\0\u{1}notes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1472,6 +1486,7 @@ nonisolated extension Ken_V1_LogsRequest: SwiftProtobuf.Message, SwiftProtobuf._
       case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.tail) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.follow) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.notes) }()
       default: break
       }
     }
@@ -1490,6 +1505,9 @@ nonisolated extension Ken_V1_LogsRequest: SwiftProtobuf.Message, SwiftProtobuf._
     if self.follow != false {
       try visitor.visitSingularBoolField(value: self.follow, fieldNumber: 4)
     }
+    if self.notes != false {
+      try visitor.visitSingularBoolField(value: self.notes, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1498,6 +1516,7 @@ nonisolated extension Ken_V1_LogsRequest: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.name != rhs.name {return false}
     if lhs.tail != rhs.tail {return false}
     if lhs.follow != rhs.follow {return false}
+    if lhs.notes != rhs.notes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -133,9 +133,8 @@ public struct FleetApplier: Sendable {
             return Outcome(extensionID: existing?.id ?? "", message: message, changed: changed, failed: true,
                            unprovenReason: report.unprovenReason)
         }
-        if let existing, let failure = try await detach(existing.id, client: client) {
-            return Outcome(extensionID: existing.id, message: "cannot replace \(existing.id): \(failure)", changed: false, failed: true)
-        }
+        // Make before break: the agent attaches the new version while the old one runs, and
+        // detaches the old one only once the new one is attached.
         let attached = try await client.call(Ken_V1_AgentRequest.with {
             $0.attach = Ken_V1_AttachRequest.with {
                 $0.name = manifest.name
@@ -147,12 +146,14 @@ public struct FleetApplier: Sendable {
                 $0.verdict = report.verdict
                 $0.provenAsserts = report.provenAsserts
                 $0.unprovenReason = report.unprovenReason
+                $0.replacesID = existing?.id ?? ""
             }
         }, timeout: .seconds(60))
         guard attached.status.code == .ok else {
             var text = attached.status.message
             if !attached.status.detail.isEmpty { text += ": " + attached.status.detail.prefix(2000) }
-            return Outcome(extensionID: "", message: "passed every check but not attached: \(text)", changed: existing != nil,
+            if existing != nil { text += "; the running version is kept" }
+            return Outcome(extensionID: existing?.id ?? "", message: "passed every check but not attached: \(text)", changed: false,
                            failed: true, verdict: report.verdict, unprovenReason: report.unprovenReason)
         }
         let source = report.origin == .unspecified ? "" : " (\(report.origin.name))"

@@ -166,7 +166,7 @@ struct ShowCommand: AsyncParsableCommand, TakesJSON, TalksToAgent {
 struct LogsCommand: AsyncParsableCommand, TalksToAgent {
     static let configuration = CommandConfiguration(
         commandName: "logs",
-        abstract: "Print an extension's output (and the agent's notes about it); -f follows.")
+        abstract: "Print an extension's output; -f follows, --notes adds Ken's and bpftrace's notes.")
 
     @OptionGroup var target: ExtensionArgument
 
@@ -176,14 +176,17 @@ struct LogsCommand: AsyncParsableCommand, TalksToAgent {
     @Option(name: [.customShort("n"), .long], help: ArgumentHelp("Only the last N lines kept (default: all).", valueName: "lines"))
     var tail: UInt32?
 
+    @Flag(name: .long, help: "Also print the agent's notes and bpftrace's diagnostics (verifier log, warnings), lines as written.")
+    var notes = false
+
     @OptionGroup var agent: AgentSocketOption
 
     func run() async throws {
         try await runClient { () throws(ClientError) in
             let id = try await agent.calls.get(target.resolved).id
-            let (follow, tail) = (self.follow, self.tail ?? 0)
+            let (follow, tail, notes) = (self.follow, self.tail ?? 0, self.notes)
             try await agent.calls.stream({
-                $0.logs = Ken_V1_LogsRequest.with { $0.id = id; $0.follow = follow; $0.tail = tail }
+                $0.logs = Ken_V1_LogsRequest.with { $0.id = id; $0.follow = follow; $0.tail = tail; $0.notes = notes }
             }) { response in
                 if case .log(let line)? = response.result { Output.line(AgentFormatting.logLine(line)) }
             }

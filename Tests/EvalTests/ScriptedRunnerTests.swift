@@ -46,7 +46,7 @@ final class ScriptedRunnerTests: XCTestCase {
         await agent.shutdown()
 
         XCTAssertEqual(server.requests.count, 4, "one synthesis for the first and last prompts, two for the broken one")
-        XCTAssertEqual(results.map(\.verdict), [.verifiedAttached, .notVerified, .verifiedAttached], "\(results.map(\.note))")
+        XCTAssertEqual(results.map(\.verdict), [.passedAttached, .notPassed, .passedAttached], "\(results.map(\.note))")
         XCTAssertEqual(results.map(\.behaviour), [.passed, .notRun, .failed], "\(results.map(\.output))")
         XCTAssertEqual(results.map(\.outcome), [.accurate, .falseNegative, .falsePositive])
         XCTAssertEqual(results.map(\.attempts), [1, 2, 1])
@@ -59,8 +59,8 @@ final class ScriptedRunnerTests: XCTestCase {
 
         let summary = EvalSummary(mode: .full, results: results)
         XCTAssertEqual(summary.trials, 3)
-        XCTAssertEqual(summary.verifiedAttached, 2)
-        XCTAssertEqual(summary.notVerified, 1)
+        XCTAssertEqual(summary.passedAttached, 2)
+        XCTAssertEqual(summary.notPassed, 1)
         XCTAssertEqual(summary.accurate, 1)
         XCTAssertEqual(summary.falsePositives, 1)
         XCTAssertEqual(summary.falseNegatives, 1)
@@ -72,7 +72,7 @@ final class ScriptedRunnerTests: XCTestCase {
         // The JSON lines hold every trial and the summary.
         let lines = EvalReport.jsonLines(results, summary: summary).split(separator: "\n")
         XCTAssertEqual(lines.count, 4)
-        XCTAssertTrue(lines[1].contains("\"verdict\":\"not-verified\""), String(lines[1]))
+        XCTAssertTrue(lines[1].contains("\"verdict\":\"not-passed\""), String(lines[1]))
         XCTAssertTrue(lines[3].hasPrefix("{\"summary\":"), String(lines[3]))
     }
 
@@ -95,7 +95,7 @@ final class ScriptedRunnerTests: XCTestCase {
         let results = try await runner.run([entry])
         await agent.shutdown()
         XCTAssertEqual(results.map(\.attempts), [1])
-        XCTAssertEqual(results.map(\.verdict), [.notVerified])
+        XCTAssertEqual(results.map(\.verdict), [.notPassed])
         XCTAssertEqual(server.requests.count, 1)
     }
 }

@@ -16,7 +16,7 @@ final class VerdictTests: XCTestCase {
         attached.passed = true
         attached.attached = true
         attached.attempts = [Self.attempt([.prompt, .llm, .parse, .attach])]
-        XCTAssertEqual(EvalRunner.verdict(attached), .verifiedAttached)
+        XCTAssertEqual(EvalRunner.verdict(attached), .passedAttached)
 
         var rejected = Ken_V1_SynthesisReport()
         rejected.attempts = [Self.attempt([.prompt, .llm, .parse], error: "syntax"),
@@ -26,8 +26,8 @@ final class VerdictTests: XCTestCase {
         var refused = Ken_V1_SynthesisReport()
         refused.attempts = [Self.attempt([.prompt, .llm, .parse, .attach], error: "EINVAL"),
                             Self.attempt([.prompt, .llm, .parse, .comprehend, .symbolicVerify], error: "VIOLATED")]
-        XCTAssertEqual(EvalRunner.verdict(refused), .notVerified, "the last attempt decides")
-        XCTAssertEqual(EvalRunner.verdict(Ken_V1_SynthesisReport()), .notVerified)
+        XCTAssertEqual(EvalRunner.verdict(refused), .notPassed, "the last attempt decides")
+        XCTAssertEqual(EvalRunner.verdict(Ken_V1_SynthesisReport()), .notPassed)
     }
 
     func testSummaryRatesAddUpLikeThePapers() {
@@ -38,16 +38,16 @@ final class VerdictTests: XCTestCase {
                         program: "", note: "")
         }
         let results = [
-            trial("a", .verifiedAttached, .passed, attempts: 1),
-            trial("b", .verifiedAttached, .failed, attempts: 2),
+            trial("a", .passedAttached, .passed, attempts: 1),
+            trial("b", .passedAttached, .failed, attempts: 2),
             trial("c", .kernelRejected, .notRun, attempts: 3),
-            trial("d", .notVerified, .notRun, attempts: 3),
-            trial("e", .verifiedAttached, .inconclusive, attempts: 1),
+            trial("d", .notPassed, .notRun, attempts: 3),
+            trial("e", .passedAttached, .inconclusive, attempts: 1),
         ]
         let summary = EvalSummary(mode: .full, results: results)
         XCTAssertEqual(summary.accurate, 1)
         XCTAssertEqual(summary.falsePositives, 1)
-        XCTAssertEqual(summary.falseNegatives, 2, "kernel-rejected and not-verified are both no verified program")
+        XCTAssertEqual(summary.falseNegatives, 2, "kernel-rejected and not-passed are both no verified program")
         XCTAssertEqual(summary.unchecked, 1, "an optional trigger that did not fire is not a false positive")
         XCTAssertEqual(summary.accuracy + summary.falsePositiveRate + summary.falseNegativeRate
                        + Double(summary.unchecked) / Double(summary.trials), 1, accuracy: 1e-9)

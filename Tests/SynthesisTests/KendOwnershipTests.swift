@@ -66,7 +66,7 @@ final class KendOwnershipTests: XCTestCase {
         XCTAssertEqual(synth.status, 0, synth.stdout + synth.stderr)
         let record = try XCTUnwrap(agent.service.registry.list().first { $0.name == "ownership-test" })
         XCTAssertEqual(record.ownerUID, alice.uid, "the caller, not kend, owns what kend attached for her")
-        let notes = try alice.kenc(["logs", record.id, "--agent-socket", agentSocket])
+        let notes = try alice.kenc(["logs", record.id, "--notes", "--agent-socket", agentSocket])
         XCTAssertEqual(notes.status, 0, notes.stderr)
         XCTAssertTrue(notes.stdout.contains("through kend (uid 0"), "kend stays visible as the path: \(notes.stdout)")
         XCTAssertEqual(try alice.kenc(["show", record.id, "--agent-socket", agentSocket]).status, 0)
