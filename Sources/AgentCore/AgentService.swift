@@ -41,10 +41,12 @@ public final class AgentService: Sendable {
         send: @escaping @Sendable (Ken_V1_AgentResponse) async throws -> Void
     ) async throws -> Ken_V1_AgentResponse {
         // kend may name the end user it acts for; anyone else who tries is refused outright.
+        // Root may too (kend run by root, as in scripts/ken-demo): acting for a user only narrows
+        // what root could do itself.
         var peer = connected
         var via: PeerCredentials?
         if request.hasOnBehalfOf {
-            guard configuration.policy.isKendUser(connected.uid) else {
+            guard connected.uid == 0 || configuration.policy.isKendUser(connected.uid) else {
                 logger.notice("refused on_behalf_of", metadata: ["peer": "\(connected)", "claimed_uid": "\(request.onBehalfOf.uid)"])
                 throw RPCStatusError(.permissionDenied, "uid \(connected.uid) may not act on behalf of other users",
                                      hint: "only the kend user named in [kend] user of the agent's policy may")

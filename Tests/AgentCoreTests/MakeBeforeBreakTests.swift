@@ -78,3 +78,25 @@ final class MakeBeforeBreakTests: XCTestCase {
         XCTAssertTrue(oldGone)
     }
 }
+
+/// kend run by root (scripts/ken-demo) forwards its caller like kend run as `ken`: the agent
+/// accepts on_behalf_of from root and records the end user as owner.
+final class RootOnBehalfOfTests: XCTestCase {
+    func testRootMayActOnBehalfOfAUser() async throws {
+        try TestAgent.requireKernel()
+        var policy = AgentPolicy()
+        policy.attach = Principals(users: ["root", "65534"], groups: [])
+        let agent = try TestAgent(policy: policy)
+        try await agent.start()
+        addTeardownBlock { await agent.cleanUp() }
+        let response = try await agent.call {
+            $0.onBehalfOf = Ken_V1_OnBehalfOf.with { $0.uid = 65534; $0.gid = 65534; $0.pid = getpid() }
+            $0.attach = Ken_V1_AttachRequest.with {
+                $0.kind = .bpftrace
+                $0.programText = "tracepoint:syscalls:sys_enter_getppid { @n = count(); }"
+            }
+        }
+        XCTAssertEqual(response.status.code, .ok, response.status.message)
+        XCTAssertEqual(response.attach.extension.ownerUid, 65534, "the end user owns what root attached for them")
+    }
+}
