@@ -11,7 +11,7 @@ import Foundation
 public enum BpftraceOutputSummary {
     /// Lines that never explain a failure.
     static func isNoise(_ line: String) -> Bool {
-        line.contains("couldn't set RLIMIT_MEMLOCK") || line.hasPrefix("INFO:") || line.hasPrefix("Attaching ")
+        OutputLine.isMemlockWarning(line) || line.hasPrefix("INFO:") || line.hasPrefix("Attaching ")
             || line.hasPrefix("{") || line.hasPrefix("Program ID:") || line.hasPrefix("The verifier log")
             || line.hasPrefix("processed ") || line.allSatisfy { $0 == "~" || $0 == "^" || $0 == " " }
     }

@@ -74,7 +74,10 @@ public struct OutputLine: Sendable, Hashable {
 
     /// bpftrace's harmless warning when it cannot raise RLIMIT_MEMLOCK (modern kernels account
     /// BPF memory to cgroups, not the rlimit); kept in the output, never treated as a failure.
-    public var isMemlockWarning: Bool {
+    public var isMemlockWarning: Bool { Self.isMemlockWarning(text) }
+
+    /// The same test on a raw line (bpftrace's failure output is read as text).
+    public static func isMemlockWarning(_ text: String) -> Bool {
         text.contains("RLIMIT_MEMLOCK")
     }
 }
