@@ -79,6 +79,11 @@ let package = Package(
         .target(name: "SymbolicVerifier", dependencies: ["BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "Z3"]),
 
         // MARK: Agent side.
+        // The native backend: the plan shared by generator and runtime, the C generator (clang
+        // -target bpf), and the agent's output runtime.
+        .target(name: "NativeABI"),
+        .target(name: "NativeBackend", dependencies: ["NativeABI", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo"]),
+        .target(name: "NativeRuntime", dependencies: ["NativeABI", "BPF"]),
         .target(name: "KernelLoader", dependencies: [
             "BPF", "BpftraceSyntax",
             .product(name: "Logging", package: "swift-log"),
