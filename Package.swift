@@ -159,7 +159,7 @@ let package = Package(
         .target(name: "Bench", dependencies: [
             "AgentCore", "Registry", "KendCore", "Pipeline", "Synthesis", "ExampleStore", "KernelInfo", "KenProto",
             "KenRPC", "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "Comprehension", "Contracts",
-            "TestSupport",
+            "TestSupport", "NativeABI", "NativeBackend", "NativeRuntime", "KernelLoader", "Evaluation", "BPF",
         ]),
         .executableTarget(name: "ken-bench", dependencies: [
             "Bench",
@@ -206,6 +206,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),
+        // Native backend against the installed bpftrace: the same programs, the same triggers,
+        // the same JSON lines (Sources/Bench/Differential).
+        .testTarget(name: "NativeDifferentialTests", dependencies: ["Bench", "Evaluation", "KernelInfo", "NativeABI"]),
         .testTarget(name: "EvalTests", dependencies: ["Evaluation", "Pipeline", "KendCore", "Synthesis", "AgentCore", "KenRPC", "KenProto", "LLM", "KernelInfo", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

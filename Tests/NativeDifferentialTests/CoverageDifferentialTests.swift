@@ -1,0 +1,42 @@
+import Bench
+import Foundation
+import XCTest
+
+/// The corpus and the Debian tool scripts under one generic trigger (`DifferentialPrograms
+/// .genericTrigger`), natively and under bpftrace at once, then issue 16's coverage figure over
+/// corpus + eval references + tool scripts that resolve here.
+///
+/// Asserted: every program the generator compiles loads and runs natively (a verifier
+/// rejection or runtime failure is a bug), and prints the same maps as bpftrace (system-wide
+/// programs see other processes' events too, so values may differ; names and kinds may not).
+/// The coverage figure (target ≥ 90% equal) and every program below "equal" are printed.
+final class CoverageDifferentialTests: DifferentialTestCase {
+    func testCorpusEvalAndToolsRunNativelyLikeBpftrace() async throws {
+        let harness = try makeHarness()
+        defer { harness.close() }
+        let root = Self.repositoryRoot
+        let programs = DifferentialPrograms.corpus(directory: root.appendingPathComponent("corpus/examples"))
+            + DifferentialPrograms.eval(path: root.appendingPathComponent("eval/prompts.jsonl").path).map(\.program)
+            + DifferentialPrograms.tools()
+        let coverage = await DifferentialCoverage.run(programs, harness: harness)
+        print("COVERAGE\n" + coverage.render())
+        for entry in coverage.entries {
+            guard let result = entry.result else { continue }
+            switch result.native {
+            case .runtimeFailed, .compileFailed:
+                recordKnownDifference(result.name, "\(result.native.label): \(result.native.reason.prefix(600))")
+            case .unsupported:
+                recordKnownDifference(result.name, "runs on bpftrace: \(result.native.reason)")
+            case .ran, .unresolved:
+                break
+            }
+            if case .runtimeFailed = result.native {
+                XCTFail("\(result.name): compiled natively but did not run: \(result.native.reason.prefix(600))")
+            }
+            if let agreement = result.agreement, agreement > .sameMaps, entry.origin != .eval {
+                XCTFail("\(result.name): native and bpftrace print different maps:\n\(result.difference)")
+            }
+        }
+        XCTAssertGreaterThan(coverage.counts(nil).resolved, 0, "some programs resolve on this kernel")
+    }
+}
