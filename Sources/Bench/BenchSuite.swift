@@ -4,11 +4,12 @@ import KernelInfo
 
 /// ken-bench's sections, run in order: the program's logic, as a library the tests reach.
 public enum BenchSuite {
-    public static let allSections: Set<String> = ["frontend", "verifier", "comprehension", "agent", "kend"]
+    public static let allSections: Set<String> = ["frontend", "verifier", "comprehension", "agent", "kend", "native"]
 
     /// Runs `sections` and returns their rows. Sections that cannot run here (not root, no
     /// clang) return a row that says why instead of a number.
-    public static func run(sections: Set<String>, rounds: Int, prompts: Int, corpus: URL) async -> [Row] {
+    /// `coverage`: the native section also runs the differential coverage (minutes).
+    public static func run(sections: Set<String>, rounds: Int, prompts: Int, corpus: URL, coverage: Bool = false) async -> [Row] {
         let kernel = KernelInfo.load()
         var rows: [Row] = []
         if sections.contains("frontend") { rows += FrontEndBench.run(kernel: kernel, rounds: rounds) }
@@ -33,6 +34,10 @@ public enum BenchSuite {
         if sections.contains("kend") {
             rows += getuid() == 0 ? await KendBench.run(kernel: kernel, corpus: corpus, prompts: prompts, contracts: contracts)
                 : [Row(section: "kend", metric: "all", samples: 0, unit: "-", note: "not root: the kernel verifier stage needs the agent")]
+        }
+        if sections.contains("native") {
+            let evalPath = corpus.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("eval/prompts.jsonl").path
+            rows += await NativeBench.run(kernel: kernel, corpus: corpus, rounds: rounds, coverage: coverage, evalPath: evalPath)
         }
         return rows
     }

@@ -8,7 +8,7 @@ import Foundation
 struct KenBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ken-bench",
-        abstract: "Measure Ken: front end, symbolic verifier, agent RPC and attach/detach, kend overhead.",
+        abstract: "Measure Ken: front end, symbolic verifier, agent RPC and attach/detach, kend overhead, native backend beside bpftrace.",
         discussion: """
             Run as root on a kernel with BTF and tracefs, in a release build: \
             swift run -c release ken-bench --json docs/benchmarks.json. Sections that cannot run \
@@ -27,7 +27,10 @@ struct KenBench: AsyncParsableCommand {
     @Option(help: "The example corpus directory.")
     var corpus = "corpus/examples"
 
-    @Option(parsing: .upToNextOption, help: "Sections to run: frontend verifier comprehension agent kend (default: all).")
+    @Flag(help: "In the native section, also run the differential coverage (corpus, eval references, tool scripts; minutes).")
+    var coverage = false
+
+    @Option(parsing: .upToNextOption, help: "Sections to run: frontend verifier comprehension agent kend native (default: all).")
     var only: [String] = []
 
     func validate() throws {
@@ -41,7 +44,8 @@ struct KenBench: AsyncParsableCommand {
         let clock = ContinuousClock()
         let start = clock.now
         let rows = await BenchSuite.run(sections: only.isEmpty ? BenchSuite.allSections : Set(only),
-                                        rounds: rounds, prompts: prompts, corpus: URL(fileURLWithPath: corpus))
+                                        rounds: rounds, prompts: prompts, corpus: URL(fileURLWithPath: corpus),
+                                        coverage: coverage)
         let elapsed = milliseconds(clock.now - start) / 1000
         let machine = machineDescription()
         print("ken-bench on \(machine); \(String(format: "%.1f", elapsed)) s")
