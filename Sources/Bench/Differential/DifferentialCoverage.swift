@@ -13,6 +13,20 @@ public enum DifferentialPrograms {
         cd /usr/share; cd /; sleep 0.1
         """
 
+    /// How long a program stays attached after its trigger: long enough for its slowest
+    /// interval probe to fire on both sides (its period plus 1.3 s, at most 11 s).
+    static func waitFor(_ source: String) -> Duration {
+        var longest = 0
+        let pattern = try! NSRegularExpression(pattern: #"interval:(s|ms|us|hz):([0-9]+)"#)
+        for match in pattern.matches(in: source, range: NSRange(source.startIndex..., in: source)) {
+            guard let unit = Range(match.range(at: 1), in: source), let value = Range(match.range(at: 2), in: source),
+                  let number = Int(source[value]) else { continue }
+            let ms = switch source[unit] { case "s": number * 1000; case "ms": number; case "hz": 1000 / max(number, 1); default: 1 }
+            longest = max(longest, ms)
+        }
+        return .milliseconds(longest == 0 ? 800 : min(longest + 1300, 11_000))
+    }
+
     /// Where a program comes from, for the coverage report.
     public enum Origin: String, Sendable, CaseIterable {
         case corpus, eval, tools = "Debian tools"
@@ -34,7 +48,8 @@ public enum DifferentialPrograms {
             guard let text = try? String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8) else { return nil }
             let unsafe = text.split(separator: "\n").contains { $0.hasPrefix("// needs-unsafe:") && $0.contains("yes") }
             return Program(origin: .corpus,
-                           testCase: DifferentialCase(name: "corpus/" + file, source: text, trigger: genericTrigger),
+                           testCase: DifferentialCase(name: "corpus/" + file, source: text, trigger: genericTrigger,
+                                                      wait: waitFor(text)),
                            skipReason: unsafe ? "needs --unsafe (signals or runs commands)" : nil)
         }
     }
@@ -45,7 +60,8 @@ public enum DifferentialPrograms {
         return entries.filter { !$0.referenceProgram.isEmpty && $0.hasBehaviourCheck }.map { entry in
             (entry, Program(origin: .eval,
                             testCase: DifferentialCase(name: "eval/" + entry.id, source: entry.referenceProgram,
-                                                       trigger: entry.trigger, wait: .milliseconds(800), plainShell: true),
+                                                       trigger: entry.trigger, wait: waitFor(entry.referenceProgram),
+                                                       unsafe: entry.referenceProgram.contains("signal("), plainShell: true),
                             skipReason: nil))
         }
     }
@@ -59,7 +75,8 @@ public enum DifferentialPrograms {
             for file in files where !programs.contains(where: { $0.testCase.name == "tools/" + file }) {
                 guard let text = try? String(contentsOfFile: directory + "/" + file, encoding: .utf8) else { continue }
                 programs.append(Program(origin: .tools,
-                                        testCase: DifferentialCase(name: "tools/" + file, source: text, trigger: genericTrigger),
+                                        testCase: DifferentialCase(name: "tools/" + file, source: text, trigger: genericTrigger,
+                                                                   wait: waitFor(text)),
                                         skipReason: text.contains("system(") ? "runs commands (system())" : nil))
             }
         }

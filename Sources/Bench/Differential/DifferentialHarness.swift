@@ -235,6 +235,10 @@ public final class DifferentialHarness: Sendable {
             if (reference?.exitStatus != nil || reference == nil), (exited.isSet || native == nil) { break }
             try? await Task.sleep(for: .milliseconds(20))
         }
+        // Both sides stop at once: SIGINT makes bpftrace leave its event loop (its printf output
+        // ends there) while the native side detaches. Stopping one after the other would let
+        // the later one see the earlier one's teardown (its munmaps, its pins removed).
+        if let reference, reference.exitStatus == nil { kill(reference.pid, SIGINT) }
         if let native {
             do throws(NativeRuntimeError) {
                 if !exited.isSet { try native.stop() }
@@ -248,6 +252,8 @@ public final class DifferentialHarness: Sendable {
             result.native = .runtimeFailed("not started")
         }
         if let reference {
+            let stopDeadline = clock.now + .seconds(15)
+            while reference.exitStatus == nil, clock.now < stopDeadline { try? await Task.sleep(for: .milliseconds(10)) }
             if reference.exitStatus == nil { _ = await reference.stop() } else { _ = await reference.waitForExit() }
             result.bpftrace = .success(ParsedOutput.parse(Self.settledText(bpftraceDirectory + "/stdout.log")))
         }
