@@ -49,9 +49,9 @@ final class IntegerRulesDifferentialTests: DifferentialTestCase {
             ("(int64)-7 / 3", "5555555555555553"),
             ("(int64)-7 % 5", "4"),
         ]),
-        hexRule("unsigned division of (int64)-7 by 2", [("(int64)-7 / 2", "7ffffffffffffffc")]),
-        // bpftrace 0.17 computes this one as signed (-4), warning that it is undefined.
-        hexRule("unsigned division of the literal -7 by 2", [("-7 / 2", "7ffffffffffffffc")]),
+        // Issue 16 took bpftrace's `printf("%d", -7 / 2)` → -4 for signed division; the value
+        // is unsigned, as documented (see the printf rule below for the -4).
+        hexRule("unsigned division of -7 by 2", [("(int64)-7 / 2", "7ffffffffffffffc"), ("-7 / 2", "7ffffffffffffffc")]),
         hexRule("division by zero is 0, modulo by zero the dividend", [("7 / @z", "0"), ("7 % @z", "7")]),
         hexRule("right shift is logical", [("(int64)-8 >> 1", "7ffffffffffffffc"), ("(int32)-8 >> 1", "7ffffffffffffffc")]),
         hexRule("unary minus and not keep width and signedness", [("~(uint16)0", "ffff"), ("-(uint32)1", "ffffffff")]),
@@ -60,6 +60,12 @@ final class IntegerRulesDifferentialTests: DifferentialTestCase {
             ("(int64)(int16)0x8000", "ffffffffffff8000"),
             ("(1 ? (uint8)255 : (uint16)3) + 1", "100"),
         ]),
+        // docs/semantics.md, Output: bpftrace 0.17 hands the 64-bit value to C's printf, so the
+        // conversions without `l` print its low 32 bits. This is why `printf("%d", -7 / 2)`
+        // prints -4: the value is 0x7ffffffffffffffc (unsigned division), its low half -4.
+        Rule(name: "printf %d %u %x print the low 32 bits, %ld %lu %lx %lld %llx all 64",
+             source: #"BEGIN { printf("%d|%u|%x|%X|%ld|%lu|%lx|%llx|%lld|%5d|%-5d|%05d|%d|%ld\n", 0x1fffffffb, 0x1fffffffb, 0x1fffffffb, 0x1fffffffb, 0x1fffffffb, 0x1fffffffb, 0x1fffffffb, 0x1fffffffb, 0x1fffffffb, -3, 42, 42, -7 / 2, -7 / 2); exit(); }"# + "\n",
+             documented: "-5|4294967291|fffffffb|FFFFFFFB|8589934587|8589934587|1fffffffb|1fffffffb|8589934587|   -3|42   |00042|-4|9223372036854775804\n"),
         Rule(name: "a variable keeps its first assignment's type; maps hold 64 bits",
              source: "BEGIN {\n  $w = 5;\n  $w = (uint8)7;\n  @c = (uint8)255;\n  printf(\"%lx %lx\\n\", $w, @c + 1);\n  clear(@c);\n  exit();\n}\n",
              documented: "7 100\n"),

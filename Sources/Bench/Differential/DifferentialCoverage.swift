@@ -108,7 +108,10 @@ public struct DifferentialCoverage: Sendable {
                 coverage.entries.append(Entry(origin: program.origin, name: program.testCase.name, result: nil, skipReason: reason))
                 continue
             }
-            let result = await harness.run(program.testCase)
+            var result = await harness.run(program.testCase)
+            if let agreement = result.agreement, !agreement.isEqual {
+                result.bpftraceSelfAgreement = await harness.bpftraceSelfAgreement(program.testCase)
+            }
             progress(result)
             coverage.entries.append(Entry(origin: program.origin, name: program.testCase.name, result: result, skipReason: nil))
         }
@@ -118,10 +121,22 @@ public struct DifferentialCoverage: Sendable {
     /// Counts for one origin (nil: all).
     public struct Counts: Sendable, Equatable {
         public var programs = 0, skipped = 0, resolved = 0, ranNatively = 0, bpftraceRan = 0, compared = 0
+        /// Compiled natively but neither side could load or attach it here (fentry refused by
+        /// this kernel, a uprobe's library missing): not counted as a native failure.
+        public var neitherRuns = 0
         public var byAgreement: [Agreement: Int] = [:]
+        /// Outputs exactly equal (up to bpftrace's unspecified order).
         public var equal: Int { byAgreement.filter { $0.key.isEqual }.values.reduce(0, +) }
-        /// Equal over resolved (the issue's figure), in percent; nil when nothing resolved.
+        /// Equal, or as close to bpftrace as bpftrace comes to itself on this machine.
+        public var matching = 0
+        /// Equal over resolved, in percent; nil when nothing resolved.
         public var percentEqual: Double? { resolved == 0 ? nil : Double(equal) * 100 / Double(resolved) }
+        /// Matching over those that resolve and that bpftrace itself can run here (issue 16's
+        /// figure: "resolve on this kernel" taken as "run on this kernel").
+        public var percentMatching: Double? {
+            let runnable = resolved - neitherRuns
+            return runnable <= 0 ? nil : Double(matching) * 100 / Double(runnable)
+        }
     }
 
     public func counts(_ origin: DifferentialPrograms.Origin?) -> Counts {
@@ -133,6 +148,8 @@ public struct DifferentialCoverage: Sendable {
             counts.resolved += 1
             if result.native == .ran { counts.ranNatively += 1 }
             if case .success = result.bpftrace { counts.bpftraceRan += 1 }
+            if case .runtimeFailed = result.native, case .failure = result.bpftrace { counts.neitherRuns += 1 }
+            if result.matchesBpftrace { counts.matching += 1 }
             if let agreement = result.agreement {
                 counts.compared += 1
                 counts.byAgreement[agreement, default: 0] += 1
@@ -146,8 +163,10 @@ public struct DifferentialCoverage: Sendable {
         func line(_ name: String, _ c: Counts) -> String {
             let levels = Agreement.allCases.map { "\(c.byAgreement[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
             let percent = c.percentEqual.map { String(format: "%.0f%%", $0) } ?? "-"
-            return "\(name): \(c.programs) programs, \(c.skipped) skipped, \(c.resolved) resolve here, \(c.ranNatively) ran natively, "
-                + "\(c.compared) compared with bpftrace; equal \(c.equal)/\(c.resolved) = \(percent) (\(levels))"
+            let matching = c.percentMatching.map { String(format: "%.0f%%", $0) } ?? "-"
+            return "\(name): \(c.programs) programs, \(c.skipped) skipped, \(c.resolved) resolve here, \(c.neitherRuns) run on neither side, "
+                + "\(c.ranNatively) ran natively, \(c.compared) compared with bpftrace; equal \(c.equal)/\(c.resolved) = \(percent) (\(levels)); "
+                + "equal or as close as bpftrace to itself \(c.matching)/\(c.resolved - c.neitherRuns) = \(matching)"
         }
         var lines = DifferentialPrograms.Origin.allCases.map { line($0.rawValue, counts($0)) }
         lines.append(line("all", counts(nil)))
@@ -158,6 +177,10 @@ public struct DifferentialCoverage: Sendable {
             }
             if case .unresolved = result.native { continue }
             if result.agreement?.isEqual == true { continue }
+            if case .runtimeFailed = result.native, case .failure = result.bpftrace {
+                lines.append("  \(result.name): runs on neither side here (native: \(result.native.reason.prefix(160)))")
+                continue
+            }
             lines.append("  " + result.summary)
             if result.agreement != nil { lines.append(result.difference) }
         }

@@ -77,6 +77,17 @@ public struct DifferentialResult: Sendable {
     public var bpftrace: Result<ParsedOutput, DifferentialFailure>
     /// nil unless both sides ran.
     public var agreement: Agreement?
+    /// How well two bpftrace runs of the program agree with each other (measured only when the
+    /// native side is not equal): the bar for programs whose output depends on the machine.
+    public var bpftraceSelfAgreement: Agreement?
+
+    /// Equal to bpftrace's output, or as close to it as bpftrace comes to itself.
+    public var matchesBpftrace: Bool {
+        guard let agreement else { return false }
+        if agreement.isEqual { return true }
+        guard let bar = bpftraceSelfAgreement else { return false }
+        return agreement <= bar
+    }
 
     /// Items present on one side only, for the report.
     public var difference: String {
@@ -89,7 +100,9 @@ public struct DifferentialResult: Sendable {
         var parts = ["\(name): native \(native.label)"]
         if native != .ran { parts.append("(\(native.reason.prefix(200)))") }
         switch bpftrace {
-        case .success: if let agreement { parts.append("— \(agreement.rawValue)") }
+        case .success:
+            if let agreement { parts.append("— \(agreement.rawValue)") } else { parts.append("— bpftrace ran") }
+            if let bar = bpftraceSelfAgreement { parts.append("(bpftrace against itself: \(bar.rawValue))") }
         case let .failure(failure): parts.append("— bpftrace failed: \(failure.message.prefix(200))")
         }
         return parts.joined(separator: " ")
@@ -257,10 +270,56 @@ public final class DifferentialHarness: Sendable {
             if reference.exitStatus == nil { _ = await reference.stop() } else { _ = await reference.waitForExit() }
             result.bpftrace = .success(ParsedOutput.parse(Self.settledText(bpftraceDirectory + "/stdout.log")))
         }
+        // The harness's own process acts between the two sides' windows (it loads the native
+        // programs while bpftrace runs, signals bpftrace while the native side still runs):
+        // lines naming its pid are one side's view of the harness, not of the trigger.
+        let me = getpid()
+        result.nativeOutput = result.nativeOutput.removingLines(mentioning: me)
+        result.bpftrace = result.bpftrace.map { $0.removingLines(mentioning: me) }
         if case .ran = result.native, case let .success(referenceOutput) = result.bpftrace {
             result.agreement = Agreement.of(result.nativeOutput, referenceOutput)
         }
         return result
+    }
+
+    /// Runs `testCase` under two bpftrace children at once with one trigger, stopped together:
+    /// how well bpftrace agrees with itself. A program whose output depends on the rest of the
+    /// machine (system-wide events, times, latencies) cannot be equal between two runs; the
+    /// native side is then held to the agreement bpftrace reaches with itself.
+    public func bpftraceSelfAgreement(_ testCase: DifferentialCase) async -> Agreement? {
+        let source = instantiate(testCase.source)
+        let slot = workDirectory + "/" + Self.slug(testCase.name) + "-self-" + String(UInt16.random(in: 0...UInt16.max), radix: 16)
+        defer { try? FileManager.default.removeItem(atPath: slot) }
+        var configuration = runner.configuration
+        if testCase.unsafe { configuration.extraArguments = ["--unsafe"] }
+        let bpftrace = BpftraceRunner(configuration: configuration)
+        var children: [BpftraceProcess] = []
+        for side in ["a", "b"] {
+            guard let child = try? await bpftrace.start(script: source, directory: slot + "/" + side) else { break }
+            children.append(child)
+        }
+        guard children.count == 2 else {
+            for child in children { _ = await child.stop() }
+            return nil
+        }
+        if !testCase.trigger.isEmpty {
+            try? await Task.sleep(for: .milliseconds(100))
+            await Self.shell(testCase.plainShell ? "/bin/sh" : triggerShell, testCase.trigger, timeout: .seconds(30))
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + testCase.wait
+        while clock.now < deadline, children.contains(where: { $0.exitStatus == nil }) { try? await Task.sleep(for: .milliseconds(20)) }
+        for child in children where child.exitStatus == nil { kill(child.pid, SIGINT) }
+        for child in children {
+            let stopDeadline = clock.now + .seconds(15)
+            while child.exitStatus == nil, clock.now < stopDeadline { try? await Task.sleep(for: .milliseconds(10)) }
+            if child.exitStatus == nil { _ = await child.stop() } else { _ = await child.waitForExit() }
+        }
+        let me = getpid()
+        let outputs = ["a", "b"].map {
+            ParsedOutput.parse(Self.settledText(slot + "/" + $0 + "/stdout.log")).removingLines(mentioning: me)
+        }
+        return Agreement.of(outputs[0], outputs[1])
     }
 
     /// Runs `testCase` under bpftrace only (the reference side alone): its parsed output.

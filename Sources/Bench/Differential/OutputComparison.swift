@@ -71,6 +71,17 @@ public struct ParsedOutput: Sendable, Equatable {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// Without the printf and time lines that name `pid` as a number of its own (another
+    /// process's view of the harness itself). Maps are kept whole.
+    public func removingLines(mentioning pid: Int32) -> ParsedOutput {
+        let pattern = "(^|[^0-9])\(pid)([^0-9]|$)"
+        var copy = self
+        copy.items = items.filter { item in
+            item.type != "printf" || item.data.range(of: pattern, options: .regularExpression) == nil
+        }
+        return copy
+    }
+
     /// The printf text of every printf item, in order (for behaviour checks' regular expressions).
     public var printedText: String {
         items.map { item -> String in
