@@ -57,3 +57,33 @@ final class DifferentialComparisonTests: XCTestCase {
                                       OutputItem(type: "map", data: #"{"@opens":2}"#)])
     }
 }
+
+/// The coverage arithmetic: what counts as resolved, equal, matching and unrunnable.
+final class DifferentialCoverageCountTests: XCTestCase {
+    func testCountsSeparateEqualMatchingAndUnrunnable() {
+        let ok = Result<ParsedOutput, DifferentialFailure>.success(ParsedOutput(items: [], lostEvents: 0, otherLines: []))
+        let failed = Result<ParsedOutput, DifferentialFailure>.failure(DifferentialFailure("refused"))
+        var coverage = DifferentialCoverage()
+        coverage.entries = [
+            .init(origin: .corpus, name: "equal", result: DifferentialResult(name: "equal", native: .ran, bpftrace: ok, agreement: .equal)),
+            .init(origin: .corpus, name: "noisy", result: DifferentialResult(name: "noisy", native: .ran, bpftrace: ok, agreement: .sameShape,
+                                                                              bpftraceSelfAgreement: .sameMaps)),
+            .init(origin: .corpus, name: "worse", result: DifferentialResult(name: "worse", native: .ran, bpftrace: ok, agreement: .sameMaps,
+                                                                              bpftraceSelfAgreement: .equal)),
+            .init(origin: .tools, name: "fentry", result: DifferentialResult(name: "fentry", native: .runtimeFailed("EPERM"), bpftrace: failed)),
+            .init(origin: .tools, name: "gap", result: DifferentialResult(name: "gap", native: .unsupported("ustack"), bpftrace: failed)),
+            .init(origin: .tools, name: "kprobe", result: DifferentialResult(name: "kprobe", native: .unresolved("no kprobes"), bpftrace: failed)),
+            .init(origin: .eval, name: "signal", result: nil, skipReason: "acts on processes"),
+        ]
+        let all = coverage.counts(nil)
+        XCTAssertEqual(all.programs, 7)
+        XCTAssertEqual(all.skipped, 1)
+        XCTAssertEqual(all.resolved, 5, "unresolved and skipped programs are outside the figure")
+        XCTAssertEqual(all.equal, 1)
+        XCTAssertEqual(all.matching, 2, "a noisy program matches when native is as close to bpftrace as bpftrace to itself")
+        XCTAssertEqual(all.neitherRuns, 1)
+        XCTAssertEqual(all.percentMatching, 50, "2 of the 4 that run here")
+        XCTAssertEqual(coverage.counts(.tools).resolved, 2)
+        XCTAssertTrue(coverage.render().contains("fentry: runs on neither side here"))
+    }
+}

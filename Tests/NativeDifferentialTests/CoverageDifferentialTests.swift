@@ -25,7 +25,10 @@ final class CoverageDifferentialTests: DifferentialTestCase {
             guard let result = entry.result else { continue }
             switch result.native {
             case .runtimeFailed, .compileFailed:
-                recordKnownDifference(result.name, "\(result.native.label): \(result.native.reason.prefix(600))")
+                // The head says what failed; a verifier log's last lines say why.
+                let reason = result.native.reason
+                recordKnownDifference(result.name, "\(result.native.label): "
+                                      + (reason.count <= 1200 ? reason : "\(reason.prefix(500))\n…\n\(reason.suffix(700))"))
             case .unsupported:
                 recordKnownDifference(result.name, "runs on bpftrace: \(result.native.reason)")
             case .ran, .unresolved:

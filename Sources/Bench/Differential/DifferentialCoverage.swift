@@ -92,6 +92,13 @@ public struct DifferentialCoverage: Sendable {
         public var name: String
         public var result: DifferentialResult?
         public var skipReason: String?
+
+        public init(origin: DifferentialPrograms.Origin, name: String, result: DifferentialResult?, skipReason: String? = nil) {
+            self.origin = origin
+            self.name = name
+            self.result = result
+            self.skipReason = skipReason
+        }
     }
 
     public var entries: [Entry] = []

@@ -81,6 +81,17 @@ public struct DifferentialResult: Sendable {
     /// native side is not equal): the bar for programs whose output depends on the machine.
     public var bpftraceSelfAgreement: Agreement?
 
+    public init(name: String, native: NativeStatus, nativeOutput: ParsedOutput = ParsedOutput(items: [], lostEvents: 0, otherLines: []),
+                bpftrace: Result<ParsedOutput, DifferentialFailure>, agreement: Agreement? = nil,
+                bpftraceSelfAgreement: Agreement? = nil) {
+        self.name = name
+        self.native = native
+        self.nativeOutput = nativeOutput
+        self.bpftrace = bpftrace
+        self.agreement = agreement
+        self.bpftraceSelfAgreement = bpftraceSelfAgreement
+    }
+
     /// Equal to bpftrace's output, or as close to it as bpftrace comes to itself.
     public var matchesBpftrace: Bool {
         guard let agreement else { return false }

@@ -37,6 +37,12 @@ public struct ParsedOutput: Sendable, Equatable {
     /// Non-empty lines that are not JSON objects with a `type` (a bpftrace warning on stdout).
     public var otherLines: [String]
 
+    public init(items: [OutputItem] = [], lostEvents: Int = 0, otherLines: [String] = []) {
+        self.items = items
+        self.lostEvents = lostEvents
+        self.otherLines = otherLines
+    }
+
     /// Parses JSON lines. `attached_probes` (an announcement, not output) and `lost_events`
     /// (counted apart) are not items; blank lines (bpftrace prints some at exit) are skipped.
     public static func parse(_ text: String) -> ParsedOutput {
