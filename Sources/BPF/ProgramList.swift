@@ -141,3 +141,30 @@ public enum KernelPrograms {
         return Date(timeIntervalSince1970: seconds)
     }
 }
+
+/// The kernel's map and link tables, by id (`bpftool map list`, `bpftool link list`): enough to
+/// check that something left nothing behind.
+public enum KernelObjectIDs {
+    /// Every map id in the kernel.
+    public static func maps() throws -> [UInt32] { try walk("map ids", bpf_map_get_next_id) }
+
+    /// Every link id in the kernel.
+    public static func links() throws -> [UInt32] { try walk("link ids", bpf_link_get_next_id) }
+
+    private static func walk(_ what: String, _ next: (UInt32, UnsafeMutablePointer<UInt32>?) -> Int32) throws -> [UInt32] {
+        var result: [UInt32] = []
+        var id: UInt32 = 0
+        while true {
+            var following: UInt32 = 0
+            let rc = next(id, &following)
+            if rc != 0 {
+                let code = currentErrno(rc)
+                if code == ENOENT { break }
+                throw BPFError(.nextProgramID, errno: code, subject: "\(what) after \(id)")
+            }
+            result.append(following)
+            id = following
+        }
+        return result
+    }
+}

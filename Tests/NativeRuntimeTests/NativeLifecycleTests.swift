@@ -7,14 +7,14 @@ import XCTest
 
 /// Verify-only, rejection, exit(), interval probes, adopt after the agent let go, lost events.
 final class NativeLifecycleTests: XCTestCase {
-    /// Program ids in the kernel, once the ones a dropped object held are gone (the kernel frees
-    /// programs after an RCU grace period).
-    func settledProgramIDs(without ids: Set<UInt32> = []) throws -> Set<UInt32> {
+    /// Waits until none of `ids` is in `list()` (the kernel frees programs and maps after an RCU
+    /// grace period) and returns the list.
+    func settled(_ list: () throws -> [UInt32], without ids: Set<UInt32>) throws -> Set<UInt32> {
         let deadline = Date().addingTimeInterval(3)
-        var current = Set(try KernelPrograms.allIDs())
+        var current = Set(try list())
         while !current.isDisjoint(with: ids), Date() < deadline {
             usleep(20_000)
-            current = Set(try KernelPrograms.allIDs())
+            current = Set(try list())
         }
         return current
     }
@@ -23,17 +23,41 @@ final class NativeLifecycleTests: XCTestCase {
         try requireKernel()
         let comm = Fixture.uniqueComm()
         let artifact = try Fixture.artifact(NativeExtensionTests.aggregationSource(comm: comm), NativeExtensionTests.aggregationPlan)
-        let before = Set(try KernelPrograms.allIDs())
+        let linksBefore = Set(try KernelObjectIDs.links())
         let started = Date()
         let programs = try NativeExtension.verifyOnly(artifact)
         print("native verify-only \(Int(Date().timeIntervalSince(started) * 1000)) ms")
         XCTAssertEqual(Set(programs.map(\.name)), ["on_openat", "ken_begin", "ken_end"])
         let loaded = Set(programs.map(\.id))
-        let after = try settledProgramIDs(without: loaded)
-        XCTAssertTrue(after.isDisjoint(with: loaded), "verify-only left programs loaded")
-        XCTAssertTrue(after.isSubset(of: before.union(after.subtracting(loaded))))
-        // Nothing attached: the tracepoint fires and nobody counts it; nothing pinned.
-        XCTAssertFalse(FileManager.default.fileExists(atPath: "/sys/fs/bpf/ken_verify"))
+        let loadedMaps = Set(programs.flatMap(\.mapIDs))
+        XCTAssertFalse(loadedMaps.isEmpty)
+        XCTAssertTrue(try settled(KernelPrograms.allIDs, without: loaded).isDisjoint(with: loaded), "verify-only left programs loaded")
+        XCTAssertTrue(try settled(KernelObjectIDs.maps, without: loadedMaps).isDisjoint(with: loadedMaps), "verify-only left maps")
+        XCTAssertTrue(Set(try KernelObjectIDs.links()).subtracting(linksBefore).isEmpty, "verify-only attached something")
+    }
+
+    func testBeginRunsOnStartAndNeverInVerifyOnly() throws {
+        try requireKernel()
+        // BEGIN signals the process that runs it (the test run happens in the caller's context).
+        let source = Fixture.prelude() + """
+        SEC("raw_tp") int ken_begin(void *ctx) { bpf_send_signal(23 /* SIGURG */); return 0; }
+        """
+        let plan = NativePlan(probes: [NativeProbe(programName: "ken_begin", attachPoint: "BEGIN", attach: .begin)])
+        let artifact = try Fixture.artifact(source, plan)
+        beginSignalCount = 0
+        let previous = signal(SIGURG) { _ in beginSignalCount += 1 }
+        defer { signal(SIGURG, previous) }
+        _ = try NativeExtension.verifyOnly(artifact)
+        usleep(50_000)
+        XCTAssertEqual(beginSignalCount, 0, "verify-only ran BEGIN")
+        let scratch = Scratch()
+        defer { scratch.cleanUp(id: "begin") }
+        let ext = try NativeExtension.start(artifact, id: "begin", pinRoot: scratch.pinRoot, outputDirectory: scratch.output) { _ in }
+        let deadline = Date().addingTimeInterval(2)
+        while beginSignalCount == 0, Date() < deadline { usleep(10_000) }
+        XCTAssertEqual(beginSignalCount, 1, "start runs BEGIN once")
+        try ext.stop()
+        XCTAssertEqual(beginSignalCount, 1)
     }
 
     func testVerifierRejectionLeavesNoPinAndReturnsTheLog() throws {
@@ -259,6 +283,10 @@ final class NativeLifecycleTests: XCTestCase {
         XCTAssertEqual(printed + lost, total, "every event is either printed or counted lost")
     }
 }
+
+/// SIGURG deliveries, counted by a signal handler (which can take no lock: a plain word it
+/// alone writes, read by the test after it waited).
+nonisolated(unsafe) var beginSignalCount: Int32 = 0
 
 /// A counter the exit callback (another thread) bumps.
 final class ManagedAtomicCounter: @unchecked Sendable {
