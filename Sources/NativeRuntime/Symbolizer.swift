@@ -6,6 +6,8 @@ import Foundation
 final class Symbolizer: @unchecked Sendable {
     static let shared = Symbolizer()
 
+    init() {}
+
     private let lock = NSLock()
     /// Sorted by address; loaded on first use (about 10 MB of text is read once; only the text
     /// symbols' addresses and names are kept).
