@@ -63,6 +63,11 @@ public struct BPFMap: Sendable {
     /// Bytes between two CPUs' slots in a per-CPU value.
     var perCPUStride: Int { (valueSize + 7) / 8 * 8 }
 
+    /// Locked kernel memory charged to the map (fdinfo "memlock", as bpftool shows it).
+    public var memlockBytes: UInt64 {
+        FDInfo.read(fd: fd.rawValue)["memlock"].flatMap { UInt64($0) } ?? 0
+    }
+
     /// Pins the map at `path` (a bpffs file whose directory exists).
     public func pin(at path: String) throws {
         let rc = bpf_obj_pin(fd.rawValue, path)

@@ -116,7 +116,7 @@ public final class NativeExtension: Sendable {
             }
             let ringBuffer = try bpf("the ring buffer") { try BPFRingBuffer(map: events) }
             let created = try ExtensionRuntime(
-                id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, maps: maps, lostMap: lost,
+                id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, eventsMap: events, maps: maps, lostMap: lost,
                 endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
                 adopting: false, onExit: onExit)
             runtime = created
@@ -168,7 +168,7 @@ public final class NativeExtension: Sendable {
         if !attachedProbes.isEmpty && linkIDs.isEmpty { throw .notPinned("no link pins in \(layout.links)") }
         let ringBuffer = try open("ring buffer") { try BPFRingBuffer(map: events) }
         let runtime = try ExtensionRuntime(
-            id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, maps: maps, lostMap: lost,
+            id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, eventsMap: events, maps: maps, lostMap: lost,
             endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
             adopting: true, onExit: onExit)
         try runtime.activate()
@@ -179,6 +179,14 @@ public final class NativeExtension: Sendable {
     /// extension that already stopped (its `exit()` ran) does nothing.
     public func stop() throws(NativeRuntimeError) {
         try runtime.finish()
+    }
+
+    /// Locked kernel memory the extension holds: its maps (ring buffer included) and its
+    /// programs, as bpftool reports "memlock". 0 once stopped.
+    public var kernelMemoryBytes: UInt64 {
+        guard runtime.isRunning else { return 0 }
+        let programs = programIDs.compactMap { try? KernelPrograms.info(id: $0).bytesMemlock }.reduce(0, +)
+        return runtime.mapMemlockBytes + programs
     }
 
     /// False once the extension stopped (by `stop()` or its own `exit()`).
