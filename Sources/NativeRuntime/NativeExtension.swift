@@ -100,7 +100,7 @@ public final class NativeExtension: Sendable {
                     linkIDs.append(info.id); programIDs.append(info.programID)
                 case let .profile(nanoseconds):
                     for cpu in PerfEvent.onlineCPUs() {
-                        let info = try attach(name, pinAt: layout.link("\(name).cpu\(cpu)"), keepPerfEvent: true) {
+                        let info = try attach(name, pinAt: layout.link("\(name)-cpu\(cpu)"), keepPerfEvent: true) {
                             try object.attach(programNamed: name, cpu: cpu, periodNanoseconds: nanoseconds)
                         }
                         linkIDs.append(info.id); programIDs.append(info.programID)

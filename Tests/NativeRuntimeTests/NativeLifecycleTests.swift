@@ -1,7 +1,7 @@
 import BPF
 import Foundation
 import NativeABI
-import NativeRuntime
+@testable import NativeRuntime
 import TestSupport
 import XCTest
 
@@ -294,4 +294,57 @@ final class ManagedAtomicCounter: @unchecked Sendable {
     private var count = 0
     func increment() { lock.withLock { count += 1 } }
     var value: Int { lock.withLock { count } }
+}
+
+/// profile probes (one perf event per CPU) and the bounded output file.
+final class NativeProfileAndLogTests: XCTestCase {
+    func testProfileRunsOnEveryOnlineCPU() throws {
+        try requireKernel()
+        let source = Fixture.prelude() + """
+        struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 64); __type(key, __u64); __type(value, __s64); } m_cpus SEC(".maps");
+        SEC("perf_event")
+        int on_profile(void *ctx)
+        {
+            __u64 cpu = bpf_get_smp_processor_id(); __s64 one = 1;
+            __s64 *n = bpf_map_lookup_elem(&m_cpus, &cpu);
+            if (n) __sync_fetch_and_add(n, 1); else bpf_map_update_elem(&m_cpus, &cpu, &one, BPF_NOEXIST);
+            return 0;
+        }
+        """
+        let plan = NativePlan(
+            probes: [NativeProbe(programName: "on_profile", attachPoint: "profile:hz:199", attach: .profile(nanoseconds: 1_000_000_000 / 199))],
+            maps: [NativeMap(name: "cpus", bpfName: "m_cpus", keyFields: [NativeField(offset: 0, type: .integer(bits: 64, signed: false))],
+                             keySize: 8, value: .count, valueSize: 8, perCPU: false, maxEntries: 64)])
+        let artifact = try Fixture.artifact(source, plan)
+        let scratch = Scratch()
+        defer { scratch.cleanUp(id: "profiler") }
+        let cpus = PerfEvent.onlineCPUs()
+        let ext = try NativeExtension.start(artifact, id: "profiler", pinRoot: scratch.pinRoot, outputDirectory: scratch.output) { _ in }
+        XCTAssertEqual(ext.linkIDs.count, cpus.count)
+        for cpu in cpus { XCTAssertTrue(scratch.pins().contains("profiler/links/on_profile-cpu\(cpu)"), "\(scratch.pins())") }
+        XCTAssertGreaterThan(ext.kernelMemoryBytes, 0)
+        // Keep every CPU busy a little so each one's timer fires while the task runs.
+        let spinners = cpus.map { _ in Thread { let end = Date().addingTimeInterval(0.3); while Date() < end {} } }
+        spinners.forEach { $0.start() }
+        usleep(400_000)
+        try ext.stop()
+        guard let line = scratch.lines().last, line.hasPrefix(#"{"type": "map", "data": {"@cpus": {"#) else {
+            return XCTFail("no @cpus map printed: \(scratch.lines())")
+        }
+        for cpu in cpus { XCTAssertTrue(line.contains("\"\(cpu)\": "), "CPU \(cpu) missing in \(line)") }
+    }
+
+    func testOutputLogIsBoundedByCopyTruncate() throws {
+        let directory = NSTemporaryDirectory() + "ken-native-log-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = try OutputLog(directory: directory + "/nested", limitBytes: 4096)
+        let line = String(repeating: "x", count: 99)
+        for _ in 0..<100 { log.write([line]) }
+        let live = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: log.path)[.size] as? Int)
+        let previous = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: log.path + ".1")[.size] as? Int)
+        XCTAssertLessThanOrEqual(live, 4096)
+        XCTAssertGreaterThan(previous, 4096 - 100)
+        XCTAssertLessThanOrEqual(previous, 4096 + 100)
+        XCTAssertEqual((live + previous) % 100, 0, "only whole lines")
+    }
 }
