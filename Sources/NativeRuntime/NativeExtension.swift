@@ -61,9 +61,10 @@ public final class NativeExtension: Sendable {
         // `object` goes here: its programs and maps leave the kernel.
     }
 
-    /// Loads, pins, attaches, runs BEGIN and starts reading output. `onExit` is called (once)
-    /// when the program calls `exit()`, after END ran and the maps were printed. All or
-    /// nothing: a failed start leaves no pin.
+    /// Loads, pins, attaches, runs BEGIN and starts reading output. `onExit` is called (once,
+    /// on another thread; for an `exit()` in BEGIN, not before `start` finished) when the program calls `exit()`, after
+    /// END ran, the maps were printed and the pins were removed. All or nothing: a failed start
+    /// leaves no pin.
     public static func start(_ artifact: NativeArtifact, id: String, pinRoot: String, outputDirectory: String,
                              logLimitBytes: Int = defaultLogLimitBytes,
                              onExit: @escaping @Sendable (String) -> Void) throws(NativeRuntimeError) -> NativeExtension {
@@ -126,8 +127,10 @@ public final class NativeExtension: Sendable {
                 _ = try bpf("running BEGIN") { try program.testRun() }
             }
             var seen = Set<UInt32>()
-            return NativeExtension(id: id, runtime: created, programIDs: programIDs.filter { seen.insert($0).inserted },
-                                   linkIDs: linkIDs)
+            let started = NativeExtension(id: id, runtime: created, programIDs: programIDs.filter { seen.insert($0).inserted },
+                                          linkIDs: linkIDs)
+            created.markStarted()
+            return started
         } catch {
             runtime?.release()
             layout.removeAll()
@@ -172,7 +175,9 @@ public final class NativeExtension: Sendable {
             endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
             adopting: true, onExit: onExit)
         try runtime.activate()
-        return NativeExtension(id: id, runtime: runtime, programIDs: programIDs, linkIDs: linkIDs)
+        let adopted = NativeExtension(id: id, runtime: runtime, programIDs: programIDs, linkIDs: linkIDs)
+        runtime.markStarted()
+        return adopted
     }
 
     /// Stops: detaches the probes, runs END, prints every map, removes the pins. Stopping an

@@ -166,6 +166,41 @@ final class NativeLifecycleTests: XCTestCase {
         XCTAssertNoThrow(try ext.stop())
     }
 
+    func testExitInBeginStopsOnceStartFinished() throws {
+        try requireKernel()
+        let source = Fixture.prelude() + """
+        struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 1); __type(key, __u64); __type(value, __s64); } m_x SEC(".maps");
+        SEC("tracepoint/syscalls/sys_enter_getppid") int never(void *ctx) { return 0; }
+        SEC("raw_tp") int ken_begin(void *ctx)
+        {
+            __u64 k = 0; __s64 v = 1; bpf_map_update_elem(&m_x, &k, &v, BPF_ANY);
+            __u64 *e = reserve(8); if (e) { *e = 0; bpf_ringbuf_submit(e, 0); }
+            e = reserve(8); if (e) { *e = 1; bpf_ringbuf_submit(e, 0); }
+            return 0;
+        }
+        SEC("raw_tp") int ken_end(void *ctx) { __u64 *e = reserve(8); if (e) { *e = 2; bpf_ringbuf_submit(e, 0); } return 0; }
+        """
+        let plan = NativePlan(
+            probes: [NativeProbe(programName: "never", attachPoint: "tracepoint:syscalls:sys_enter_getppid", attach: .section),
+                     NativeProbe(programName: "ken_begin", attachPoint: "BEGIN", attach: .begin),
+                     NativeProbe(programName: "ken_end", attachPoint: "END", attach: .end)],
+            maps: [NativeMap(name: "x", bpfName: "m_x", keyFields: [], keySize: 8, value: .value(.integer(bits: 64, signed: true)),
+                             valueSize: 8, perCPU: false, maxEntries: 1)],
+            events: [.exit, .printf(format: "after exit\n", arguments: []), .printf(format: "end\n", arguments: [])])
+        let artifact = try Fixture.artifact(source, plan)
+        let scratch = Scratch()
+        defer { scratch.cleanUp(id: "quick") }
+        let exited = expectation(description: "onExit")
+        let ext = try NativeExtension.start(artifact, id: "quick", pinRoot: scratch.pinRoot, outputDirectory: scratch.output) { _ in
+            exited.fulfill()
+        }
+        wait(for: [exited], timeout: 5)
+        XCTAssertFalse(ext.isRunning)
+        // The record after exit() is dropped, as bpftrace drops it.
+        XCTAssertEqual(scratch.lines(), [printfLine("end\n"), "", "", #"{"type": "map", "data": {"@x": 1}}"#])
+        XCTAssertEqual(scratch.pins(), [])
+    }
+
     // MARK: clear, zero, print with top and div
 
     func testClearZeroAndPrintWithTopAndDivisor() throws {
