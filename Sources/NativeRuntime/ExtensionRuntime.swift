@@ -147,6 +147,15 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
         }
     }
 
+    /// A start that failed: stop reading whatever the state (the caller removes the pins).
+    func abandon() {
+        lock.withLock {
+            guard state != .stopped, state != .released else { return }
+            exitPending = false
+            closeLocked(to: .released)
+        }
+    }
+
     private func closeLocked(to newState: State) {
         if let token, let ringBuffer { RingBufferReactor.shared.unregister(token: token, pollFD: ringBuffer.pollFD) }
         token = nil

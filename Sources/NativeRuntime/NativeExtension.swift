@@ -132,7 +132,7 @@ public final class NativeExtension: Sendable {
             created.markStarted()
             return started
         } catch {
-            runtime?.release()
+            runtime?.abandon()
             layout.removeAll()
             throw error
         }
