@@ -62,20 +62,7 @@ public enum KernelPrograms {
 
     /// Every program id in the kernel (cheaper than `all()` when only ids are needed).
     public static func allIDs() throws -> [UInt32] {
-        var result: [UInt32] = []
-        var id: UInt32 = 0
-        while true {
-            var next: UInt32 = 0
-            let rc = bpf_prog_get_next_id(id, &next)
-            if rc != 0 {
-                let code = currentErrno(rc)
-                if code == ENOENT { break }
-                throw BPFError(.nextProgramID, errno: code, subject: "after id \(id)")
-            }
-            result.append(next)
-            id = next
-        }
-        return result
+        try KernelObjectIDs.walk("program ids", bpf_prog_get_next_id)
     }
 
     /// The program with this id.
@@ -151,7 +138,7 @@ public enum KernelObjectIDs {
     /// Every link id in the kernel.
     public static func links() throws -> [UInt32] { try walk("link ids", bpf_link_get_next_id) }
 
-    private static func walk(_ what: String, _ next: (UInt32, UnsafeMutablePointer<UInt32>?) -> Int32) throws -> [UInt32] {
+    static func walk(_ what: String, _ next: (UInt32, UnsafeMutablePointer<UInt32>?) -> Int32) throws -> [UInt32] {
         var result: [UInt32] = []
         var id: UInt32 = 0
         while true {

@@ -53,22 +53,12 @@ final class DifferentialTests: XCTestCase {
         }
         END { printf("end\\n"); }
         """
-        let source = Fixture.prelude() + """
-        struct hist_v { __u64 b[66]; };
-        struct lhist_v { __u64 b[12]; };
-        struct stats_v { __s64 total; __u64 count; };
-        struct comm_key { char c[16]; };
+        let source = Fixture.prelude() + Fixture.aggregationHelpers + """
         struct { __uint(type, BPF_MAP_TYPE_PERCPU_HASH); __uint(max_entries, 64); __type(key, struct comm_key); __type(value, __s64); } m_opens SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_PERCPU_HASH); __uint(max_entries, 1); __type(key, __u64); __type(value, struct hist_v); } m_h SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_PERCPU_HASH); __uint(max_entries, 1); __type(key, __u64); __type(value, struct lhist_v); } m_l SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_PERCPU_HASH); __uint(max_entries, 1); __type(key, __u64); __type(value, struct stats_v); } m_s SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_PERCPU_HASH); __uint(max_entries, 1); __type(key, __u64); __type(value, __s64); } m_t SEC(".maps");
-        static struct hist_v zero_hist;
-        static struct lhist_v zero_lhist;
-        static struct stats_v zero_stats;
-        static __s64 zero64;
-        #define UPSERT(map, key, zero) ({ void *v_ = bpf_map_lookup_elem(map, key); \\
-            if (!v_) { bpf_map_update_elem(map, key, zero, BPF_NOEXIST); v_ = bpf_map_lookup_elem(map, key); } v_; })
         struct open_ev { __u64 id; char file[64]; __s64 seven; };
         SEC("tracepoint/syscalls/sys_enter_openat")
         int on_openat(void *ctx)

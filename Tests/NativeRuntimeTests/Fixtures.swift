@@ -31,6 +31,22 @@ enum Fixture {
         """
     }
 
+    /// Value layouts of the contract's aggregations and `UPSERT`, which finds a key's value or
+    /// inserts zero first (per-CPU maps update this CPU's slot).
+    static let aggregationHelpers = #"""
+    struct hist_v { __u64 b[66]; };
+    struct lhist_v { __u64 b[12]; };
+    struct stats_v { __s64 total; __u64 count; };
+    struct comm_key { char c[16]; };
+    static struct hist_v zero_hist;
+    static struct lhist_v zero_lhist;
+    static struct stats_v zero_stats;
+    static __s64 zero64;
+    #define UPSERT(map, key, zero) ({ void *v_ = bpf_map_lookup_elem(map, key); \
+        if (!v_) { bpf_map_update_elem(map, key, zero, BPF_NOEXIST); v_ = bpf_map_lookup_elem(map, key); } v_; })
+
+    """#
+
     /// A comm no other process has: `knrt` and random letters (at most 15 bytes).
     static func uniqueComm() -> String {
         "knrt" + String((0..<8).map { _ in "abcdefghijklmnopqrstuvwxyz".randomElement()! })

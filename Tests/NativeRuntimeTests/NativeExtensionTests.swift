@@ -11,12 +11,8 @@ final class NativeExtensionTests: XCTestCase {
     // MARK: printf, BEGIN, END and every aggregation printed at stop
 
     static func aggregationSource(comm: String) -> String {
-        Fixture.prelude() + """
-        struct hist_v { __u64 b[66]; };
-        struct lhist_v { __u64 b[12]; };
-        struct stats_v { __s64 total; __u64 count; };
+        Fixture.prelude() + Fixture.aggregationHelpers + """
         struct k2 { __u64 a; char b[8]; };
-        struct comm_key { char c[16]; };
         struct { __uint(type, BPF_MAP_TYPE_PERCPU_HASH); __uint(max_entries, 64); __type(key, struct comm_key); __type(value, __s64); } m_opens SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_PERCPU_HASH); __uint(max_entries, 1); __type(key, __u64); __type(value, __s64); } m_total SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_PERCPU_HASH); __uint(max_entries, 1); __type(key, __u64); __type(value, struct hist_v); } m_h SEC(".maps");
@@ -24,12 +20,6 @@ final class NativeExtensionTests: XCTestCase {
         struct { __uint(type, BPF_MAP_TYPE_PERCPU_HASH); __uint(max_entries, 1); __type(key, __u64); __type(value, struct stats_v); } m_s SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_PERCPU_HASH); __uint(max_entries, 1); __type(key, __u64); __type(value, struct stats_v); } m_mx SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4); __type(key, struct k2); __type(value, __s64); } m_k2 SEC(".maps");
-        static struct hist_v zero_hist;
-        static struct lhist_v zero_lhist;
-        static struct stats_v zero_stats;
-        static __s64 zero64;
-        #define UPSERT(map, key, zero) ({ void *v_ = bpf_map_lookup_elem(map, key); \\
-            if (!v_) { bpf_map_update_elem(map, key, zero, BPF_NOEXIST); v_ = bpf_map_lookup_elem(map, key); } v_; })
         struct open_ev { __u64 id; char file[64]; char comm[16]; };
 
         SEC("tracepoint/syscalls/sys_enter_openat")
