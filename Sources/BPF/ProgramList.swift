@@ -44,20 +44,7 @@ public enum KernelPrograms {
     /// - Throws: `BPFError` (.nextProgramID) if the kernel refuses the iteration (EPERM when not
     ///   privileged).
     public static func all() throws -> [KernelProgramInfo] {
-        var result: [KernelProgramInfo] = []
-        var id: UInt32 = 0
-        while true {
-            var next: UInt32 = 0
-            let rc = bpf_prog_get_next_id(id, &next)
-            if rc != 0 {
-                let code = currentErrno(rc)
-                if code == ENOENT { break }
-                throw BPFError(.nextProgramID, errno: code, subject: "after id \(id)")
-            }
-            id = next
-            if let info = try? info(id: next) { result.append(info) }
-        }
-        return result
+        try allIDs().compactMap { try? info(id: $0) }
     }
 
     /// Every program id in the kernel (cheaper than `all()` when only ids are needed).
