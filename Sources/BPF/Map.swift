@@ -51,6 +51,13 @@ public struct BPFMap: Sendable {
         return try BPFMap(owning: raw, subject: path)
     }
 
+    /// Opens the map with this kernel id (`bpf_map_get_fd_by_id`).
+    public static func open(id: UInt32) throws -> BPFMap {
+        let raw = bpf_map_get_fd_by_id(id)
+        guard raw >= 0 else { throw BPFError(.openPinned, errno: currentErrno(raw), subject: "map id \(id)") }
+        return try BPFMap(owning: raw, subject: "map id \(id)")
+    }
+
     /// The number of CPUs per-CPU maps keep a slot for (possible, not online, CPUs).
     public static let possibleCPUs: Int = max(1, Int(libbpf_num_possible_cpus()))
 

@@ -29,7 +29,6 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
     private let lock = NSLock()
     private var state = State.running
     private var ringBuffer: BPFRingBuffer?
-    private let eventsMemlock: UInt64
     private var maps: [String: BPFMap]
     private let lostMap: BPFMap?
     private var endPrograms: [BPFProgramFD]
@@ -41,14 +40,13 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
     private let formats: [Int: PrintfFormat]
     private let symbols = Symbolizer.shared
 
-    init(id: String, plan: NativePlan, layout: PinLayout, ringBuffer: BPFRingBuffer, eventsMap: BPFMap, maps: [String: BPFMap],
+    init(id: String, plan: NativePlan, layout: PinLayout, ringBuffer: BPFRingBuffer, maps: [String: BPFMap],
          lostMap: BPFMap?, endPrograms: [BPFProgramFD], outputDirectory: String, logLimitBytes: Int,
          adopting: Bool, onExit: @escaping @Sendable (String) -> Void) throws(NativeRuntimeError) {
         self.id = id
         self.plan = plan
         self.layout = layout
         self.ringBuffer = ringBuffer
-        eventsMemlock = eventsMap.memlockBytes
         self.maps = maps
         self.lostMap = lostMap
         self.endPrograms = endPrograms
@@ -167,10 +165,6 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
 
     var isRunning: Bool { lock.withLock { state == .running } }
 
-    /// Kernel memory of the maps this runtime holds (ring buffer included).
-    var mapMemlockBytes: UInt64 {
-        lock.withLock { maps.values.map(\.memlockBytes).reduce(0, +) + (lostMap?.memlockBytes ?? 0) + eventsMemlock }
-    }
 
     // MARK: Records
 

@@ -117,7 +117,7 @@ public final class NativeExtension: Sendable {
             }
             let ringBuffer = try bpf("the ring buffer") { try BPFRingBuffer(map: events) }
             let created = try ExtensionRuntime(
-                id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, eventsMap: events, maps: maps, lostMap: lost,
+                id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, maps: maps, lostMap: lost,
                 endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
                 adopting: false, onExit: onExit)
             runtime = created
@@ -171,7 +171,7 @@ public final class NativeExtension: Sendable {
         if !attachedProbes.isEmpty && linkIDs.isEmpty { throw .notPinned("no link pins in \(layout.links)") }
         let ringBuffer = try open("ring buffer") { try BPFRingBuffer(map: events) }
         let runtime = try ExtensionRuntime(
-            id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, eventsMap: events, maps: maps, lostMap: lost,
+            id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, maps: maps, lostMap: lost,
             endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
             adopting: true, onExit: onExit)
         try runtime.activate()
@@ -186,12 +186,14 @@ public final class NativeExtension: Sendable {
         try runtime.finish()
     }
 
-    /// Locked kernel memory the extension holds: its maps (ring buffer included) and its
-    /// programs, as bpftool reports "memlock". 0 once stopped.
+    /// Locked kernel memory the extension holds: its programs and every map they use (ring
+    /// buffer and global data included), as bpftool reports "memlock". 0 once stopped.
     public var kernelMemoryBytes: UInt64 {
         guard runtime.isRunning else { return 0 }
-        let programs = programIDs.compactMap { try? KernelPrograms.info(id: $0).bytesMemlock }.reduce(0, +)
-        return runtime.mapMemlockBytes + programs
+        let programs = programIDs.compactMap { try? KernelPrograms.info(id: $0) }
+        let mapIDs = Set(programs.flatMap(\.mapIDs))
+        let maps = mapIDs.compactMap { try? BPFMap.open(id: $0).memlockBytes }.reduce(0, +)
+        return programs.compactMap(\.bytesMemlock).reduce(0, +) + maps
     }
 
     /// False once the extension stopped (by `stop()` or its own `exit()`).

@@ -107,6 +107,8 @@ final class NativeExtensionTests: XCTestCase {
         let attachTime = Date().timeIntervalSince(started)
         XCTAssertFalse(ext.programIDs.isEmpty)
         XCTAssertEqual(ext.linkIDs.count, 1)
+        XCTAssertGreaterThanOrEqual(ext.kernelMemoryBytes, UInt64(Self.aggregationPlan.ringBufferBytes),
+                                    "kernel memory counts the ring buffer")
         XCTAssertTrue(scratch.pins().contains(id + "/links/on_openat"), "\(scratch.pins())")
         XCTAssertTrue(scratch.pins().contains(id + "/progs/ken_end"))
         XCTAssertTrue(scratch.pins().contains(id + "/maps/m_opens"))

@@ -28,6 +28,8 @@ final class OutputFormatTests: XCTestCase {
         XCTAssertEqual(format("%p %d %s\n", [.unsigned(0xffffffff81000000), .signed(-1), .text("bpftrace")]),
                        "0xffffffff81000000 -1 bpftrace\n")
         XCTAssertEqual(format("%d\n", [.unsigned(255)]), "255\n")
+        // Widths and precisions count bytes, as C does.
+        XCTAssertEqual(format("%-6s|%.3s|\n", [.text("é"), .text("aéb")]), "é    |aé|\n")
     }
 
     func testPercentIsReducedOnlyBeforeTheLastConversion() {
