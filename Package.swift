@@ -157,7 +157,7 @@ let package = Package(
 
         // ken-bench's measurements, as a library the tests reach; the program parses arguments.
         .target(name: "Bench", dependencies: [
-            "AgentCore", "Registry", "KendCore", "Pipeline", "Synthesis", "ExampleStore", "KernelInfo", "KenProto",
+            "AgentCore", "NativeRuntime", "NativeABI", "Registry", "KendCore", "Pipeline", "Synthesis", "ExampleStore", "KernelInfo", "KenProto",
             "KenRPC", "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "Comprehension", "Contracts",
             "TestSupport",
         ]),
