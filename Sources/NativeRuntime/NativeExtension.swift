@@ -61,10 +61,12 @@ public final class NativeExtension: Sendable {
         // `object` goes here: its programs and maps leave the kernel.
     }
 
-    /// Loads, pins, attaches, runs BEGIN and starts reading output. `onExit` is called (once,
-    /// on another thread; for an `exit()` in BEGIN, not before `start` finished) when the program calls `exit()`, after
-    /// END ran, the maps were printed and the pins were removed. All or nothing: a failed start
-    /// leaves no pin.
+    /// Loads, pins, attaches, runs BEGIN and starts reading output. All or nothing: a failed
+    /// start leaves no pin.
+    ///
+    /// `onExit` is called once, on another thread, when the program calls `exit()`: after END
+    /// ran, the maps were printed and the pins were removed; for an `exit()` in BEGIN not before
+    /// `start` finished; not at all if `stop()` got there first.
     public static func start(_ artifact: NativeArtifact, id: String, pinRoot: String, outputDirectory: String,
                              logLimitBytes: Int = defaultLogLimitBytes,
                              onExit: @escaping @Sendable (String) -> Void) throws(NativeRuntimeError) -> NativeExtension {
@@ -198,6 +200,13 @@ public final class NativeExtension: Sendable {
 
     /// False once the extension stopped (by `stop()` or its own `exit()`).
     public var isRunning: Bool { runtime.isRunning }
+
+    /// True if the extension has pins (a previous agent started it and nothing stopped it since;
+    /// after a reboot bpffs is empty): adopt it, or start it again from its artifact.
+    public static func isPinned(id: String, pinRoot: String) -> Bool {
+        guard let layout = try? PinLayout(pinRoot: pinRoot, id: id) else { return false }
+        return !PinLayout.names(in: layout.maps).isEmpty
+    }
 
     /// Removes what an extension left pinned when it cannot be adopted (no END, no output).
     public static func removePins(id: String, pinRoot: String) {

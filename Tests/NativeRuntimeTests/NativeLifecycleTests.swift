@@ -253,6 +253,7 @@ final class NativeLifecycleTests: XCTestCase {
         defer { scratch.cleanUp(id: id) }
         var first: NativeExtension? = try NativeExtension.start(artifact, id: id, pinRoot: scratch.pinRoot, outputDirectory: scratch.output) { _ in }
         let linkIDs = first!.linkIDs
+        XCTAssertTrue(NativeExtension.isPinned(id: id, pinRoot: scratch.pinRoot))
         _ = scratch.waitForLines { !$0.isEmpty }
         first = nil  // the agent let go: pins keep the programs attached, nobody reads
         _ = first
@@ -269,7 +270,10 @@ final class NativeLifecycleTests: XCTestCase {
         XCTAssertTrue(after.contains(printfLine("end\n")), "END runs from its pin")
         XCTAssertTrue(after.contains { $0.hasPrefix(#"{"type": "map", "data": {"@opens": {"\#(comm)": "#) }, "\(after)")
         XCTAssertEqual(scratch.pins(), [])
-        XCTAssertThrowsError(try NativeExtension.adopt(plan: artifact.plan, id: id, pinRoot: scratch.pinRoot, outputDirectory: scratch.output) { _ in })
+        XCTAssertFalse(NativeExtension.isPinned(id: id, pinRoot: scratch.pinRoot))
+        XCTAssertThrowsError(try NativeExtension.adopt(plan: artifact.plan, id: id, pinRoot: scratch.pinRoot, outputDirectory: scratch.output) { _ in }) { error in
+            guard case NativeRuntimeError.notPinned = error else { return XCTFail("\(error)") }
+        }
     }
 
     // MARK: lost events
