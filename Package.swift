@@ -183,6 +183,7 @@ let package = Package(
         .testTarget(name: "KernelInfoTests", dependencies: ["KernelInfo", "BPF"]),
         .testTarget(name: "BpftraceSemanticsTests", dependencies: ["BpftraceSemantics", "BpftraceSyntax", "KernelInfo"]),
         .testTarget(name: "SymbolicVerifierTests", dependencies: ["SymbolicVerifier", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "Z3"]),
+        .testTarget(name: "NativeRuntimeTests", dependencies: ["NativeRuntime", "NativeABI", "BPF", "TestSupport"]),
         .testTarget(name: "KernelLoaderTests", dependencies: ["KernelLoader", "BPF", "TestSupport"]),
         .testTarget(name: "AgentCoreTests", dependencies: ["TOML", "Accounts", "Digest", "KernelInfo", "AgentCore", "KenClient", "Registry", "KenRPC", "KenProto", "KernelLoader", "TestSupport"]),
         .testTarget(name: "RegistryTests", dependencies: ["Digest", "Registry", "SQLite", "KenProto"]),

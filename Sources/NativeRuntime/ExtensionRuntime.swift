@@ -76,15 +76,33 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
     }
 
     func drainFromReactor() {
-        let exitSeen: Bool = lock.withLock {
+        let exitNow: Bool = lock.withLock {
             let before = state
             drainLocked()
-            return before == .running && state == .exiting
+            guard before == .running, state == .exiting else { return false }
+            // exit() in BEGIN: wait until start() has returned the extension to its caller.
+            if !started { exitPending = true; return false }
+            return true
         }
-        if exitSeen {
-            DispatchQueue.global().async { [self] in
-                if (try? finish()) ?? true { onExit(id) }
-            }
+        if exitNow { stopForExit() }
+    }
+
+    /// True once `start`/`adopt` finished: an `exit()` read earlier (in BEGIN) waits for it, so
+    /// a failed start never calls `onExit` and a good one calls it after it is complete.
+    private var started = false
+    private var exitPending = false
+
+    func markStarted() {
+        let exitNow: Bool = lock.withLock {
+            started = true
+            return exitPending
+        }
+        if exitNow { stopForExit() }
+    }
+
+    private func stopForExit() {
+        DispatchQueue.global().async { [self] in
+            if (try? finish()) ?? true { onExit(id) }
         }
     }
 
@@ -119,9 +137,19 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
     }
 
     /// Stops reading and closes this process's fds; the pins (and so the extension) remain.
+    /// An extension whose `exit()` was read is stopping already: that goes on.
     func release() {
         lock.withLock {
-            guard state == .running || state == .exiting else { return }
+            guard state == .running else { return }
+            closeLocked(to: .released)
+        }
+    }
+
+    /// A start that failed: stop reading whatever the state (the caller removes the pins).
+    func abandon() {
+        lock.withLock {
+            guard state != .stopped, state != .released else { return }
+            exitPending = false
             closeLocked(to: .released)
         }
     }
@@ -136,6 +164,7 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
     }
 
     var isRunning: Bool { lock.withLock { state == .running } }
+
 
     // MARK: Records
 

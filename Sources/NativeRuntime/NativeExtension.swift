@@ -61,9 +61,12 @@ public final class NativeExtension: Sendable {
         // `object` goes here: its programs and maps leave the kernel.
     }
 
-    /// Loads, pins, attaches, runs BEGIN and starts reading output. `onExit` is called (once)
-    /// when the program calls `exit()`, after END ran and the maps were printed. All or
-    /// nothing: a failed start leaves no pin.
+    /// Loads, pins, attaches, runs BEGIN and starts reading output. All or nothing: a failed
+    /// start leaves no pin.
+    ///
+    /// `onExit` is called once, on another thread, when the program calls `exit()`: after END
+    /// ran, the maps were printed and the pins were removed; for an `exit()` in BEGIN not before
+    /// `start` finished; not at all if `stop()` got there first.
     public static func start(_ artifact: NativeArtifact, id: String, pinRoot: String, outputDirectory: String,
                              logLimitBytes: Int = defaultLogLimitBytes,
                              onExit: @escaping @Sendable (String) -> Void) throws(NativeRuntimeError) -> NativeExtension {
@@ -100,7 +103,7 @@ public final class NativeExtension: Sendable {
                     linkIDs.append(info.id); programIDs.append(info.programID)
                 case let .profile(nanoseconds):
                     for cpu in PerfEvent.onlineCPUs() {
-                        let info = try attach(name, pinAt: layout.link("\(name).cpu\(cpu)"), keepPerfEvent: true) {
+                        let info = try attach(name, pinAt: layout.link("\(name)-cpu\(cpu)"), keepPerfEvent: true) {
                             try object.attach(programNamed: name, cpu: cpu, periodNanoseconds: nanoseconds)
                         }
                         linkIDs.append(info.id); programIDs.append(info.programID)
@@ -126,10 +129,12 @@ public final class NativeExtension: Sendable {
                 _ = try bpf("running BEGIN") { try program.testRun() }
             }
             var seen = Set<UInt32>()
-            return NativeExtension(id: id, runtime: created, programIDs: programIDs.filter { seen.insert($0).inserted },
-                                   linkIDs: linkIDs)
+            let started = NativeExtension(id: id, runtime: created, programIDs: programIDs.filter { seen.insert($0).inserted },
+                                          linkIDs: linkIDs)
+            created.markStarted()
+            return started
         } catch {
-            runtime?.release()
+            runtime?.abandon()
             layout.removeAll()
             throw error
         }
@@ -172,7 +177,9 @@ public final class NativeExtension: Sendable {
             endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
             adopting: true, onExit: onExit)
         try runtime.activate()
-        return NativeExtension(id: id, runtime: runtime, programIDs: programIDs, linkIDs: linkIDs)
+        let adopted = NativeExtension(id: id, runtime: runtime, programIDs: programIDs, linkIDs: linkIDs)
+        runtime.markStarted()
+        return adopted
     }
 
     /// Stops: detaches the probes, runs END, prints every map, removes the pins. Stopping an
@@ -181,8 +188,25 @@ public final class NativeExtension: Sendable {
         try runtime.finish()
     }
 
+    /// Locked kernel memory the extension holds: its programs and every map they use (ring
+    /// buffer and global data included), as bpftool reports "memlock". 0 once stopped.
+    public var kernelMemoryBytes: UInt64 {
+        guard runtime.isRunning else { return 0 }
+        let programs = programIDs.compactMap { try? KernelPrograms.info(id: $0) }
+        let mapIDs = Set(programs.flatMap(\.mapIDs))
+        let maps = mapIDs.compactMap { try? BPFMap.open(id: $0).memlockBytes }.reduce(0, +)
+        return programs.compactMap(\.bytesMemlock).reduce(0, +) + maps
+    }
+
     /// False once the extension stopped (by `stop()` or its own `exit()`).
     public var isRunning: Bool { runtime.isRunning }
+
+    /// True if the extension has pins (a previous agent started it and nothing stopped it since;
+    /// after a reboot bpffs is empty): adopt it, or start it again from its artifact.
+    public static func isPinned(id: String, pinRoot: String) -> Bool {
+        guard let layout = try? PinLayout(pinRoot: pinRoot, id: id) else { return false }
+        return !PinLayout.names(in: layout.maps).isEmpty
+    }
 
     /// Removes what an extension left pinned when it cannot be adopted (no END, no output).
     public static func removePins(id: String, pinRoot: String) {

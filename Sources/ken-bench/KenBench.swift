@@ -30,7 +30,7 @@ struct KenBench: AsyncParsableCommand {
     @Flag(help: "In the native section, also run the differential coverage (corpus, eval references, tool scripts; minutes).")
     var coverage = false
 
-    @Option(parsing: .upToNextOption, help: "Sections to run: frontend verifier comprehension agent kend native (default: all).")
+    @Option(parsing: .upToNextOption, help: "Sections to run: frontend verifier comprehension agent runtime native kend (default: all).")
     var only: [String] = []
 
     func validate() throws {
