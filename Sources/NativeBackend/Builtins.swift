@@ -29,7 +29,7 @@ extension FunctionEmitter {
         case "rand": return CValue(c: "((__u64)bpf_get_prandom_u32())", kind: .u64)
         case "comm":
             let t = frameBuffer(16)
-            return CValue(c: "({ __builtin_memset(\(t), 0, 16); bpf_get_current_comm(\(t), 16); \(t); })", kind: .string(size: 16))
+            return CValue(c: "({ \(cZero(t, 16)) bpf_get_current_comm(\(t), 16); \(t); })", kind: .string(size: 16))
         case "curtask":
             let task = kernel.btf?.type(named: "struct task_struct")
             return CValue(c: "bpf_get_current_task()",
@@ -59,7 +59,7 @@ extension FunctionEmitter {
     func kernelStack(depth: Int) -> CValue {
         let bytes = depth * 8
         let t = frameBuffer(bytes)
-        return CValue(c: "({ __builtin_memset(\(t), 0, \(bytes)); bpf_get_stack(\(contextName), \(t), \(bytes), 0); \(t); })",
+        return CValue(c: "({ bpf_get_stack(\(contextName), \(t), \(bytes), 0); \(t); })",
                       kind: .kernelStack(depth: depth))
     }
 
@@ -138,10 +138,20 @@ extension FunctionEmitter {
         guard let first = arguments.first, arguments.count <= 2 else { throw .unresolved("str() takes one or two arguments") }
         var size = 64
         if arguments.count == 2 {
-            guard case let .integer(literal) = arguments[1].kind, let n = literal.value, n >= 1, n <= 1024 else {
-                throw .unsupported(.init("str() with a non-constant length"))
+            if case let .integer(literal) = arguments[1].kind, let n = literal.value, n >= 1, n <= 1024 {
+                size = Int(n)
+            } else {
+                // A run-time length: read at most that many bytes (NUL included) into 64.
+                let v = try emit(first)
+                let n = try widened(emit(arguments[1]))
+                let limit = fresh("_n")
+                let user = resolved.kernelValue(of: first)?.isUserPointer == true || defaultUserMemory
+                    || { if case let .pointer(t) = v.kind { return t.user }; return false }()
+                guard v.kind.isScalar else { throw .unsupported(.init("str() of \(v.kind) with a length")) }
+                let t = frameBuffer(size)
+                return CValue(c: "({ \(cZero(t, size)) __u32 \(limit) = \(n) < \(size) ? (__u32)\(n) : \(size); \(readHelper(user: user, string: true))(\(t), \(limit), (const void *)\(try widened(v))); \(t); })",
+                              kind: .string(size: size))
             }
-            size = Int(n)
         }
         let v = try emit(first)
         switch v.kind {
@@ -166,12 +176,18 @@ extension FunctionEmitter {
         var family: String?
         if arguments.count == 2 { family = try widened(emit(arguments[0])) }
         let t = frameBuffer(24)
-        var parts = ["__builtin_memset(\(t), 0, 24);"]
+        var parts = [cZero(t, 24)]
+        var bytes = 0
         switch address.kind {
-        case let .array(bits, _, count) where bits * count == 32 || bits * count == 128:
-            let bytes = bits * count / 8
+        case let .array(bits, _, count): bytes = bits * count / 8
+        case let .string(size): bytes = size  // `__u8 daddr[4]` reads as a char array
+        default: break
+        }
+        switch address.kind {
+        case .array, .string:
+            guard bytes == 4 || bytes == 16 else { throw .unsupported(.init("ntop() of \(address.kind)")) }
             parts.append("*(__u64 *)\(t) = \(family ?? (bytes == 4 ? "2" : "10"));")
-            parts.append("__builtin_memcpy(\(t) + 8, \(address.c), \(bytes));")
+            parts.append(cCopy("\(t) + 8", address.c, bytes))
         case .integer, .pointer:
             // An IPv4 address held in an integer, in network order as the kernel keeps it.
             parts.append("*(__u64 *)\(t) = \(family ?? "2");")

@@ -67,6 +67,17 @@ KEN_INLINE __u64 ken_mod(__u64 a, __u64 b) { return b ? a % b : a; }
 KEN_INLINE __u64 ken_shl(__u64 a, __u64 b) { return b < 64 ? a << b : 0; }
 KEN_INLINE __u64 ken_shr(__u64 a, __u64 b) { return b < 64 ? a >> b : 0; }
 
+/* Zeroes n bytes (large buffers: clang cannot lower a large memset for BPF; the volatile
+ * stores keep it from turning the loop back into one). */
+KEN_INLINE void ken_zero(void *p, __u32 n)
+{
+    __u32 i = 0;
+    for (; i + 8 <= n && i < 32768; i += 8)
+        *(volatile __u64 *)((char *)p + i) = 0;
+    for (; i < n && i < 32768; i++)
+        *(volatile __u8 *)((char *)p + i) = 0;
+}
+
 /* 0 when the first n bytes of a (sa bytes) and b (sb bytes) agree, a shorter buffer read as
  * zero-padded, stopping at a common NUL; else 1. */
 KEN_INLINE __u64 ken_strncmp(const char *a, __u32 sa, const char *b, __u32 sb, __u32 n)

@@ -67,7 +67,7 @@ extension FunctionEmitter {
             }
             guard let layout = RecordLayout(kinds) else { throw .unsupported(.init("a tuple of \(kinds)")) }
             let t = frameBuffer(layout.size)
-            var parts = ["__builtin_memset(\(t), 0, \(layout.size));"]
+            var parts = [cZero(t, layout.size)]
             for (i, v) in values.enumerated() {
                 parts.append(try store(v, into: elementLValue(t, kind: kinds[i], offset: layout.fields[i].offset), as: kinds[i]))
             }

@@ -80,15 +80,15 @@ final class FunctionEmitter {
         switch (dest, value.kind) {
         case let (.string(size), .string(from)):
             let n = min(size, from)
-            var s = "__builtin_memcpy(\(lvalue), \(value.c), \(n));"
-            if size > n { s += " __builtin_memset((char *)(\(lvalue)) + \(n), 0, \(size - n));" }
+            var s = cCopy(lvalue, value.c, n)
+            if size > n { s += " " + cZero("(char *)(\(lvalue)) + \(n)", size - n) }
             if from > size { s += " ((char *)(\(lvalue)))[\(size - 1)] = 0;" }
             return s
         case let (.tuple(kinds), .tuple(from)) where kinds.count == from.count:
             guard let destLayout = RecordLayout(kinds), let srcLayout = RecordLayout(from) else {
                 throw .unsupported(.init("tuple of \(dest)"))
             }
-            var parts: [String] = ["__builtin_memset(\(lvalue), 0, \(destLayout.size));"]
+            var parts: [String] = [cZero(lvalue, destLayout.size)]
             for i in kinds.indices {
                 let src = element(of: value, layout: srcLayout, index: i)
                 let dst = elementLValue(lvalue, kind: kinds[i], offset: destLayout.fields[i].offset)
@@ -97,7 +97,7 @@ final class FunctionEmitter {
             return parts.joined(separator: " ")
         case (.kernelStack, .kernelStack), (.inet, .inet), (.array, .array):
             guard dest.byteSize == value.kind.byteSize else { throw .unsupported(.init("mixing \(value.kind) and \(dest)")) }
-            return "__builtin_memcpy(\(lvalue), \(value.c), \(dest.byteSize));"
+            return cCopy(lvalue, value.c, dest.byteSize)
         default:
             throw .unsupported(.init("storing \(value.kind) where \(dest) is expected"))
         }
@@ -141,4 +141,19 @@ final class FunctionEmitter {
     }
 
     func isSigned(_ kind: ValueKind) -> Bool { kind.integerShape?.signed ?? false }
+}
+
+/// Zeroing and copying buffers: clang's BPF backend expands small `memset`/`memcpy` inline but
+/// cannot lower large ones, so those become a word loop and `bpf_probe_read_kernel`.
+extension FunctionEmitter {
+    static let inlineMemoryLimit = 128
+
+    func cZero(_ pointer: String, _ bytes: Int) -> String {
+        bytes <= Self.inlineMemoryLimit ? "__builtin_memset(\(pointer), 0, \(bytes));" : "ken_zero(\(pointer), \(bytes));"
+    }
+
+    func cCopy(_ destination: String, _ source: String, _ bytes: Int) -> String {
+        bytes <= Self.inlineMemoryLimit ? "__builtin_memcpy(\(destination), \(source), \(bytes));"
+            : "bpf_probe_read_kernel(\(destination), \(bytes), \(source));"
+    }
 }

@@ -16,7 +16,7 @@ extension FunctionEmitter {
         }
         let layout = entry.keyLayout
         let buffer = frameBuffer(layout.size, name: fresh("k"))
-        var parts = ["__builtin_memset(\(buffer), 0, \(layout.size));"]
+        var parts = [cZero(buffer, layout.size)]
         if values.count == 1, case let .tuple(kinds) = values[0].kind, let source = RecordLayout(kinds),
            (entry.keyKinds?.count ?? 0) == kinds.count {
             for i in kinds.indices {
@@ -54,7 +54,7 @@ extension FunctionEmitter {
         }
         let t = frameBuffer(kind.byteSize)
         let size = kind.byteSize
-        return CValue(c: "({ \(code) char *\(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k)); if (\(p)) __builtin_memcpy(\(t), \(p), \(size)); else __builtin_memset(\(t), 0, \(size)); \(t); })",
+        return CValue(c: "({ \(code) char *\(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k)); if (\(p)) { \(cCopy(t, p, size)) } else { \(cZero(t, size)) } \(t); })",
                       kind: kind)
     }
 
@@ -143,7 +143,7 @@ extension FunctionEmitter {
         var w: [String] = ["{", code]
         if let value { w.append("__s64 \(v) = \(value);") }
         w.append("__s64 *\(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k));")
-        w.append("if (!\(p)) { __builtin_memset(\(initial), 0, \(size)); bpf_map_update_elem(&\(entry.bpfName), \(k), \(initial), 1 /* BPF_NOEXIST */); \(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k)); }")
+        w.append("if (!\(p)) { \(cZero(initial, size)) bpf_map_update_elem(&\(entry.bpfName), \(k), \(initial), 1 /* BPF_NOEXIST */); \(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k)); }")
         let update: String
         switch planned {
         case .count: update = "\(p)[0] += 1;"

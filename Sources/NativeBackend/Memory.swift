@@ -33,7 +33,7 @@ extension FunctionEmitter {
             }
             let kind = ValueKind.array(elementBits: max(8, i.bits), signed: i.signed, count: count)
             let t = frameBuffer(kind.byteSize)
-            return CValue(c: "({ __builtin_memset(\(t), 0, \(kind.byteSize)); \(readHelper(user: user, string: false))(\(t), \(kind.byteSize), (const void *)(\(address))); \(t); })",
+            return CValue(c: "({ \(cZero(t, kind.byteSize)) \(readHelper(user: user, string: false))(\(t), \(kind.byteSize), (const void *)(\(address))); \(t); })",
                           kind: kind)
         case .record:
             return CValue(c: "((__u64)(\(address)))", kind: .record(PointerTarget(cType: type.description, pointee: type, user: user)))
@@ -53,7 +53,7 @@ extension FunctionEmitter {
     /// after the NUL as docs/semantics.md requires).
     func readString(address: String, size: Int, user: Bool) -> CValue {
         let t = frameBuffer(size)
-        return CValue(c: "({ __builtin_memset(\(t), 0, \(size)); \(readHelper(user: user, string: true))(\(t), \(size), (const void *)(\(address))); \(t); })",
+        return CValue(c: "({ \(cZero(t, size)) \(readHelper(user: user, string: true))(\(t), \(size), (const void *)(\(address))); \(t); })",
                       kind: .string(size: size))
     }
 
