@@ -47,6 +47,8 @@ enum CPrelude {
         w.line("#define __uint(name, val) int (*name)[val]")
         w.line("#define __type(name, val) typeof(val) *name")
         w.line("#define KEN_INLINE static inline __attribute__((always_inline))")
+        w.line("/* Hides a value from clang so a bounds check it could prove stays for the verifier. */")
+        w.line("#define ken_opaque(x) asm volatile(\"\" : \"+r\"(x))")
         w.line()
         for h in helpers {
             // `static T (*name)(…) = (void *)ID;`: the call becomes `call ID`.

@@ -153,11 +153,11 @@ extension FunctionEmitter {
         case .avg, .stats: update = "\(p)[0] += \(v); \(p)[1] += 1;"
         case .hist:
             let b = fresh("_b")
-            update = "__u32 \(b) = ken_hist_bucket(\(v)); if (\(b) < \(NativeMapValue.histBuckets)) \(p)[\(b)] += 1;"
+            update = "__u32 \(b) = ken_hist_bucket(\(v)); ken_opaque(\(b)); if (\(b) < \(NativeMapValue.histBuckets)) \(p)[\(b)] += 1;"
         case let .linearHist(min, max, step):
             let n = NativeMapValue.linearHistBuckets(min: min, max: max, step: step)
             let b = fresh("_b")
-            update = "__u32 \(b) = ken_lhist_bucket(\(v), \(min)LL, \(max)LL, \(step)LL, \(n)); if (\(b) < \(n)) \(p)[\(b)] += 1;"
+            update = "__u32 \(b) = ken_lhist_bucket(\(v), \(min)LL, \(max)LL, \(step)LL, \(n)); ken_opaque(\(b)); if (\(b) < \(n)) \(p)[\(b)] += 1;"
         case .value:
             update = ""
         }
