@@ -28,7 +28,7 @@ extension FunctionEmitter {
         case let .builtin(name):
             return try builtin(name, e)
         case let .identifier(name):
-            if let value = object.defines[name] ?? kernel.btf?.enumerator(name) {
+            if let value = object.defines[name] ?? kernel.btf?.enumerator(name) ?? KernelConstants.value(name) {
                 return CValue(c: "((__s64)\(value)LL)", kind: .s64)
             }
             throw .unsupported(.init("identifier \(name) (a macro from a header)"))

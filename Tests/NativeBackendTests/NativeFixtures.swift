@@ -50,6 +50,16 @@ enum NativeFixtures {
         }
     }
 
+    /// The Debian bpftrace package's tool scripts (`/usr/sbin/*.bt`): (name, source).
+    static func installedTools() -> [(String, String)] {
+        let dir = URL(fileURLWithPath: "/usr/sbin")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        return names.filter { $0.hasSuffix(".bt") }.sorted().compactMap { name in
+            guard let text = try? String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8) else { return nil }
+            return (name, text)
+        }
+    }
+
     /// The reference programs of eval/prompts.jsonl: (id, source).
     static func evalReferences() -> [(String, String)] {
         let url = repositoryRoot.appendingPathComponent("eval/prompts.jsonl")
