@@ -26,6 +26,8 @@ extension FunctionEmitter {
             object.usesStartTime = true
             return CValue(c: "ken_elapsed()", kind: .u64)
         case "jiffies": return CValue(c: "bpf_jiffies64()", kind: .u64)
+        case "cgroup": return CValue(c: "bpf_get_current_cgroup_id()", kind: .u64)
+        case "numaid": return CValue(c: "((__u64)bpf_get_numa_node_id())", kind: .u64)
         case "rand": return CValue(c: "((__u64)bpf_get_prandom_u32())", kind: .u64)
         case "comm":
             let t = frameBuffer(16)
@@ -105,6 +107,16 @@ extension FunctionEmitter {
             return CValue(c: "ken_strncmp(\(a.c), \(sa), \(b.c), \(sb), \(bound))", kind: .u64)
         case "ntop":
             return try ntop(arguments)
+        case "join":
+            return try join(arguments)
+        case "kaddr":
+            guard arguments.count == 1, case let .string(symbol) = arguments[0].kind else {
+                throw .unresolved("kaddr() takes a symbol name")
+            }
+            guard let address = KernelSymbols.address(of: symbol) else {
+                throw .unsupported(.init("kaddr(\"\(symbol)\") (no address in /proc/kallsyms)"))
+            }
+            return CValue(c: "((__u64)\(address)ULL)", kind: .u64)
         case "ksym":
             guard arguments.count == 1 else { throw .unresolved("ksym() takes one argument") }
             let v = try emit(arguments[0])
@@ -168,6 +180,32 @@ extension FunctionEmitter {
         default:
             throw .unsupported(.init("str() of \(v.kind)"))
         }
+    }
+
+    /// `join(array[, delimiter])`: the user-space strings of a NULL-terminated `char *[]`
+    /// joined in the frame (at most 16 of at most 64 bytes, as bpftrace reads them), then
+    /// printed like `printf("%s\n", …)`.
+    func join(_ arguments: [Expression]) throws(NativeCompileError) -> CValue {
+        guard let first = arguments.first, arguments.count <= 2 else { throw .unresolved("join() takes an array and a delimiter") }
+        var delimiter = " "
+        if arguments.count == 2 {
+            guard case let .string(text) = arguments[1].kind, text.utf8.count == 1 else {
+                throw .unsupported(.init("join() with a delimiter other than one character"))
+            }
+            delimiter = text
+        }
+        let array = try emit(first)
+        guard array.kind.isScalar else { throw .unsupported(.init("join() of \(array.kind)")) }
+        let user = resolved.kernelValue(of: first)?.isUserPointer == true || defaultUserMemory
+            || { if case let .pointer(t) = array.kind { return t.user }; return false }()
+        let (size, parts, part) = (1024, 16, 64)
+        let t = frameBuffer(size)
+        let (i, off, p, n, base) = (fresh("_i"), fresh("_off"), fresh("_ptr"), fresh("_len"), fresh("_arr"))
+        let delimiterByte = Int(delimiter.utf8.first!)
+        let loop = """
+        ({ \(cZero(t, size)) __u64 \(base) = \(try widened(array)); __u32 \(off) = 0;         for (__u32 \(i) = 0; \(i) < \(parts); \(i)++) { __u64 \(p) = 0;         \(readHelper(user: user, string: false))(&\(p), 8, (const void *)(\(base) + 8 * \(i))); if (!\(p)) break;         if (\(i) > 0) { if (\(off) >= \(size - part - 1)) break; \(t)[\(off)] = \(delimiterByte); \(off)++; }         if (\(off) > \(size - part - 1)) break;         long \(n) = \(readHelper(user: user, string: true))(\(t) + \(off), \(part), (const void *)\(p));         if (\(n) <= 1) continue; \(off) += (__u32)(\(n) - 1); } \(t); })
+        """
+        return try event(.printf(format: "%s\n", arguments: []), values: [CValue(c: loop, kind: .string(size: size))])
     }
 
     func ntop(_ arguments: [Expression]) throws(NativeCompileError) -> CValue {

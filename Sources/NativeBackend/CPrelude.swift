@@ -14,6 +14,8 @@ enum CPrelude {
         ("bpf_get_current_pid_tgid", 14, "__u64 (*)(void)"),
         ("bpf_get_current_uid_gid", 15, "__u64 (*)(void)"),
         ("bpf_get_current_comm", 16, "long (*)(void *buf, __u32 size)"),
+        ("bpf_get_numa_node_id", 42, "long (*)(void)"),
+        ("bpf_get_current_cgroup_id", 80, "__u64 (*)(void)"),
         ("bpf_get_current_task", 35, "__u64 (*)(void)"),
         ("bpf_get_stack", 67, "long (*)(void *ctx, void *buf, __u32 size, __u64 flags)"),
         ("bpf_send_signal", 109, "long (*)(__u32 sig)"),
@@ -84,7 +86,7 @@ KEN_INLINE void ken_zero(void *p, __u32 n)
  * zero-padded, stopping at a common NUL; else 1. */
 KEN_INLINE __u64 ken_strncmp(const char *a, __u32 sa, const char *b, __u32 sb, __u32 n)
 {
-    for (__u32 i = 0; i < n && i < 256; i++) {
+    for (__u32 i = 0; i < n && i < 1024; i++) {
         char ca = i < sa ? a[i] : 0;
         char cb = i < sb ? b[i] : 0;
         if (ca != cb)

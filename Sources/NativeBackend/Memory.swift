@@ -13,7 +13,9 @@ extension FunctionEmitter {
     }
 
     /// A value of C type `type` at `address` (a `__u64` expression).
-    func readMemory(address: String, type: CType, user: Bool) throws(NativeCompileError) -> CValue {
+    /// `path` is the C lvalue the address was taken of, when it is a member access: a record
+    /// keeps it, so a chain `p->a.b.c` is one CO-RE access rooted at `p`'s named struct.
+    func readMemory(address: String, type: CType, user: Bool, path: String? = nil) throws(NativeCompileError) -> CValue {
         switch type.resolved {
         case let .integer(i):
             let bits = max(8, i.bits)
@@ -35,8 +37,10 @@ extension FunctionEmitter {
             let t = frameBuffer(kind.byteSize)
             return CValue(c: "({ \(cZero(t, kind.byteSize)) \(readHelper(user: user, string: false))(\(t), \(kind.byteSize), (const void *)(\(address))); \(t); })",
                           kind: kind)
-        case .record:
-            return CValue(c: "((__u64)(\(address)))", kind: .record(PointerTarget(cType: type.description, pointee: type, user: user)))
+        case let .record(ref):
+            let spelling = try object.records.use(ref)
+            return CValue(c: path ?? "(*(\(spelling) *)(\(address)))",
+                          kind: .record(PointerTarget(cType: spelling, pointee: type, user: user)))
         default:
             throw .unsupported(.init("reading a value of type \(type)"))
         }
@@ -82,10 +86,11 @@ extension FunctionEmitter {
             guard ref.btfID != nil, let btf = kernel.btf, let member = btf.member(named: field, of: ref) else {
                 throw .unsupported(.init("field \(field) of \(ref.spelling) (a struct the program defines)"))
             }
-            try object.records.use(member, of: ref)
             let spelling = try object.records.use(ref)
-            let address = "((__u64)&((\(spelling) *)(\(b.c)))->\(field))"
-            return try readMemory(address: address, type: member.type, user: target.user)
+            try object.records.use(member, of: ref)
+            let path: String
+            if case .record = b.kind { path = "(\(b.c)).\(field)" } else { path = "((\(spelling) *)(\(b.c)))->\(field)" }
+            return try readMemory(address: "((__u64)&\(path))", type: member.type, user: target.user, path: path)
         default:
             throw .unsupported(.init("field \(field) of \(b.kind)"))
         }
