@@ -95,6 +95,12 @@ final class FunctionEmitter {
                 parts.append(try store(src, into: dst, as: kinds[i]))
             }
             return parts.joined(separator: " ")
+        case let (.string(size), .array(8, _, count)):
+            // Bytes the resolver calls a string (`__u8 name[N]`): copied as they are.
+            let n = min(size, count)
+            var s = cCopy(lvalue, value.c, n)
+            if size > n { s += " " + cZero("(char *)(\(lvalue)) + \(n)", size - n) }
+            return s
         case (.kernelStack, .kernelStack), (.inet, .inet), (.array, .array):
             guard dest.byteSize == value.kind.byteSize else { throw .unsupported(.init("mixing \(value.kind) and \(dest)")) }
             return cCopy(lvalue, value.c, dest.byteSize)

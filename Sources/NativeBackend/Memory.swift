@@ -26,7 +26,7 @@ extension FunctionEmitter {
             let target = PointerTarget(cType: pointee.description, pointee: pointee, user: user)
             return try readScalar(address: address, kind: .pointer(target), user: user)
         case let .array(element, count):
-            if element.isCharacter {
+            if Self.isTextCharacter(element) {
                 let size = count == 0 ? 64 : count
                 return readString(address: address, size: size, user: user)
             }
@@ -59,6 +59,13 @@ extension FunctionEmitter {
         let t = frameBuffer(size)
         return CValue(c: "({ \(cZero(t, size)) \(readHelper(user: user, string: true))(\(t), \(size), (const void *)(\(address))); \(t); })",
                       kind: .string(size: size))
+    }
+
+    /// `char[N]` is text; `unsigned char`/`__u8` arrays are bytes (addresses, hashes): read as
+    /// they are, not stopped at the first zero byte, so `ntop(args->daddr)` sees all of them.
+    static func isTextCharacter(_ element: CType) -> Bool {
+        guard case let .integer(i) = element.resolved, i.bits == 8 else { return false }
+        return i.name == "char" || i.name == "signed char"
     }
 
     func dereference(_ v: CValue, _ e: Expression) throws(NativeCompileError) -> CValue {
@@ -124,7 +131,7 @@ extension FunctionEmitter {
         }
         switch field.type.resolved {
         case let .array(element, count):
-            if element.isCharacter { return readString(address: "((__u64)\(member))", size: max(1, count), user: false) }
+            if Self.isTextCharacter(element) { return readString(address: "((__u64)\(member))", size: max(1, count), user: false) }
             return try readMemory(address: "((__u64)\(member))", type: field.type, user: false)
         case let .pointer(pointee):
             let value = TracepointContexts.isDirectInteger(field) ? "((__u64)\(member))"
