@@ -106,6 +106,42 @@ final class GeneratedCodeRunTests: XCTestCase {
         XCTAssertEqual(try words(names[6]), [9, 1])
     }
 
+    /// Strings: user memory read with the user helper, zero after the NUL, `str(s, n)` keeps
+    /// n - 1 bytes, `==` compares contents, comm is the thread's name.
+    func testStringsAreReadAndComparedAsDocumented() throws {
+        if geteuid() != 0 { throw XCTSkip("needs root to load and run BPF programs") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/bpftool") else { throw XCTSkip("needs bpftool") }
+        let path = "/nonexistent/ken-native-\(getpid())"
+        let map = "st\(getpid() % 100_000)"
+        let source = """
+        tracepoint:syscalls:sys_enter_openat /pid == \(getpid()) && strncmp(str(args->filename), "/nonexistent/ken-native-", 24) == 0/ {
+          @\(map)[0] = str(args->filename); @\(map)[1] = str(args->filename, 5);
+          @\(map)[2] = str(args->filename) == "\(path)" ? "equal" : "different";
+          @\(map)[3] = str(args->filename) == "\(path)x" ? "equal" : "different";
+        }
+        """
+        let artifact = try NativeCompiler(kernel: NativeFixtures.kernel).compile(try NativeFixtures.resolved(source))
+        XCTAssertEqual(artifact.plan.map(named: map)?.value, .value(.string(size: 64)))
+        let object = try BPFObject(elf: artifact.object, name: "ken_strings")
+        try object.load()
+        let link = try object.attach(programNamed: try XCTUnwrap(artifact.plan.probes.first?.programName))
+        defer { link.destroy() }
+        let fd = open(path, O_RDONLY)
+        if fd >= 0 { close(fd) }
+        let dump = try bpftool(["-j", "map", "dump", "name", try XCTUnwrap(artifact.plan.map(named: map)?.bpfName)])
+        let entries = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(dump.utf8)) as? [[String: Any]])
+        var values: [UInt64: [UInt8]] = [:]
+        for entry in entries {
+            guard let key = entry["key"] as? [String], let value = entry["value"] as? [String] else { continue }
+            values[Self.littleEndian(key)] = value.map { UInt8($0.dropFirst(2), radix: 16) ?? 0xff }
+        }
+        func padded(_ text: String) -> [UInt8] { Array(text.utf8) + [UInt8](repeating: 0, count: 64 - text.utf8.count) }
+        XCTAssertEqual(values[0], padded(path))
+        XCTAssertEqual(values[1], padded("/non"))
+        XCTAssertEqual(values[2], padded("equal"))
+        XCTAssertEqual(values[3], padded("different"))
+    }
+
     static func littleEndian(_ bytes: [String]) -> UInt64 {
         bytes.prefix(8).enumerated().reduce(UInt64(0)) { sum, item in
             sum | (UInt64(item.element.dropFirst(2), radix: 16) ?? 0) << (8 * UInt64(item.offset))
