@@ -18,6 +18,8 @@ final class KernelLoadTests: XCTestCase {
         /// Compiled, but this kernel refuses the program type to everyone (fentry/fexit: EPERM).
         var refusedByKernel: [String] = []
         var unresolved = 0
+        /// Seconds spent generating and compiling (clang included), per native program.
+        var compileSeconds: [Double] = []
     }
 
     func testCorpusAndEvalReferencesLoadThroughTheVerifier() throws {
@@ -35,7 +37,9 @@ final class KernelLoadTests: XCTestCase {
                 continue
             }
             do {
+                let start = Date()
                 let artifact = try compiler.compile(resolved)
+                outcome.compileSeconds.append(Date().timeIntervalSince(start))
                 let object = try BPFObject(elf: artifact.object, name: "ken_native_test")
                 XCTAssertEqual(object.programs.map { $0.name }, artifact.plan.probes.map { $0.programName }, name)
                 do {
@@ -62,6 +66,11 @@ final class KernelLoadTests: XCTestCase {
         print("native coverage: \(outcome.native.count)/\(resolvedCount) programs that resolve here load natively; "
               + "\(outcome.refusedByKernel.count) compile but this kernel refuses fentry/fexit (EPERM: \(outcome.refusedByKernel.joined(separator: ", "))); "
               + "\(outcome.unresolved) do not resolve on this kernel; unsupported: \(reasons.joined(separator: "; "))")
+        let times = outcome.compileSeconds.sorted()
+        if !times.isEmpty {
+            print(String(format: "native generate+clang: median %.0f ms, max %.0f ms over %d programs",
+                         times[times.count / 2] * 1000, times.last! * 1000, times.count))
+        }
         for failure in outcome.failures { XCTFail(failure) }
         XCTAssertGreaterThanOrEqual(Double(outcome.native.count + outcome.refusedByKernel.count), 0.9 * Double(resolvedCount),
                                     "at least 90% of what resolves is compiled natively")
