@@ -36,6 +36,12 @@ extension FunctionEmitter {
             let task = kernel.btf?.type(named: "struct task_struct")
             return CValue(c: "bpf_get_current_task()",
                           kind: .pointer(PointerTarget(cType: "struct task_struct", pointee: task, user: false)))
+        case "ppid":
+            // The parent's process id: curtask->real_parent->tgid, through CO-RE.
+            let task = Expression(.builtin("curtask"))
+            let parent = Expression(.fieldAccess(task, field: "real_parent", arrow: true))
+            let tgid = try emit(Expression(.fieldAccess(parent, field: "tgid", arrow: true)))
+            return CValue(c: "((__u64)\(try widened(tgid)))", kind: .u64)
         case "username":
             return CValue(c: "((__u64)(__u32)bpf_get_current_uid_gid())", kind: .username)
         case "kstack":

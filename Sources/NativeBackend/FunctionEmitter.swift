@@ -125,13 +125,6 @@ final class FunctionEmitter {
     }
 
     /// A value made into a buffer the caller may keep (string literals and scalars are copied).
-    func buffer(of value: CValue) throws(NativeCompileError) -> String {
-        if value.kind.cScalarType != nil {
-            let t = frameBuffer(8)
-            return "({ \(try store(value, into: "*(\(value.kind.cScalarType!) *)\(t)", as: value.kind)) \(t); })"
-        }
-        return value.c
-    }
 
     // MARK: Integer helpers
 

@@ -8,6 +8,9 @@ extension FunctionEmitter {
     func key(_ name: String, _ keys: [Expression]) throws(NativeCompileError) -> (code: String, buffer: String) {
         let values = try keys.map { (k) throws(NativeCompileError) in try emit(k) }
         let entry = object.maps.entry(name)
+        for v in values where v.kind.nativeType == nil {
+            throw .unsupported(.init("a map key of type \(v.kind)"))
+        }
         if values.count == 1, case let .tuple(kinds) = values[0].kind {
             // `@m[(a, b)]` is `@m[a, b]`.
             object.maps.noteKeys(name, kinds)

@@ -70,6 +70,7 @@ struct ObjectGenerator {
         var usedNames: Set<String> = []
         for probe in resolved.program.probes {
             for _ in probe.attachPoints {
+                guard attachIndex < resolved.attachPoints.count else { throw .unresolved("attach points were not resolved") }
                 let resolvedPoint = resolved.attachPoints[attachIndex]
                 attachIndex += 1
                 for target in try ProbeSections.targets(resolvedPoint, kernel: kernel) {
@@ -99,7 +100,7 @@ struct ObjectGenerator {
         for (i, program) in out.enumerated() where firstUse[program.target.section] == nil {
             firstUse[program.target.section] = i
         }
-        return out.enumerated().sorted { (firstUse[$0.element.target.section]!, $0.offset) < (firstUse[$1.element.target.section]!, $1.offset) }
+        return out.enumerated().sorted { (firstUse[$0.element.target.section] ?? 0, $0.offset) < (firstUse[$1.element.target.section] ?? 0, $1.offset) }
             .map(\.element)
     }
 

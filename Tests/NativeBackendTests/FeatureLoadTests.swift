@@ -49,7 +49,7 @@ final class FeatureLoadTests: XCTestCase {
           printf("%d %s\n", curtask->pid, curtask->comm);
           printf("%d\n", curtask->real_parent->tgid);
           @k[kstack] = count(); @k2[kstack(5)] = count();
-          printf("%s\n", probe);
+          printf("%s %d %d %d\n", probe, ppid, cgroup, numaid);
         }
         """#),
         ("actions", #"""

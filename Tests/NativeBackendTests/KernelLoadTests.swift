@@ -6,7 +6,8 @@ import NativeABI
 import NativeBackend
 import XCTest
 
-/// Every corpus program, eval reference program and installed bpftrace tool that resolves on this kernel is generated,
+/// Every corpus program (examples and the verifier's annotated set), eval reference program
+/// and installed bpftrace tool that resolves on this kernel is generated,
 /// compiled by clang and loaded through the real kernel verifier (nothing attached, nothing
 /// run). Programs the generator does not support are counted with their reasons; the share
 /// compiled natively must stay at 90% or more of those that resolve.
@@ -28,6 +29,7 @@ final class KernelLoadTests: XCTestCase {
         let programs = NativeFixtures.corpus().map { ("corpus/" + $0.0, $0.1) }
             + NativeFixtures.evalReferences().map { ("eval/" + $0.0, $0.1) }
             + NativeFixtures.installedTools().map { ("tools/" + $0.0, $0.1) }
+            + NativeFixtures.corpus("corpus/annotated").map { ("annotated/" + $0.0, $0.1) }
         XCTAssertGreaterThan(programs.count, 100, "corpus and eval references are in the repository")
         var outcome = Outcome()
         let compiler = NativeCompiler(kernel: NativeFixtures.kernel)

@@ -40,9 +40,9 @@ enum NativeFixtures {
         }
     }
 
-    /// The shipped corpus programs: (name, source).
-    static func corpus() -> [(String, String)] {
-        let dir = repositoryRoot.appendingPathComponent("corpus/examples")
+    /// The shipped corpus programs (`corpus/examples`, or another corpus folder): (name, source).
+    static func corpus(_ folder: String = "corpus/examples") -> [(String, String)] {
+        let dir = repositoryRoot.appendingPathComponent(folder)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
         return names.filter { $0.hasSuffix(".bt") }.sorted().compactMap { name in
             guard let text = try? String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8) else { return nil }
