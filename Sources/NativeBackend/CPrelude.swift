@@ -14,6 +14,8 @@ enum CPrelude {
         ("bpf_get_current_pid_tgid", 14, "__u64 (*)(void)"),
         ("bpf_get_current_uid_gid", 15, "__u64 (*)(void)"),
         ("bpf_get_current_comm", 16, "long (*)(void *buf, __u32 size)"),
+        ("bpf_get_numa_node_id", 42, "long (*)(void)"),
+        ("bpf_get_current_cgroup_id", 80, "__u64 (*)(void)"),
         ("bpf_get_current_task", 35, "__u64 (*)(void)"),
         ("bpf_get_stack", 67, "long (*)(void *ctx, void *buf, __u32 size, __u64 flags)"),
         ("bpf_send_signal", 109, "long (*)(__u32 sig)"),
@@ -47,6 +49,8 @@ enum CPrelude {
         w.line("#define __uint(name, val) int (*name)[val]")
         w.line("#define __type(name, val) typeof(val) *name")
         w.line("#define KEN_INLINE static inline __attribute__((always_inline))")
+        w.line("/* Hides a value from clang so a bounds check it could prove stays for the verifier. */")
+        w.line("#define ken_opaque(x) asm volatile(\"\" : \"+r\"(x))")
         w.line()
         for h in helpers {
             // `static T (*name)(…) = (void *)ID;`: the call becomes `call ID`.
@@ -67,11 +71,22 @@ KEN_INLINE __u64 ken_mod(__u64 a, __u64 b) { return b ? a % b : a; }
 KEN_INLINE __u64 ken_shl(__u64 a, __u64 b) { return b < 64 ? a << b : 0; }
 KEN_INLINE __u64 ken_shr(__u64 a, __u64 b) { return b < 64 ? a >> b : 0; }
 
+/* Zeroes n bytes (large buffers: clang cannot lower a large memset for BPF; the volatile
+ * stores keep it from turning the loop back into one). */
+KEN_INLINE void ken_zero(void *p, __u32 n)
+{
+    __u32 i = 0;
+    for (; i + 8 <= n && i < 32768; i += 8)
+        *(volatile __u64 *)((char *)p + i) = 0;
+    for (; i < n && i < 32768; i++)
+        *(volatile __u8 *)((char *)p + i) = 0;
+}
+
 /* 0 when the first n bytes of a (sa bytes) and b (sb bytes) agree, a shorter buffer read as
  * zero-padded, stopping at a common NUL; else 1. */
 KEN_INLINE __u64 ken_strncmp(const char *a, __u32 sa, const char *b, __u32 sb, __u32 n)
 {
-    for (__u32 i = 0; i < n && i < 256; i++) {
+    for (__u32 i = 0; i < n && i < 1024; i++) {
         char ca = i < sa ? a[i] : 0;
         char cb = i < sb ? b[i] : 0;
         if (ca != cb)

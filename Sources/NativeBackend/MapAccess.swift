@@ -8,6 +8,9 @@ extension FunctionEmitter {
     func key(_ name: String, _ keys: [Expression]) throws(NativeCompileError) -> (code: String, buffer: String) {
         let values = try keys.map { (k) throws(NativeCompileError) in try emit(k) }
         let entry = object.maps.entry(name)
+        for v in values where v.kind.nativeType == nil {
+            throw .unsupported(.init("a map key of type \(v.kind)"))
+        }
         if values.count == 1, case let .tuple(kinds) = values[0].kind {
             // `@m[(a, b)]` is `@m[a, b]`.
             object.maps.noteKeys(name, kinds)
@@ -16,7 +19,7 @@ extension FunctionEmitter {
         }
         let layout = entry.keyLayout
         let buffer = frameBuffer(layout.size, name: fresh("k"))
-        var parts = ["__builtin_memset(\(buffer), 0, \(layout.size));"]
+        var parts = [cZero(buffer, layout.size)]
         if values.count == 1, case let .tuple(kinds) = values[0].kind, let source = RecordLayout(kinds),
            (entry.keyKinds?.count ?? 0) == kinds.count {
             for i in kinds.indices {
@@ -54,7 +57,7 @@ extension FunctionEmitter {
         }
         let t = frameBuffer(kind.byteSize)
         let size = kind.byteSize
-        return CValue(c: "({ \(code) char *\(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k)); if (\(p)) __builtin_memcpy(\(t), \(p), \(size)); else __builtin_memset(\(t), 0, \(size)); \(t); })",
+        return CValue(c: "({ \(code) char *\(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k)); if (\(p)) { \(cCopy(t, p, size)) } else { \(cZero(t, size)) } \(t); })",
                       kind: kind)
     }
 
@@ -143,7 +146,7 @@ extension FunctionEmitter {
         var w: [String] = ["{", code]
         if let value { w.append("__s64 \(v) = \(value);") }
         w.append("__s64 *\(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k));")
-        w.append("if (!\(p)) { __builtin_memset(\(initial), 0, \(size)); bpf_map_update_elem(&\(entry.bpfName), \(k), \(initial), 1 /* BPF_NOEXIST */); \(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k)); }")
+        w.append("if (!\(p)) { \(cZero(initial, size)) bpf_map_update_elem(&\(entry.bpfName), \(k), \(initial), 1 /* BPF_NOEXIST */); \(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k)); }")
         let update: String
         switch planned {
         case .count: update = "\(p)[0] += 1;"
@@ -153,11 +156,11 @@ extension FunctionEmitter {
         case .avg, .stats: update = "\(p)[0] += \(v); \(p)[1] += 1;"
         case .hist:
             let b = fresh("_b")
-            update = "__u32 \(b) = ken_hist_bucket(\(v)); if (\(b) < \(NativeMapValue.histBuckets)) \(p)[\(b)] += 1;"
+            update = "__u32 \(b) = ken_hist_bucket(\(v)); ken_opaque(\(b)); if (\(b) < \(NativeMapValue.histBuckets)) \(p)[\(b)] += 1;"
         case let .linearHist(min, max, step):
             let n = NativeMapValue.linearHistBuckets(min: min, max: max, step: step)
             let b = fresh("_b")
-            update = "__u32 \(b) = ken_lhist_bucket(\(v), \(min)LL, \(max)LL, \(step)LL, \(n)); if (\(b) < \(n)) \(p)[\(b)] += 1;"
+            update = "__u32 \(b) = ken_lhist_bucket(\(v), \(min)LL, \(max)LL, \(step)LL, \(n)); ken_opaque(\(b)); if (\(b) < \(n)) \(p)[\(b)] += 1;"
         case .value:
             update = ""
         }

@@ -24,7 +24,8 @@ final class MapTable {
 
         var keyLayout: RecordLayout {
             let kinds = keyKinds ?? []
-            return RecordLayout(kinds.isEmpty ? [.u64] : kinds) ?? RecordLayout([.u64])!
+            // Keys are made only of kinds that have a layout (`noteKeys` refuses others).
+            return RecordLayout(kinds.isEmpty ? [.u64] : kinds) ?? RecordLayout(fields: [NativeField(offset: 0, type: .integer(bits: 64, signed: false))], kinds: [.u64], size: 8)
         }
 
         /// The value as the plan describes it.

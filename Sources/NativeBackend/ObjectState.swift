@@ -70,6 +70,7 @@ struct ObjectGenerator {
         var usedNames: Set<String> = []
         for probe in resolved.program.probes {
             for _ in probe.attachPoints {
+                guard attachIndex < resolved.attachPoints.count else { throw .unresolved("attach points were not resolved") }
                 let resolvedPoint = resolved.attachPoints[attachIndex]
                 attachIndex += 1
                 for target in try ProbeSections.targets(resolvedPoint, kernel: kernel) {
@@ -93,7 +94,14 @@ struct ObjectGenerator {
             }
         }
         if out.isEmpty { throw .unresolved("the program has no probes") }
-        return out
+        // clang puts programs in ELF sections by name and libbpf lists them section by
+        // section: group them the same way so the C, the plan and the ELF share one order.
+        var firstUse: [String: Int] = [:]
+        for (i, program) in out.enumerated() where firstUse[program.target.section] == nil {
+            firstUse[program.target.section] = i
+        }
+        return out.enumerated().sorted { (firstUse[$0.element.target.section] ?? 0, $0.offset) < (firstUse[$1.element.target.section] ?? 0, $1.offset) }
+            .map(\.element)
     }
 
     private func assemble(_ state: ObjectState, _ programs: [EmittedProgram]) -> String {

@@ -23,42 +23,19 @@ extension FunctionEmitter {
             }
             if let value { try assign(Expression(.variable(name)), op: .assign, value) }
         case let .ifStatement(condition, then, otherwise):
-            body.line("if (\(try truth(emit(condition)))) {")
-            body.indent()
-            try emit(then)
-            body.dedent()
-            if let otherwise {
-                body.line("} else {")
-                body.indent()
-                try emit(otherwise)
-                body.dedent()
-            }
-            body.line("}")
+            try nested("if (\(try truth(emit(condition)))) {", then, closing: otherwise == nil ? "}" : nil)
+            if let otherwise { try nested("} else {", otherwise) }
         case let .unroll(count, inner):
             guard case let .integer(literal) = count.kind, let n = literal.value, n <= 100 else {
                 throw .unsupported(.init("unroll with a count that is not a constant up to 100"))
             }
-            for _ in 0..<n {
-                body.line("{")
-                body.indent()
-                try emit(inner)
-                body.dedent()
-                body.line("}")
-            }
+            for _ in 0..<n { try nested("{", inner) }
         case let .whileLoop(condition, inner):
-            body.line("while (\(try truth(emit(condition)))) {")
-            body.indent()
-            try emit(inner)
-            body.dedent()
-            body.line("}")
+            try nested("while (\(try truth(emit(condition)))) {", inner)
         case let .forRange(variable, start, end, inner):
             let a = try emit(start), b = try emit(end)
             let v = declare(variable, .s64)
-            body.line("for (\(v.c) = (__s64)\(try widened(a)); (__s64)\(v.c) < (__s64)\(try widened(b)); \(v.c)++) {")
-            body.indent()
-            try emit(inner)
-            body.dedent()
-            body.line("}")
+            try nested("for (\(v.c) = (__s64)\(try widened(a)); (__s64)\(v.c) < (__s64)\(try widened(b)); \(v.c)++) {", inner)
         case .forMap:
             throw .unsupported(.init("for over a map"))
         case .breakStatement:
@@ -68,14 +45,20 @@ extension FunctionEmitter {
         case .returnStatement:
             body.line("return 0;")
         case let .block(inner):
-            body.line("{")
-            body.indent()
-            try emit(inner)
-            body.dedent()
-            body.line("}")
+            try nested("{", inner)
         case .assume, .assert:
             break
         }
+    }
+
+    /// `opening`, the block one level deeper, then `closing` (none: the next line closes it,
+    /// as `} else {` does).
+    func nested(_ opening: String, _ block: Block, closing: String? = "}") throws(NativeCompileError) {
+        body.line(opening)
+        body.indent()
+        try emit(block)
+        body.dedent()
+        if let closing { body.line(closing) }
     }
 
     /// The kind a `let $x: TYPE` declares.
