@@ -67,8 +67,13 @@ public func milliseconds(_ duration: Duration) -> Double {
 }
 
 /// Resident memory of this process, from /proc/self/statm (pages × page size).
-public func residentBytes() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+public func residentBytes() -> Int { residentBytes(statm: "/proc/self/statm") }
+
+/// Resident memory of another process (a bpftrace child), from /proc/<pid>/statm.
+public func residentBytes(pid: Int32) -> Int { residentBytes(statm: "/proc/\(pid)/statm") }
+
+func residentBytes(statm: String) -> Int {
+    guard let text = try? String(contentsOfFile: statm, encoding: .utf8) else { return 0 }
     let fields = text.split(separator: " ")
     guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))

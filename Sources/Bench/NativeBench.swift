@@ -205,9 +205,9 @@ public enum NativeBench {
         return rows
     }
 
-    /// A process named after the harness's comm calls getppid `count` times as fast as it can;
-    /// a program prints one line per call. Each side runs alone; the lines that reach its
-    /// output log are counted, with the losses it reports itself.
+    /// One process per CPU, named after the harness's comm, calls getppid as fast as it can
+    /// (`count` calls in all); a program prints one line per call. Each side runs alone; the
+    /// lines that reach its output log are counted, with the losses it reports itself.
     static func events(harness: DifferentialHarness, count: Int) async -> [Row] {
         let program = harness.workDirectory + "/" + harness.comm + "e"
         let source = "#include <unistd.h>\n#include <sys/syscall.h>\n#include <stdlib.h>\nint main(int c, char **v) { long n = atol(v[1]); for (long i = 0; i < n; i++) syscall(SYS_getppid); return 0; }\n"
@@ -227,7 +227,7 @@ public enum NativeBench {
             if let native = try? NativeExtension.start(artifact, id: "ev", pinRoot: harness.pinRoot, outputDirectory: directory,
                                                        logLimitBytes: 1 << 30, onExit: { _ in }) {
                 let start = clock.now
-                let triggerSeconds = milliseconds(measure { _ = runQuietly(program, [String(count)]) }) / 1000
+                let triggerSeconds = milliseconds(measure { generate(program, count: count) }) / 1000
                 let (text, settled) = quietText(directory + "/stdout.log", since: start)
                 try? native.stop()
                 let output = ParsedOutput.parse(text)
@@ -239,7 +239,7 @@ public enum NativeBench {
         let runner = BpftraceRunner(configuration: BpftraceConfiguration(attachTimeout: .seconds(60), verbose: false, logLimitBytes: 1 << 30))
         if let process = try? await runner.start(script: script, directory: directory) {
             let start = clock.now
-            let triggerSeconds = milliseconds(measure { _ = runQuietly(program, [String(count)]) }) / 1000
+            let triggerSeconds = milliseconds(measure { generate(program, count: count) }) / 1000
             let (_, settled) = quietText(directory + "/stdout.log", since: start)
             _ = await process.stop()
             let output = ParsedOutput.parse(DifferentialHarness.settledText(directory + "/stdout.log"))
@@ -252,7 +252,7 @@ public enum NativeBench {
         let delivered = output.items.filter { $0.type == "printf" }.count
         return Row(section: section, metric: "events delivered, \(side)", samples: count,
                    value: Double(delivered) / max(deliverySeconds, 1e-6), unit: "events/s",
-                   note: String(format: "%d events generated at %.0f/s; %d written to the log (%d missing), %d reported lost",
+                   note: String(format: "%d events generated at %.0f/s (one process per CPU); %d written to the log (%d missing), %d reported lost",
                                 count, Double(count) / max(triggerSeconds, 1e-6), delivered, count - delivered, output.lostEvents))
     }
 
@@ -270,6 +270,20 @@ public enum NativeBench {
         }
         let text = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
         return (text, milliseconds(lastGrowth - since) / 1000)
+    }
+
+    /// Runs the load generator once per online CPU at the same time, `count` calls in all.
+    static func generate(_ program: String, count: Int) {
+        let processes = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let group = DispatchGroup()
+        for index in 0..<processes {
+            group.enter()
+            DispatchQueue.global().async {
+                _ = runQuietly(program, [String(count / processes + (index < count % processes ? 1 : 0))])
+                group.leave()
+            }
+        }
+        group.wait()
     }
 
     static func measure(_ body: () -> Void) -> Duration {
@@ -290,12 +304,4 @@ public enum NativeBench {
         process.waitUntilExit()
         return process.terminationStatus
     }
-}
-
-/// Resident memory of another process, from /proc/<pid>/statm.
-public func residentBytes(pid: Int32) -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8) else { return 0 }
-    let fields = text.split(separator: " ")
-    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }

@@ -50,10 +50,11 @@ public struct BehaviourCheck: Sendable {
         return Result(passed: false, output: String(output.suffix(2000)))
     }
 
-    /// Runs `command` with /bin/sh -c, output discarded; killed after `timeout`.
-    static func shell(_ command: String, timeout: Duration) async {
+    /// Runs `command` with `shell -c` (/bin/sh unless told), output discarded; killed after
+    /// `timeout`. The differential suite passes a shell whose comm its programs filter on.
+    public static func shell(_ command: String, timeout: Duration, shell: String = "/bin/sh") async {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.executableURL = URL(fileURLWithPath: shell)
         process.arguments = ["-c", command]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

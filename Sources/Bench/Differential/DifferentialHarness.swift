@@ -1,5 +1,6 @@
 import BpftraceSemantics
 import BpftraceSyntax
+import Evaluation
 import Foundation
 import KernelInfo
 import KernelLoader
@@ -414,23 +415,7 @@ public final class DifferentialHarness: Sendable {
 
     /// Runs `shell -c command` (output discarded), killed after `timeout`.
     static func shell(_ shell: String, _ command: String, timeout: Duration) async {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: shell)
-        process.arguments = ["-c", command]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return }
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while process.isRunning {
-            if clock.now >= deadline {
-                kill(process.processIdentifier, SIGKILL)
-                break
-            }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        process.waitUntilExit()
+        await BehaviourCheck.shell(command, timeout: timeout, shell: shell)
     }
 
     static func slug(_ name: String) -> String {
