@@ -38,6 +38,9 @@ struct ObjectGenerator {
     let kernel: KernelInfo
     let resolved: ResolvedProgram
     static let eventsMap = "ken_events", lostMap = "ken_lost", scratchMap = "ken_scratch", startMap = "ken_start"
+    /// The ring buffer: 512 KiB holds thousands of records between two reads by the runtime
+    /// and keeps an extension's kernel memory well under the 1 MiB target (issue #16).
+    static let ringBufferBytes = 1 << 19
     /// A per-CPU array value may not exceed 32 KiB.
     static let frameLimit = 32 * 1024
 
@@ -126,7 +129,7 @@ struct ObjectGenerator {
         /* Every record goes through this ring buffer; records it could not take are counted. */
         struct {
             __uint(type, 27); /* BPF_MAP_TYPE_RINGBUF */
-            __uint(max_entries, \(NativePlan().ringBufferBytes));
+            __uint(max_entries, \(Self.ringBufferBytes));
         } \(Self.eventsMap) SEC(".maps");
 
         struct {
@@ -211,7 +214,7 @@ struct ObjectGenerator {
         var plan = NativePlan(
             probes: programs.map { NativeProbe(programName: $0.name, attachPoint: $0.target.attachPoint, attach: $0.target.attach) },
             maps: state.maps.plan, events: state.events.events,
-            eventsMapName: Self.eventsMap, lostMapName: Self.lostMap)
+            eventsMapName: Self.eventsMap, lostMapName: Self.lostMap, ringBufferBytes: Self.ringBufferBytes)
         plan.startTimeMapName = Self.startMap
         return plan
     }
