@@ -51,7 +51,7 @@ extension FunctionEmitter {
         case "args":
             return CValue(c: "0", kind: .args)
         case "probe":
-            return CValue(c: CLiteral.string(target.attachPoint), kind: .string(size: target.attachPoint.utf8.count + 1))
+            return CValue(c: CLiteral.string(target.probeName), kind: .string(size: target.probeName.utf8.count + 1))
         case "func":
             switch target.context {
             case .arguments, .registers:

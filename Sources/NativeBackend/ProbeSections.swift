@@ -26,6 +26,9 @@ struct ProgramTarget {
     var attachPoint: String
     /// A short name for the program (target name).
     var shortName: String
+    /// What `probe` gives in this program: the attach point with its wildcard expanded
+    /// (`tracepoint:syscalls:sys_enter_openat` for `tracepoint:syscalls:sys_enter_open*`).
+    var probeName: String = ""
     /// fentry/fexit/raw_tp programs can run nested inside another probe on the same CPU, so
     /// they get a scratch frame of their own.
     var nests: Bool
@@ -34,6 +37,21 @@ struct ProgramTarget {
 /// The ELF section (libbpf attach spelling) and context of each attach point kind.
 enum ProbeSections {
     static func targets(_ resolved: ResolvedAttachPoint, kernel: KernelInfo) throws(NativeCompileError) -> [ProgramTarget] {
+        try programs(resolved, kernel: kernel).map { target in
+            var named = target
+            switch resolved.attachPoint.kind {
+            case .tracepoint, .rawtracepoint, .fentry, .fexit, .kprobe, .kretprobe:
+                // The section is `kind/target` (tracepoints: `tracepoint/category/name`).
+                let expanded = target.section.split(separator: "/", maxSplits: 1).dropFirst().first.map(String.init) ?? target.shortName
+                named.probeName = resolved.attachPoint.provider + ":" + expanded.replacingOccurrences(of: "/", with: ":")
+            default:
+                named.probeName = target.attachPoint
+            }
+            return named
+        }
+    }
+
+    private static func programs(_ resolved: ResolvedAttachPoint, kernel: KernelInfo) throws(NativeCompileError) -> [ProgramTarget] {
         let ap = resolved.attachPoint
         let text = ap.text
         switch ap.kind {

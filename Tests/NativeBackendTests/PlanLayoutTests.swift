@@ -100,6 +100,14 @@ final class PlanLayoutTests: XCTestCase {
         XCTAssertEqual(plan.map(named: "n")?.value, .value(.integer(bits: 64, signed: true)))
     }
 
+    func testProbeNamesTheExpandedAttachPoint() throws {
+        let resolved = try NativeFixtures.resolved("tracepoint:syscalls:sys_enter_openat* { printf(\"%s\\n\", probe); }")
+        let (source, plan) = try NativeCompiler(kernel: NativeFixtures.kernel).generate(resolved)
+        XCTAssertTrue(plan.probes.allSatisfy { $0.attachPoint == "tracepoint:syscalls:sys_enter_openat*" })
+        XCTAssertTrue(source.contains("\"tracepoint:syscalls:sys_enter_openat\""), source)
+        XCTAssertTrue(source.contains("SEC(\"tracepoint/syscalls/sys_enter_openat\")"), source)
+    }
+
     func testGoldenProgramCompilesAndPassesTheVerifier() throws {
         if geteuid() != 0 { throw XCTSkip("needs root to load BPF programs") }
         let artifact = try NativeCompiler(kernel: NativeFixtures.kernel).compile(try NativeFixtures.resolved(Self.program))
