@@ -163,8 +163,7 @@ extension FunctionEmitter {
                 let v = try emit(first)
                 let n = try widened(emit(arguments[1]))
                 let limit = fresh("_n")
-                let user = resolved.kernelValue(of: first)?.isUserPointer == true || defaultUserMemory
-                    || { if case let .pointer(t) = v.kind { return t.user }; return false }()
+                let user = memorySpace(of: first, v)
                 guard v.kind.isScalar else { throw .unsupported(.init("str() of \(v.kind) with a length")) }
                 let t = frameBuffer(size)
                 return CValue(c: "({ \(cZero(t, size)) __u32 \(limit) = \(n) < \(size) ? (__u32)\(n) : \(size); \(readHelper(user: user, string: true))(\(t), \(limit), (const void *)\(try widened(v))); \(t); })",
@@ -181,8 +180,7 @@ extension FunctionEmitter {
             let user = target.user || resolved.kernelValue(of: first)?.isUserPointer == true
             return readString(address: v.c, size: size, user: user)
         case .integer, .kernelSymbol:
-            let user = resolved.kernelValue(of: first)?.isUserPointer == true || defaultUserMemory
-            return readString(address: try widened(v), size: size, user: user)
+            return readString(address: try widened(v), size: size, user: memorySpace(of: first, v))
         default:
             throw .unsupported(.init("str() of \(v.kind)"))
         }
@@ -202,8 +200,7 @@ extension FunctionEmitter {
         }
         let array = try emit(first)
         guard array.kind.isScalar else { throw .unsupported(.init("join() of \(array.kind)")) }
-        let user = resolved.kernelValue(of: first)?.isUserPointer == true || defaultUserMemory
-            || { if case let .pointer(t) = array.kind { return t.user }; return false }()
+        let user = memorySpace(of: first, array)
         let (size, parts, part) = (1024, 16, 64)
         let t = frameBuffer(size)
         let (i, off, p, n, base) = (fresh("_i"), fresh("_off"), fresh("_ptr"), fresh("_len"), fresh("_arr"))
@@ -212,6 +209,14 @@ extension FunctionEmitter {
         ({ \(cZero(t, size)) __u64 \(base) = \(try widened(array)); __u32 \(off) = 0;         for (__u32 \(i) = 0; \(i) < \(parts); \(i)++) { __u64 \(p) = 0;         \(readHelper(user: user, string: false))(&\(p), 8, (const void *)(\(base) + 8 * \(i))); if (!\(p)) break;         if (\(i) > 0) { if (\(off) >= \(size - part - 1)) break; \(t)[\(off)] = \(delimiterByte); \(off)++; }         if (\(off) > \(size - part - 1)) break;         long \(n) = \(readHelper(user: user, string: true))(\(t) + \(off), \(part), (const void *)\(p));         if (\(n) <= 1) continue; \(off) += (__u32)(\(n) - 1); } \(t); })
         """
         return try event(.printf(format: "%s\n", arguments: []), values: [CValue(c: loop, kind: .string(size: size))])
+    }
+
+    /// Which memory an address used by `str()`/`join()` points into: user memory when the
+    /// resolver says so or in uprobes, kernel memory for kernel pointers, else unknown (nil).
+    func memorySpace(of expression: Expression, _ value: CValue) -> Bool? {
+        if resolved.kernelValue(of: expression)?.isUserPointer == true || defaultUserMemory { return true }
+        if case let .pointer(target) = value.kind { return target.user }
+        return nil
     }
 
     func ntop(_ arguments: [Expression]) throws(NativeCompileError) -> CValue {

@@ -106,7 +106,7 @@ final class GeneratedCodeRunTests: XCTestCase {
         XCTAssertEqual(try words(names[6]), [9, 1])
     }
 
-    /// Strings: user memory read with the user helper, zero after the NUL, `str(s, n)` keeps
+    /// Strings: user memory read with the user helper (or by address, for a pointer kept in a map), zero after the NUL, `str(s, n)` keeps
     /// n - 1 bytes, `==` compares contents, comm is the thread's name.
     func testStringsAreReadAndComparedAsDocumented() throws {
         if geteuid() != 0 { throw XCTSkip("needs root to load and run BPF programs") }
@@ -118,6 +118,7 @@ final class GeneratedCodeRunTests: XCTestCase {
           @\(map)[0] = str(args->filename); @\(map)[1] = str(args->filename, 5);
           @\(map)[2] = str(args->filename) == "\(path)" ? "equal" : "different";
           @\(map)[3] = str(args->filename) == "\(path)x" ? "equal" : "different";
+          @p\(map)[0] = args->filename; @\(map)[4] = str(@p\(map)[0]);
         }
         """
         let artifact = try NativeCompiler(kernel: NativeFixtures.kernel).compile(try NativeFixtures.resolved(source))
@@ -140,6 +141,7 @@ final class GeneratedCodeRunTests: XCTestCase {
         XCTAssertEqual(values[1], padded("/non"))
         XCTAssertEqual(values[2], padded("equal"))
         XCTAssertEqual(values[3], padded("different"))
+        XCTAssertEqual(values[4], padded(path), "a user pointer kept in a map is still read from user memory")
     }
 
     static func littleEndian(_ bytes: [String]) -> UInt64 {
