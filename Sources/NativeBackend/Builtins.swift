@@ -115,6 +115,13 @@ extension FunctionEmitter {
             return try ntop(arguments)
         case "join":
             return try join(arguments)
+        case "has_key":
+            guard let first = arguments.first, case let .map(map, keys) = first.kind else {
+                throw .unresolved("has_key() takes a map and a key")
+            }
+            let entry = object.maps.entry(map)
+            let (code, k) = try key(map, keys + arguments.dropFirst())
+            return CValue(c: "({ \(code) (__u8)(bpf_map_lookup_elem(&\(entry.bpfName), \(k)) != 0); })", kind: .boolean)
         case "kaddr":
             guard arguments.count == 1, case let .string(symbol) = arguments[0].kind else {
                 throw .unresolved("kaddr() takes a symbol name")

@@ -42,12 +42,14 @@ extension FunctionEmitter {
     func mapRead(_ name: String, keys: [Expression]) throws(NativeCompileError) -> CValue {
         let entry = object.maps.entry(name)
         if let aggregate = entry.aggregate {
-            switch aggregate {
-            case .count, .sum:
-                break  // read below as this CPU's slot would be wrong: refuse
-            default: break
+            // count() and sum() read as this CPU's slot, as bpftrace reads them and as the
+            // verifier models per-CPU maps; the other aggregations have no one value to read.
+            guard aggregate == .count || aggregate == .sum else {
+                throw .unsupported(.init("reading the aggregation @\(name) in the program"))
             }
-            throw .unsupported(.init("reading the aggregation @\(name) in the program"))
+            let (code, k) = try key(name, keys)
+            let p = fresh("_p")
+            return CValue(c: "({ \(code) __s64 *\(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k)); \(p) ? *\(p) : 0; })", kind: .s64)
         }
         let (code, k) = try key(name, keys)
         let kind = valueKind(of: entry)

@@ -187,6 +187,7 @@ struct ObjectGenerator {
                 if e.frame.isEmpty { w.line("__u64 __unused;") }
                 for member in e.frame { w.line(member) }
             }
+            w.line("_Static_assert(sizeof(struct \(frameType)) <= \(frameSize), \"the frame fits the scratch value\");")
             w.line()
             w.line("/* \(program.target.attachPoint.replacingOccurrences(of: "*/", with: "* /")) */")
             w.line("SEC(\"\(program.target.section)\")")

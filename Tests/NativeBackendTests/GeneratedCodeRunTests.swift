@@ -72,6 +72,7 @@ final class GeneratedCodeRunTests: XCTestCase {
         tracepoint:syscalls:sys_enter_getppid /pid == \(getpid())/ {
           @\(names[0]) = count(); @\(names[1]) = sum(-5); @\(names[2]) = hist(5); @\(names[3]) = lhist(25, 0, 100, 10);
           @\(names[4]) = min(-3); @\(names[5]) = max(7); @\(names[6]) = avg(9);
+          @\(names[1]) = sum(@\(names[0]) * 10);
         }
         """
         let artifact = try NativeCompiler(kernel: NativeFixtures.kernel).compile(try NativeFixtures.resolved(source))
@@ -94,7 +95,8 @@ final class GeneratedCodeRunTests: XCTestCase {
             return sum
         }
         XCTAssertEqual(try words(names[0]), [1])
-        XCTAssertEqual(try words(names[1]), [UInt64(bitPattern: -5)])
+        // sum(-5), then sum(count * 10) with this CPU's count (1) read back in the probe.
+        XCTAssertEqual(try words(names[1]), [UInt64(bitPattern: -5 + 10)])
         var hist = [UInt64](repeating: 0, count: NativeMapValue.histBuckets)
         hist[2 + 2] = 1  // 5 is in [2^2, 2^3)
         XCTAssertEqual(try words(names[2]), hist)
