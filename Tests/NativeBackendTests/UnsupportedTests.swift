@@ -48,6 +48,17 @@ final class UnsupportedTests: XCTestCase {
         }
     }
 
+    /// clang exiting without reading its input: a clear error, and no SIGPIPE (the C of a
+    /// 300-tracepoint wildcard is far larger than a pipe's buffer).
+    func testAFailingClangIsReportedAsSuch() throws {
+        let resolved = try NativeFixtures.resolved("tracepoint:syscalls:sys_enter_* { @[probe] = count(); }")
+        let compiler = NativeCompiler(kernel: NativeFixtures.kernel, clangPath: "/bin/false")
+        XCTAssertThrowsError(try compiler.compile(resolved)) { error in
+            guard case let .clang(message) = error as? NativeCompileError else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("status 1"), message)
+        }
+    }
+
     func testMissingClangIsAClearError() throws {
         let resolved = try NativeFixtures.resolved("BEGIN { exit(); }")
         let compiler = NativeCompiler(kernel: NativeFixtures.kernel, clangPath: "/nonexistent/clang")
