@@ -95,7 +95,7 @@ extension FunctionEmitter {
             return try event(.time(format: format), values: [])
         case "exit":
             let emitted = try event(.exit, values: [])
-            return CValue(c: "({ \(emitted.c); return 0; })", kind: .none)
+            return CValue(c: "({ \(emitted.c); return 0; })", kind: .none, statements: (emitted.statements ?? [emitted.c + ";"]) + ["return 0;"])
         case "signal":
             return try signal(arguments)
         case "delete":

@@ -7,6 +7,9 @@ import NativeABI
 struct CValue {
     var c: String
     var kind: ValueKind
+    /// For a value-less call used as a statement (`printf`, `exit`): the same C as separate
+    /// lines, so the generated code reads well in `kenc show`.
+    var statements: [String]? = nil
 }
 
 /// Generates one BPF program (one probe body for one attach target): its scratch frame, its

@@ -22,7 +22,7 @@ extension FunctionEmitter {
             parts.append(try store(value, into: member, as: kinds[i]))
         }
         parts.append("ken_output(&\(record), sizeof(\(record)));")
-        return CValue(c: "({ \(parts.joined(separator: " ")) })", kind: .none)
+        return CValue(c: "({ \(parts.joined(separator: " ")) })", kind: .none, statements: parts)
     }
 
     func printf(_ arguments: [Expression]) throws(NativeCompileError) -> CValue {
