@@ -140,7 +140,8 @@ struct ObjectGenerator {
         } \(Self.lostMap) SEC(".maps");
 
         /* Scratch frames (strings, keys, records) too big for the 512-byte stack: slot 0 for
-         * probes that never nest, one slot per probe that may run inside another. */
+         * probes that never nest, one slot per probe that may run inside another or have one
+         * run inside it (fentry, fexit, raw tracepoints, BEGIN, END). */
         struct {
             __uint(type, 6); /* BPF_MAP_TYPE_PERCPU_ARRAY */
             __uint(max_entries, \(slots));

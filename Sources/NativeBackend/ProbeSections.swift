@@ -29,8 +29,9 @@ struct ProgramTarget {
     /// What `probe` gives in this program: the attach point with its wildcard expanded
     /// (`tracepoint:syscalls:sys_enter_openat` for `tracepoint:syscalls:sys_enter_open*`).
     var probeName: String = ""
-    /// fentry/fexit/raw_tp programs can run nested inside another probe on the same CPU, so
-    /// they get a scratch frame of their own.
+    /// fentry/fexit/raw_tp programs (and BEGIN/END, run by BPF_PROG_TEST_RUN) can run nested
+    /// inside another probe on the same CPU, or have one run inside them, so they get a
+    /// scratch frame of their own.
     var nests: Bool
 }
 
@@ -56,9 +57,11 @@ enum ProbeSections {
         let text = ap.text
         switch ap.kind {
         case .begin:
-            return [ProgramTarget(section: "raw_tp", attach: .begin, context: .none, attachPoint: text, shortName: "BEGIN", nests: false)]
+            // BPF_PROG_TEST_RUN does not mark the CPU busy as trace_call_bpf does, so an
+            // interrupt's probe may run inside BEGIN/END: they get frames of their own.
+            return [ProgramTarget(section: "raw_tp", attach: .begin, context: .none, attachPoint: text, shortName: "BEGIN", nests: true)]
         case .end:
-            return [ProgramTarget(section: "raw_tp", attach: .end, context: .none, attachPoint: text, shortName: "END", nests: false)]
+            return [ProgramTarget(section: "raw_tp", attach: .end, context: .none, attachPoint: text, shortName: "END", nests: true)]
         case .tracepoint:
             guard let tracefs = kernel.tracefs else { throw .unresolved("tracefs is not available to read '\(text)'") }
             return try resolved.targets.map { target throws(NativeCompileError) in
