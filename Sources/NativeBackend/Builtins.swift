@@ -177,7 +177,8 @@ extension FunctionEmitter {
                               kind: .string(size: size))
             }
         }
-        let v = try emit(first)
+        var v = try emit(first)
+        if let text = byteArrayAsString(v) { v = text }
         switch v.kind {
         case let .string(from):
             // Already a string (a char array field): str() copies it, truncated to `size`.

@@ -112,6 +112,13 @@ final class FunctionEmitter {
         }
     }
 
+    /// A byte array (`__u8 name[N]`) as a string of N + 1 bytes: the bytes, then a NUL.
+    func byteArrayAsString(_ v: CValue) -> CValue? {
+        guard case let .array(8, _, count) = v.kind else { return nil }
+        let t = frameBuffer(count + 1)
+        return CValue(c: "({ \(cCopy(t, v.c, count)) \(t)[\(count)] = 0; \(t); })", kind: .string(size: count + 1))
+    }
+
     /// Element `i` of a tuple buffer.
     func element(of tuple: CValue, layout: RecordLayout, index i: Int) -> CValue {
         let kind = layout.kinds[i]

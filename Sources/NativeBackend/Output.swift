@@ -37,6 +37,9 @@ extension FunctionEmitter {
                 values.append(v)
             case .pointer:
                 values.append(CValue(c: v.c, kind: .u64))
+            case .array:
+                guard let text = byteArrayAsString(v) else { throw .unsupported(.init("printf() of \(v.kind)")) }
+                values.append(text)
             default:
                 throw .unsupported(.init("printf() of \(v.kind)"))
             }

@@ -78,7 +78,7 @@ final class FeatureLoadTests: XCTestCase {
         """#),
         ("data_loc and byte arrays", #"""
         tracepoint:net:net_dev_xmit { @lo[str(args->name)] = count(); }
-        tracepoint:sock:inet_sock_set_state { printf("%s %s\n", ntop(args->saddr), ntop(args->daddr_v6)); printf("%s\n", ntop(2, args->saddr)); }
+        tracepoint:sock:inet_sock_set_state { printf("%s %s\n", ntop(args->saddr), ntop(args->daddr_v6)); printf("%s %s\n", ntop(2, args->saddr), str(args->saddr)); printf("%s\n", args->daddr); }
         """#),
         ("config and declarations", #"""
         config = { max_map_keys = 100 }
