@@ -51,7 +51,7 @@ extension FunctionEmitter {
         case "args":
             return CValue(c: "0", kind: .args)
         case "probe":
-            return CValue(c: CLiteral.string(target.attachPoint), kind: .string(size: target.attachPoint.utf8.count + 1))
+            return CValue(c: CLiteral.string(target.probeName), kind: .string(size: target.probeName.utf8.count + 1))
         case "func":
             switch target.context {
             case .arguments, .registers:
@@ -95,7 +95,7 @@ extension FunctionEmitter {
             return try event(.time(format: format), values: [])
         case "exit":
             let emitted = try event(.exit, values: [])
-            return CValue(c: "({ \(emitted.c); return 0; })", kind: .none)
+            return CValue(c: "({ \(emitted.c); return 0; })", kind: .none, statements: (emitted.statements ?? [emitted.c + ";"]) + ["return 0;"])
         case "signal":
             return try signal(arguments)
         case "delete":
@@ -115,6 +115,13 @@ extension FunctionEmitter {
             return try ntop(arguments)
         case "join":
             return try join(arguments)
+        case "has_key":
+            guard let first = arguments.first, case let .map(map, keys) = first.kind else {
+                throw .unresolved("has_key() takes a map and a key")
+            }
+            let entry = object.maps.entry(map)
+            let (code, k) = try key(map, keys + arguments.dropFirst())
+            return CValue(c: "({ \(code) (__u8)(bpf_map_lookup_elem(&\(entry.bpfName), \(k)) != 0); })", kind: .boolean)
         case "kaddr":
             guard arguments.count == 1, case let .string(symbol) = arguments[0].kind else {
                 throw .unresolved("kaddr() takes a symbol name")
@@ -163,15 +170,15 @@ extension FunctionEmitter {
                 let v = try emit(first)
                 let n = try widened(emit(arguments[1]))
                 let limit = fresh("_n")
-                let user = resolved.kernelValue(of: first)?.isUserPointer == true || defaultUserMemory
-                    || { if case let .pointer(t) = v.kind { return t.user }; return false }()
+                let user = memorySpace(of: first, v)
                 guard v.kind.isScalar else { throw .unsupported(.init("str() of \(v.kind) with a length")) }
                 let t = frameBuffer(size)
                 return CValue(c: "({ \(cZero(t, size)) __u32 \(limit) = \(n) < \(size) ? (__u32)\(n) : \(size); \(readHelper(user: user, string: true))(\(t), \(limit), (const void *)\(try widened(v))); \(t); })",
                               kind: .string(size: size))
             }
         }
-        let v = try emit(first)
+        var v = try emit(first)
+        if let text = byteArrayAsString(v) { v = text }
         switch v.kind {
         case let .string(from):
             // Already a string (a char array field): str() copies it, truncated to `size`.
@@ -181,8 +188,7 @@ extension FunctionEmitter {
             let user = target.user || resolved.kernelValue(of: first)?.isUserPointer == true
             return readString(address: v.c, size: size, user: user)
         case .integer, .kernelSymbol:
-            let user = resolved.kernelValue(of: first)?.isUserPointer == true || defaultUserMemory
-            return readString(address: try widened(v), size: size, user: user)
+            return readString(address: try widened(v), size: size, user: memorySpace(of: first, v))
         default:
             throw .unsupported(.init("str() of \(v.kind)"))
         }
@@ -202,8 +208,7 @@ extension FunctionEmitter {
         }
         let array = try emit(first)
         guard array.kind.isScalar else { throw .unsupported(.init("join() of \(array.kind)")) }
-        let user = resolved.kernelValue(of: first)?.isUserPointer == true || defaultUserMemory
-            || { if case let .pointer(t) = array.kind { return t.user }; return false }()
+        let user = memorySpace(of: first, array)
         let (size, parts, part) = (1024, 16, 64)
         let t = frameBuffer(size)
         let (i, off, p, n, base) = (fresh("_i"), fresh("_off"), fresh("_ptr"), fresh("_len"), fresh("_arr"))
@@ -212,6 +217,14 @@ extension FunctionEmitter {
         ({ \(cZero(t, size)) __u64 \(base) = \(try widened(array)); __u32 \(off) = 0;         for (__u32 \(i) = 0; \(i) < \(parts); \(i)++) { __u64 \(p) = 0;         \(readHelper(user: user, string: false))(&\(p), 8, (const void *)(\(base) + 8 * \(i))); if (!\(p)) break;         if (\(i) > 0) { if (\(off) >= \(size - part - 1)) break; \(t)[\(off)] = \(delimiterByte); \(off)++; }         if (\(off) > \(size - part - 1)) break;         long \(n) = \(readHelper(user: user, string: true))(\(t) + \(off), \(part), (const void *)\(p));         if (\(n) <= 1) continue; \(off) += (__u32)(\(n) - 1); } \(t); })
         """
         return try event(.printf(format: "%s\n", arguments: []), values: [CValue(c: loop, kind: .string(size: size))])
+    }
+
+    /// Which memory an address used by `str()`/`join()` points into: user memory when the
+    /// resolver says so or in uprobes, kernel memory for kernel pointers, else unknown (nil).
+    func memorySpace(of expression: Expression, _ value: CValue) -> Bool? {
+        if resolved.kernelValue(of: expression)?.isUserPointer == true || defaultUserMemory { return true }
+        if case let .pointer(target) = value.kind { return target.user }
+        return nil
     }
 
     func ntop(_ arguments: [Expression]) throws(NativeCompileError) -> CValue {

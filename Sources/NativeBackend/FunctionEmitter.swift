@@ -7,6 +7,9 @@ import NativeABI
 struct CValue {
     var c: String
     var kind: ValueKind
+    /// For a value-less call used as a statement (`printf`, `exit`): the same C as separate
+    /// lines, so the generated code reads well in `kenc show`.
+    var statements: [String]? = nil
 }
 
 /// Generates one BPF program (one probe body for one attach target): its scratch frame, its
@@ -107,6 +110,13 @@ final class FunctionEmitter {
         default:
             throw .unsupported(.init("storing \(value.kind) where \(dest) is expected"))
         }
+    }
+
+    /// A byte array (`__u8 name[N]`) as a string of N + 1 bytes: the bytes, then a NUL.
+    func byteArrayAsString(_ v: CValue) -> CValue? {
+        guard case let .array(8, _, count) = v.kind else { return nil }
+        let t = frameBuffer(count + 1)
+        return CValue(c: "({ \(cCopy(t, v.c, count)) \(t)[\(count)] = 0; \(t); })", kind: .string(size: count + 1))
     }
 
     /// Element `i` of a tuple buffer.

@@ -42,12 +42,14 @@ extension FunctionEmitter {
     func mapRead(_ name: String, keys: [Expression]) throws(NativeCompileError) -> CValue {
         let entry = object.maps.entry(name)
         if let aggregate = entry.aggregate {
-            switch aggregate {
-            case .count, .sum:
-                break  // read below as this CPU's slot would be wrong: refuse
-            default: break
+            // count() and sum() read as this CPU's slot, as bpftrace reads them and as the
+            // verifier models per-CPU maps; the other aggregations have no one value to read.
+            guard aggregate == .count || aggregate == .sum else {
+                throw .unsupported(.init("reading the aggregation @\(name) in the program"))
             }
-            throw .unsupported(.init("reading the aggregation @\(name) in the program"))
+            let (code, k) = try key(name, keys)
+            let p = fresh("_p")
+            return CValue(c: "({ \(code) __s64 *\(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k)); \(p) ? *\(p) : 0; })", kind: .s64)
         }
         let (code, k) = try key(name, keys)
         let kind = valueKind(of: entry)
@@ -62,7 +64,8 @@ extension FunctionEmitter {
     }
 
     /// `@name[keys] = value`.
-    func mapAssign(_ name: String, keys: [Expression], value: Expression) throws(NativeCompileError) -> String {
+    /// The statements of a block (without its braces).
+    func mapAssign(_ name: String, keys: [Expression], value: Expression) throws(NativeCompileError) -> [String] {
         if case let .call(function, arguments) = value.kind, let aggregate = MapAggregateKind(rawValue: function) {
             return try aggregateUpdate(name, keys: keys, aggregate, arguments)
         }
@@ -74,10 +77,10 @@ extension FunctionEmitter {
         let kind = valueKind(of: entry)
         if let type = kind.cScalarType {
             let local = fresh("_s")
-            return "{ \(type) \(local); \(try store(v, into: local, as: kind)) \(code) bpf_map_update_elem(&\(entry.bpfName), \(k), &\(local), 0); }"
+            return ["\(type) \(local);", try store(v, into: local, as: kind), code, "bpf_map_update_elem(&\(entry.bpfName), \(k), &\(local), 0);"]
         }
         let t = frameBuffer(entry.valueSize)
-        return "{ \(try store(v, into: t, as: kind)) \(code) bpf_map_update_elem(&\(entry.bpfName), \(k), \(t), 0); }"
+        return [try store(v, into: t, as: kind), code, "bpf_map_update_elem(&\(entry.bpfName), \(k), \(t), 0);"]
     }
 
     /// `@name[keys] OP= value`, `@name[keys]++`: read (0 when missing), apply, store.
@@ -95,10 +98,12 @@ extension FunctionEmitter {
     }
 
     /// `@name[keys] = count()` and the other aggregations, on this CPU's slot.
-    func aggregateUpdate(_ name: String, keys: [Expression], _ aggregate: MapAggregateKind, _ arguments: [Expression]) throws(NativeCompileError) -> String {
+    func aggregateUpdate(_ name: String, keys: [Expression], _ aggregate: MapAggregateKind, _ arguments: [Expression]) throws(NativeCompileError) -> [String] {
         let entry = object.maps.entry(name)
         let planned: NativeMapValue
         var value: String?
+        /// min/max compare as the argument's signedness does (docs/semantics.md).
+        var signedArgument = true
         switch aggregate {
         case .count:
             planned = .count
@@ -106,6 +111,7 @@ extension FunctionEmitter {
             guard let first = arguments.first else { throw .unresolved("\(aggregate.rawValue)() needs a value") }
             let v = try emit(first)
             value = "((__s64)\(try widened(v)))"
+            signedArgument = isSigned(v.kind)
             switch aggregate {
             case .sum: planned = .sum
             case .min: planned = .min
@@ -143,7 +149,7 @@ extension FunctionEmitter {
         let p = fresh("_a"), v = fresh("_x")
         let size = entry.valueSize
         let initial = frameBuffer(size)
-        var w: [String] = ["{", code]
+        var w: [String] = [code]
         if let value { w.append("__s64 \(v) = \(value);") }
         w.append("__s64 *\(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k));")
         w.append("if (!\(p)) { \(cZero(initial, size)) bpf_map_update_elem(&\(entry.bpfName), \(k), \(initial), 1 /* BPF_NOEXIST */); \(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k)); }")
@@ -151,8 +157,10 @@ extension FunctionEmitter {
         switch planned {
         case .count: update = "\(p)[0] += 1;"
         case .sum: update = "\(p)[0] += \(v);"
-        case .min: update = "if (!\(p)[1] || \(v) < \(p)[0]) { \(p)[0] = \(v); \(p)[1] = 1; }"
-        case .max: update = "if (!\(p)[1] || \(v) > \(p)[0]) { \(p)[0] = \(v); \(p)[1] = 1; }"
+        case .min, .max:
+            let cast = signedArgument ? "" : "(__u64)"
+            let op = planned == .min ? "<" : ">"
+            update = "if (!\(p)[1] || \(cast)\(v) \(op) \(cast)\(p)[0]) { \(p)[0] = \(v); \(p)[1] = 1; }"
         case .avg, .stats: update = "\(p)[0] += \(v); \(p)[1] += 1;"
         case .hist:
             let b = fresh("_b")
@@ -165,8 +173,7 @@ extension FunctionEmitter {
             update = ""
         }
         w.append("if (\(p)) { \(update) }")
-        w.append("}")
-        return w.joined(separator: " ")
+        return w
     }
 
     func delete(_ arguments: [Expression]) throws(NativeCompileError) -> CValue {

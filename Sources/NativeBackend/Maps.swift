@@ -145,6 +145,10 @@ final class MapTable {
                 w.line("__uint(max_entries, \(e.maxEntries));")
                 w.line("__uint(key_size, \(e.keySize));")
                 w.line("__uint(value_size, \(e.valueSize));")
+                // Entries are allocated when inserted (6.1+ allows it in tracing programs), so
+                // an extension costs kernel memory for the keys it has, not for 4096 of them.
+                // LRU maps must be preallocated.
+                if !e.lru { w.line("__uint(map_flags, 1); /* BPF_F_NO_PREALLOC */") }
             }
             w.replaceLast("} \(e.bpfName) SEC(\".maps\");")
             w.line()

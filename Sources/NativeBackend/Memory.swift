@@ -8,8 +8,12 @@ import NativeABI
 /// `bpf_probe_read_kernel*`, user memory (the resolver's user-pointer facts, uprobe values)
 /// with `bpf_probe_read_user*`.
 extension FunctionEmitter {
-    func readHelper(user: Bool, string: Bool) -> String {
-        "bpf_probe_read_" + (user ? "user" : "kernel") + (string ? "_str" : "")
+    /// `user` nil: nothing says which memory the address is in (an integer, a pointer kept in a
+    /// map): the compat helpers pick by address (user below TASK_SIZE on x86-64 and arm64,
+    /// whose address spaces do not overlap).
+    func readHelper(user: Bool?, string: Bool) -> String {
+        guard let user else { return string ? "bpf_probe_read_str" : "bpf_probe_read" }
+        return "bpf_probe_read_" + (user ? "user" : "kernel") + (string ? "_str" : "")
     }
 
     /// A value of C type `type` at `address` (a `__u64` expression).
@@ -55,7 +59,7 @@ extension FunctionEmitter {
 
     /// A NUL-terminated string of at most `size` bytes (the buffer zeroed first, so it is zero
     /// after the NUL as docs/semantics.md requires).
-    func readString(address: String, size: Int, user: Bool) -> CValue {
+    func readString(address: String, size: Int, user: Bool?) -> CValue {
         let t = frameBuffer(size)
         return CValue(c: "({ \(cZero(t, size)) \(readHelper(user: user, string: true))(\(t), \(size), (const void *)(\(address))); \(t); })",
                       kind: .string(size: size))

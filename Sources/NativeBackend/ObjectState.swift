@@ -38,6 +38,9 @@ struct ObjectGenerator {
     let kernel: KernelInfo
     let resolved: ResolvedProgram
     static let eventsMap = "ken_events", lostMap = "ken_lost", scratchMap = "ken_scratch", startMap = "ken_start"
+    /// The ring buffer: 512 KiB holds thousands of records between two reads by the runtime
+    /// and keeps an extension's kernel memory well under the 1 MiB target (issue #16).
+    static let ringBufferBytes = 1 << 19
     /// A per-CPU array value may not exceed 32 KiB.
     static let frameLimit = 32 * 1024
 
@@ -126,7 +129,7 @@ struct ObjectGenerator {
         /* Every record goes through this ring buffer; records it could not take are counted. */
         struct {
             __uint(type, 27); /* BPF_MAP_TYPE_RINGBUF */
-            __uint(max_entries, \(NativePlan().ringBufferBytes));
+            __uint(max_entries, \(Self.ringBufferBytes));
         } \(Self.eventsMap) SEC(".maps");
 
         struct {
@@ -137,7 +140,8 @@ struct ObjectGenerator {
         } \(Self.lostMap) SEC(".maps");
 
         /* Scratch frames (strings, keys, records) too big for the 512-byte stack: slot 0 for
-         * probes that never nest, one slot per probe that may run inside another. */
+         * probes that never nest, one slot per probe that may run inside another or have one
+         * run inside it (fentry, fexit, raw tracepoints, BEGIN, END). */
         struct {
             __uint(type, 6); /* BPF_MAP_TYPE_PERCPU_ARRAY */
             __uint(max_entries, \(slots));
@@ -184,6 +188,7 @@ struct ObjectGenerator {
                 if e.frame.isEmpty { w.line("__u64 __unused;") }
                 for member in e.frame { w.line(member) }
             }
+            w.line("_Static_assert(sizeof(struct \(frameType)) <= \(frameSize), \"the frame fits the scratch value\");")
             w.line()
             w.line("/* \(program.target.attachPoint.replacingOccurrences(of: "*/", with: "* /")) */")
             w.line("SEC(\"\(program.target.section)\")")
@@ -211,7 +216,7 @@ struct ObjectGenerator {
         var plan = NativePlan(
             probes: programs.map { NativeProbe(programName: $0.name, attachPoint: $0.target.attachPoint, attach: $0.target.attach) },
             maps: state.maps.plan, events: state.events.events,
-            eventsMapName: Self.eventsMap, lostMapName: Self.lostMap)
+            eventsMapName: Self.eventsMap, lostMapName: Self.lostMap, ringBufferBytes: Self.ringBufferBytes)
         plan.startTimeMapName = Self.startMap
         return plan
     }

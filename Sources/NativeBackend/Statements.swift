@@ -13,7 +13,11 @@ extension FunctionEmitter {
         switch s.kind {
         case let .expression(e):
             let v = try emit(e)
-            body.line("\(v.kind == .none ? "" : "(void)")\(v.c);")
+            if let lines = v.statements {
+                for line in lines { body.line(line) }
+            } else {
+                body.line("\(v.kind == .none ? "" : "(void)")\(v.c);")
+            }
         case let .assignment(target, op, value):
             try assign(target, op: op, value)
         case let .letDeclaration(name, type, value):
@@ -115,7 +119,12 @@ extension FunctionEmitter {
                 body.line("(void)\(updated.c);")
                 return
             }
-            body.line(try mapAssign(name, keys: keys, value: value))
+            let lines = try mapAssign(name, keys: keys, value: value)
+            body.line("{")
+            body.indent()
+            for line in lines { body.line(line) }
+            body.dedent()
+            body.line("}")
         default:
             throw .unsupported(.init("assigning to this expression"))
         }

@@ -30,6 +30,8 @@ final class FeatureLoadTests: XCTestCase {
           @a = avg(args->ret); @st = stats(args->ret); @h = hist(args->ret); @l = lhist(args->ret, 0, 1000, 100);
           @n[pid]++; @m[pid, comm] += args->ret; @v = args->ret; @v -= 1; --@w; @t[(pid, comm)] = 1;
           if (@n[pid] > 100) { delete(@n[pid]); }
+          if (has_key(@n, pid)) { @seen[pid] = 1; }
+          if (@c > 5) { @manyreads = 1; }
         }
         interval:s:1 { print(@c); print(@s, 10); print(@h, 5, 2); clear(@mx); zero(@a); time(); time("%H\n"); print(@v); print(comm); }
         END { clear(@n); }
@@ -76,7 +78,7 @@ final class FeatureLoadTests: XCTestCase {
         """#),
         ("data_loc and byte arrays", #"""
         tracepoint:net:net_dev_xmit { @lo[str(args->name)] = count(); }
-        tracepoint:sock:inet_sock_set_state { printf("%s %s\n", ntop(args->saddr), ntop(args->daddr_v6)); printf("%s\n", ntop(2, args->saddr)); }
+        tracepoint:sock:inet_sock_set_state { printf("%s %s\n", ntop(args->saddr), ntop(args->daddr_v6)); printf("%s %s\n", ntop(2, args->saddr), str(args->saddr)); printf("%s\n", args->daddr); }
         """#),
         ("config and declarations", #"""
         config = { max_map_keys = 100 }

@@ -72,6 +72,7 @@ final class GeneratedCodeRunTests: XCTestCase {
         tracepoint:syscalls:sys_enter_getppid /pid == \(getpid())/ {
           @\(names[0]) = count(); @\(names[1]) = sum(-5); @\(names[2]) = hist(5); @\(names[3]) = lhist(25, 0, 100, 10);
           @\(names[4]) = min(-3); @\(names[5]) = max(7); @\(names[6]) = avg(9);
+          @\(names[1]) = sum(@\(names[0]) * 10);
         }
         """
         let artifact = try NativeCompiler(kernel: NativeFixtures.kernel).compile(try NativeFixtures.resolved(source))
@@ -94,7 +95,8 @@ final class GeneratedCodeRunTests: XCTestCase {
             return sum
         }
         XCTAssertEqual(try words(names[0]), [1])
-        XCTAssertEqual(try words(names[1]), [UInt64(bitPattern: -5)])
+        // sum(-5), then sum(count * 10) with this CPU's count (1) read back in the probe.
+        XCTAssertEqual(try words(names[1]), [UInt64(bitPattern: -5 + 10)])
         var hist = [UInt64](repeating: 0, count: NativeMapValue.histBuckets)
         hist[2 + 2] = 1  // 5 is in [2^2, 2^3)
         XCTAssertEqual(try words(names[2]), hist)
@@ -106,7 +108,7 @@ final class GeneratedCodeRunTests: XCTestCase {
         XCTAssertEqual(try words(names[6]), [9, 1])
     }
 
-    /// Strings: user memory read with the user helper, zero after the NUL, `str(s, n)` keeps
+    /// Strings: user memory read with the user helper (or by address, for a pointer kept in a map), zero after the NUL, `str(s, n)` keeps
     /// n - 1 bytes, `==` compares contents, comm is the thread's name.
     func testStringsAreReadAndComparedAsDocumented() throws {
         if geteuid() != 0 { throw XCTSkip("needs root to load and run BPF programs") }
@@ -118,6 +120,7 @@ final class GeneratedCodeRunTests: XCTestCase {
           @\(map)[0] = str(args->filename); @\(map)[1] = str(args->filename, 5);
           @\(map)[2] = str(args->filename) == "\(path)" ? "equal" : "different";
           @\(map)[3] = str(args->filename) == "\(path)x" ? "equal" : "different";
+          @p\(map)[0] = args->filename; @\(map)[4] = str(@p\(map)[0]);
         }
         """
         let artifact = try NativeCompiler(kernel: NativeFixtures.kernel).compile(try NativeFixtures.resolved(source))
@@ -140,6 +143,7 @@ final class GeneratedCodeRunTests: XCTestCase {
         XCTAssertEqual(values[1], padded("/non"))
         XCTAssertEqual(values[2], padded("equal"))
         XCTAssertEqual(values[3], padded("different"))
+        XCTAssertEqual(values[4], padded(path), "a user pointer kept in a map is still read from user memory")
     }
 
     static func littleEndian(_ bytes: [String]) -> UInt64 {

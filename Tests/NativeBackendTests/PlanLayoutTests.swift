@@ -60,6 +60,9 @@ final class PlanLayoutTests: XCTestCase {
         XCTAssertEqual(plan.eventsMapName, "ken_events")
         XCTAssertEqual(plan.lostMapName, "ken_lost")
         XCTAssertEqual(plan.startTimeMapName, "ken_start")
+        XCTAssertEqual(plan.ringBufferBytes, 1 << 19)
+        XCTAssertTrue(source.contains("__uint(max_entries, \(1 << 19));"), "the ring buffer has the plan's size")
+        XCTAssertTrue(source.contains("__uint(map_flags, 1); /* BPF_F_NO_PREALLOC */"), "hash maps allocate entries as they are inserted")
 
         // The C declares what the plan says, under the same names.
         XCTAssertTrue(source.contains("SEC(\"raw_tp\")\nint p0_BEGIN("), source)
@@ -95,6 +98,14 @@ final class PlanLayoutTests: XCTestCase {
         XCTAssertEqual(plan.map(named: "k")?.keyFields, [NativeField(offset: 0, type: .string(size: 64))])
         XCTAssertEqual(plan.map(named: "k")?.keySize, 64)
         XCTAssertEqual(plan.map(named: "n")?.value, .value(.integer(bits: 64, signed: true)))
+    }
+
+    func testProbeNamesTheExpandedAttachPoint() throws {
+        let resolved = try NativeFixtures.resolved("tracepoint:syscalls:sys_enter_openat* { printf(\"%s\\n\", probe); }")
+        let (source, plan) = try NativeCompiler(kernel: NativeFixtures.kernel).generate(resolved)
+        XCTAssertTrue(plan.probes.allSatisfy { $0.attachPoint == "tracepoint:syscalls:sys_enter_openat*" })
+        XCTAssertTrue(source.contains("\"tracepoint:syscalls:sys_enter_openat\""), source)
+        XCTAssertTrue(source.contains("SEC(\"tracepoint/syscalls/sys_enter_openat\")"), source)
     }
 
     func testGoldenProgramCompilesAndPassesTheVerifier() throws {
