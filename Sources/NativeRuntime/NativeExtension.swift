@@ -64,11 +64,15 @@ public final class NativeExtension: Sendable {
     /// Loads, pins, attaches, runs BEGIN and starts reading output. All or nothing: a failed
     /// start leaves no pin.
     ///
+    /// `onOutput`, if given, receives every line as it is appended to `stdout.log` (the JSON
+    /// lines `OutputLine.decode` reads), on the reader thread; it should not block.
+    ///
     /// `onExit` is called once, on another thread, when the program calls `exit()`: after END
     /// ran, the maps were printed and the pins were removed; for an `exit()` in BEGIN not before
     /// `start` finished; not at all if `stop()` got there first.
     public static func start(_ artifact: NativeArtifact, id: String, pinRoot: String, outputDirectory: String,
                              logLimitBytes: Int = defaultLogLimitBytes,
+                             onOutput: (@Sendable ([String]) -> Void)? = nil,
                              onExit: @escaping @Sendable (String) -> Void) throws(NativeRuntimeError) -> NativeExtension {
         let plan = artifact.plan
         let layout = try PinLayout(pinRoot: pinRoot, id: id)
@@ -121,7 +125,7 @@ public final class NativeExtension: Sendable {
             let created = try ExtensionRuntime(
                 id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, maps: maps, lostMap: lost,
                 endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
-                adopting: false, onExit: onExit)
+                adopting: false, onExit: onExit, onOutput: onOutput)
             runtime = created
             try created.activate()
             for name in beginPrograms {
@@ -145,6 +149,7 @@ public final class NativeExtension: Sendable {
     /// buffer, up to its size; what did not fit is reported as lost events).
     public static func adopt(plan: NativePlan, id: String, pinRoot: String, outputDirectory: String,
                              logLimitBytes: Int = defaultLogLimitBytes,
+                             onOutput: (@Sendable ([String]) -> Void)? = nil,
                              onExit: @escaping @Sendable (String) -> Void) throws(NativeRuntimeError) -> NativeExtension {
         try validate(plan)
         let layout = try PinLayout(pinRoot: pinRoot, id: id)
@@ -176,7 +181,7 @@ public final class NativeExtension: Sendable {
         let runtime = try ExtensionRuntime(
             id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, maps: maps, lostMap: lost,
             endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
-            adopting: true, onExit: onExit)
+            adopting: true, onExit: onExit, onOutput: onOutput)
         try runtime.activate()
         let adopted = NativeExtension(id: id, runtime: runtime, programIDs: programIDs, linkIDs: linkIDs)
         runtime.markStarted()
