@@ -120,6 +120,8 @@ final class NativeLifecycleTests: XCTestCase {
         {
             __u64 k = 0; __s64 one = 1;
             __s64 *n = bpf_map_lookup_elem(&m_ticks, &k);
+            // Ticks after the third (before the stop detaches, on a busy machine) change nothing.
+            if (n && *n >= 3) return 0;
             if (!n) { bpf_map_update_elem(&m_ticks, &k, &one, BPF_NOEXIST); n = bpf_map_lookup_elem(&m_ticks, &k); }
             else __sync_fetch_and_add(n, 1);
             if (!n) return 0;
