@@ -389,3 +389,40 @@ final class NativeProfileAndLogTests: XCTestCase {
         XCTAssertEqual((live + previous) % 100, 0, "only whole lines")
     }
 }
+
+/// The BPF wrapper's pieces the runtime builds on, on their own.
+final class BPFWrapperTests: XCTestCase {
+    func testAutoloadOffLeavesAProgramOutAndMapsReadWriteAndPin() throws {
+        try requireKernel()
+        let source = Fixture.prelude() + """
+        struct { __uint(type, BPF_MAP_TYPE_PERCPU_HASH); __uint(max_entries, 8); __type(key, __u32); __type(value, __u64); } m_p SEC(".maps");
+        SEC("tracepoint/syscalls/sys_enter_getppid") int kept(void *ctx) { return 0; }
+        SEC("tracepoint/syscalls/sys_enter_getppid") int skipped(void *ctx) { return 0; }
+        """
+        let object = try BPFObject(elf: try BPFObjectCompiler.compile(source), name: "wrapper")
+        try object.setAutoload(programNamed: "skipped", false)
+        try object.load()
+        XCTAssertNoThrow(try object.programFD(named: "kept"))
+        XCTAssertThrowsError(try object.programFD(named: "skipped"))
+
+        let map = try object.map(named: "m_p")
+        XCTAssertTrue(map.isPerCPU)
+        let key: [UInt8] = [7, 0, 0, 0]
+        try map.update(key, [42, 0, 0, 0, 0, 0, 0, 0])
+        let slots = try XCTUnwrap(try map.lookupPerCPU(key))
+        XCTAssertEqual(slots.count, BPFMap.possibleCPUs)
+        XCTAssertTrue(slots.allSatisfy { $0 == [42, 0, 0, 0, 0, 0, 0, 0] })
+        XCTAssertEqual(try map.keys(), [key])
+        XCTAssertNil(try map.lookup([8, 0, 0, 0]))
+
+        let path = "/sys/fs/bpf/ken-wrapper-test-\(getpid())"
+        try map.pin(at: path)
+        defer { unlink(path) }
+        let reopened = try BPFMap.open(pinned: path)
+        XCTAssertEqual(reopened.id, map.id)
+        XCTAssertTrue(try reopened.delete(key))
+        XCTAssertFalse(try reopened.delete(key))
+        XCTAssertEqual(try map.keys(), [])
+        XCTAssertThrowsError(try BPFProgramFD.open(pinned: path), "a map pin is not a program")
+    }
+}
