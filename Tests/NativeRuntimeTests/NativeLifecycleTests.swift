@@ -278,6 +278,32 @@ final class NativeLifecycleTests: XCTestCase {
         }
     }
 
+    func testRecordsWithoutWakeupStillArriveWithinSeconds() throws {
+        try requireKernel()
+        let comm = Fixture.uniqueComm()
+        let source = Fixture.prelude() + """
+        SEC("tracepoint/syscalls/sys_enter_openat")
+        int on_openat(void *ctx)
+        {
+            if (!is_comm("\(comm)")) return 0;
+            __u64 *e = reserve(8);
+            if (e) { *e = 0; bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP); }
+            return 0;
+        }
+        """
+        let plan = NativePlan(
+            probes: [NativeProbe(programName: "on_openat", attachPoint: "tracepoint:syscalls:sys_enter_openat", attach: .section)],
+            events: [.printf(format: "quiet\n", arguments: [])])
+        let artifact = try Fixture.artifact(source, plan)
+        let scratch = Scratch()
+        defer { scratch.cleanUp(id: "quiet") }
+        let ext = try NativeExtension.start(artifact, id: "quiet", pinRoot: scratch.pinRoot, outputDirectory: scratch.output) { _ in }
+        try Fixture.runCat(comm: comm, paths: ["/dev/null"])
+        let lines = scratch.waitForLines(timeout: 5) { $0.contains(printfLine("quiet\n")) }
+        XCTAssertTrue(lines.contains(printfLine("quiet\n")), "the reader's once-a-second drain picks up records that woke nobody")
+        try ext.stop()
+    }
+
     // MARK: lost events
 
     func testLostEventsAreCountedAndReported() throws {
