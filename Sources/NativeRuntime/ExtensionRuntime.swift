@@ -37,12 +37,18 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
     private var lostReported: UInt64
     private var token: UInt64?
     private let onExit: @Sendable (String) -> Void
+    /// Sees every line written, after the lock is released (so it may call back in).
+    private let onOutput: (@Sendable ([String]) -> Void)?
+    /// Lines written under the lock and not yet handed to `onOutput`.
+    private var undelivered: [String] = []
     private let formats: [Int: PrintfFormat]
     private let symbols = Symbolizer.shared
 
     init(id: String, plan: NativePlan, layout: PinLayout, ringBuffer: BPFRingBuffer, maps: [String: BPFMap],
          lostMap: BPFMap?, endPrograms: [BPFProgramFD], outputDirectory: String, logLimitBytes: Int,
-         adopting: Bool, onExit: @escaping @Sendable (String) -> Void) throws(NativeRuntimeError) {
+         adopting: Bool, onExit: @escaping @Sendable (String) -> Void,
+         onOutput: (@Sendable ([String]) -> Void)? = nil) throws(NativeRuntimeError) {
+        self.onOutput = onOutput
         self.id = id
         self.plan = plan
         self.layout = layout
@@ -84,7 +90,25 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
             if !started { exitPending = true; return false }
             return true
         }
+        deliver()
         if exitNow { stopForExit() }
+    }
+
+    /// Writes lines to stdout.log and keeps them for `onOutput`. Called under the lock.
+    private func emit(_ lines: [String]) {
+        guard !lines.isEmpty else { return }
+        output.write(lines)
+        if onOutput != nil { undelivered += lines }
+    }
+
+    /// Hands the written lines to `onOutput`, outside the lock.
+    private func deliver() {
+        guard let onOutput else { return }
+        let lines: [String] = lock.withLock {
+            defer { undelivered = [] }
+            return undelivered
+        }
+        if !lines.isEmpty { onOutput(lines) }
     }
 
     /// True once `start`/`adopt` finished: an `exit()` read earlier (in BEGIN) waits for it, so
@@ -126,12 +150,13 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
                 if let line = try? MapPrinter(spec: spec, map: map, symbols: symbols).line() { lines.append(line) }
             }
             if let lost = lostLineLocked() { lines.append(lost) }
-            output.write(lines)
+            emit(lines)
             closeLocked(to: .stopped)
             layout.removeAll()
             unlink(lostFile)
             return true
         }
+        deliver()
         if let endFailure { throw .other("stopped, but END failed: \(endFailure)") }
         return finished
     }
@@ -176,7 +201,7 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
             handle(record, into: &lines)
         }
         if let lost = lostLineLocked() { lines.append(lost) }
-        output.write(lines)
+        emit(lines)
     }
 
     private func handle(_ record: UnsafeRawBufferPointer, into lines: inout [String]) {

@@ -168,12 +168,12 @@ struct MapText {
 
     func bucket(_ index: Int, _ count: UInt64) -> String {
         switch spec.value {
-        case let .linearHist(low, high, step):
+        case let .linearHist(low, high, step) where step > 0:
             let buckets = NativeMapValue.linearHistBuckets(min: low, max: high, step: step)
-            if index == 0 { return "{\"max\": \(low - 1), \"count\": \(count)}" }
+            if index == 0 { return "{\"max\": \(low &- 1), \"count\": \(count)}" }
             if index == buckets - 1 { return "{\"min\": \(high), \"count\": \(count)}" }
-            let start = low + Int64(index - 1) * step
-            return "{\"min\": \(start), \"max\": \(start + step - 1), \"count\": \(count)}"
+            let start = low &+ Int64(index - 1) &* step
+            return "{\"min\": \(start), \"max\": \(start &+ step &- 1), \"count\": \(count)}"
         default:
             if index == 0 { return "{\"max\": -1, \"count\": \(count)}" }
             if index == 1 { return "{\"min\": 0, \"max\": 0, \"count\": \(count)}" }

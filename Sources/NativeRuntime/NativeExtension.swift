@@ -64,11 +64,15 @@ public final class NativeExtension: Sendable {
     /// Loads, pins, attaches, runs BEGIN and starts reading output. All or nothing: a failed
     /// start leaves no pin.
     ///
+    /// `onOutput`, if given, receives every line as it is appended to `stdout.log` (the JSON
+    /// lines `OutputLine.decode` reads), on the reader thread; it should not block.
+    ///
     /// `onExit` is called once, on another thread, when the program calls `exit()`: after END
     /// ran, the maps were printed and the pins were removed; for an `exit()` in BEGIN not before
     /// `start` finished; not at all if `stop()` got there first.
     public static func start(_ artifact: NativeArtifact, id: String, pinRoot: String, outputDirectory: String,
                              logLimitBytes: Int = defaultLogLimitBytes,
+                             onOutput: (@Sendable ([String]) -> Void)? = nil,
                              onExit: @escaping @Sendable (String) -> Void) throws(NativeRuntimeError) -> NativeExtension {
         let plan = artifact.plan
         let layout = try PinLayout(pinRoot: pinRoot, id: id)
@@ -121,7 +125,7 @@ public final class NativeExtension: Sendable {
             let created = try ExtensionRuntime(
                 id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, maps: maps, lostMap: lost,
                 endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
-                adopting: false, onExit: onExit)
+                adopting: false, onExit: onExit, onOutput: onOutput)
             runtime = created
             try created.activate()
             for name in beginPrograms {
@@ -145,7 +149,9 @@ public final class NativeExtension: Sendable {
     /// buffer, up to its size; what did not fit is reported as lost events).
     public static func adopt(plan: NativePlan, id: String, pinRoot: String, outputDirectory: String,
                              logLimitBytes: Int = defaultLogLimitBytes,
+                             onOutput: (@Sendable ([String]) -> Void)? = nil,
                              onExit: @escaping @Sendable (String) -> Void) throws(NativeRuntimeError) -> NativeExtension {
+        try validate(plan)
         let layout = try PinLayout(pinRoot: pinRoot, id: id)
         func open<T>(_ what: String, _ body: () throws -> T) throws(NativeRuntimeError) -> T {
             do { return try body() } catch { throw .notPinned("\(what): \(error)") }
@@ -175,7 +181,7 @@ public final class NativeExtension: Sendable {
         let runtime = try ExtensionRuntime(
             id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, maps: maps, lostMap: lost,
             endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
-            adopting: true, onExit: onExit)
+            adopting: true, onExit: onExit, onOutput: onOutput)
         try runtime.activate()
         let adopted = NativeExtension(id: id, runtime: runtime, programIDs: programIDs, linkIDs: linkIDs)
         runtime.markStarted()
@@ -220,6 +226,7 @@ public final class NativeExtension: Sendable {
         guard plan.version == NativePlan.currentVersion else {
             throw .other("the plan is version \(plan.version), this agent reads version \(NativePlan.currentVersion): regenerate")
         }
+        try validate(plan)
         let object: BPFObject
         do { object = try BPFObject(elf: artifact.object, name: name) } catch {
             throw .other("not a loadable BPF object: \(error)")
@@ -238,6 +245,35 @@ public final class NativeExtension: Sendable {
             throw .other("\(error)")
         }
         return object
+    }
+
+    /// Refuses a plan the runtime could not follow safely (a registry entry damaged or written
+    /// by a buggy generator): sizes, histogram bounds, names.
+    static func validate(_ plan: NativePlan) throws(NativeRuntimeError) {
+        let ring = plan.ringBufferBytes
+        guard ring >= 4096, ring <= 1 << 30, ring & (ring - 1) == 0 else {
+            throw .other("invalid plan: ring buffer of \(ring) bytes (a power of two from 4 KiB to 1 GiB)")
+        }
+        for map in plan.maps {
+            guard map.keySize > 0, map.valueSize > 0, !map.bpfName.isEmpty, !map.bpfName.contains("/"), !map.bpfName.contains(".") else {
+                throw .other("invalid plan: map \(map.displayName) (\(map.bpfName), key \(map.keySize), value \(map.valueSize) bytes)")
+            }
+            if case let .linearHist(low, high, step) = map.value {
+                guard step > 0, high > low, (high - low) / step < 100_000 else {
+                    throw .other("invalid plan: lhist bounds of \(map.displayName): min \(low), max \(high), step \(step)")
+                }
+            }
+        }
+        for probe in plan.probes {
+            guard !probe.programName.isEmpty, !probe.programName.contains("/"), !probe.programName.contains(".") else {
+                throw .other("invalid plan: program name \"\(probe.programName)\"")
+            }
+            switch probe.attach {
+            case let .interval(nanoseconds), let .profile(nanoseconds):
+                guard nanoseconds > 0 else { throw .other("invalid plan: \(probe.attachPoint) fires every 0 ns") }
+            default: break
+            }
+        }
     }
 
     /// libbpf names the failing program as `prog 'NAME': …`.

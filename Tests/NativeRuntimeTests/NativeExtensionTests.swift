@@ -103,7 +103,9 @@ final class NativeExtensionTests: XCTestCase {
         defer { scratch.cleanUp(id: id) }
 
         let started = Date()
-        let ext = try NativeExtension.start(artifact, id: id, pinRoot: scratch.pinRoot, outputDirectory: scratch.output) { _ in }
+        let seen = LockedLines()
+        let ext = try NativeExtension.start(artifact, id: id, pinRoot: scratch.pinRoot, outputDirectory: scratch.output,
+                                            onOutput: { seen.append($0) }) { _ in }
         let attachTime = Date().timeIntervalSince(started)
         XCTAssertFalse(ext.programIDs.isEmpty)
         XCTAssertEqual(ext.linkIDs.count, 1)
@@ -120,10 +122,11 @@ final class NativeExtensionTests: XCTestCase {
         for path in ["/dev/null", "/proc/version"] {
             XCTAssertTrue(afterCat.contains(printfLine("open \(path) by \(comm)\n")), "\(afterCat)")
         }
-        let opens = afterCat.filter { $0.contains("by \(comm)") }.count
 
         let stopping = Date()
         try ext.stop()
+        // Counted once everything is drained (stop drains the ring buffer before END).
+        let opens = scratch.lines().filter { $0.contains("by \(comm)") }.count
         let detachTime = Date().timeIntervalSince(stopping)
         print("native attach \(Int(attachTime * 1000)) ms, stop \(Int(detachTime * 1000)) ms")
         XCTAssertFalse(ext.isRunning)
@@ -140,8 +143,17 @@ final class NativeExtensionTests: XCTestCase {
             #"{"type": "map", "data": {"@total": \#(3 * opens)}}"#,
         ])
         XCTAssertEqual(lines.filter { $0 == printfLine("begin 42\n") }.count, 1)
+        XCTAssertEqual(seen.lines, lines, "onOutput sees exactly what stdout.log holds")
         XCTAssertEqual(scratch.pins(), [], "stop removes every pin")
         // Stopping twice is harmless.
         XCTAssertNoThrow(try ext.stop())
     }
+}
+
+/// Lines `onOutput` delivered (on the reader thread).
+final class LockedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var collected: [String] = []
+    func append(_ more: [String]) { lock.withLock { collected += more } }
+    var lines: [String] { lock.withLock { collected } }
 }

@@ -112,6 +112,28 @@ final class OutputFormatTests: XCTestCase {
         XCTAssertNil(map("e", .count).line([]), "bpftrace prints nothing for an empty map")
     }
 
+    func testDamagedPlansAreRefusedNotCrashedOn() {
+        var plan = NativePlan(ringBufferBytes: 5000)
+        XCTAssertThrowsError(try NativeExtension.validate(plan))
+        plan.ringBufferBytes = 1 << 16
+        plan.maps = [NativeMap(name: "l", bpfName: "m_l", keyFields: [], keySize: 8, value: .linearHist(min: 0, max: 10, step: 0),
+                               valueSize: 8, perCPU: true)]
+        XCTAssertThrowsError(try NativeExtension.validate(plan))
+        plan.maps = []
+        plan.probes = [NativeProbe(programName: "../x", attachPoint: "BEGIN", attach: .begin)]
+        XCTAssertThrowsError(try NativeExtension.validate(plan))
+        plan.probes = [NativeProbe(programName: "tick", attachPoint: "interval:s:0", attach: .interval(nanoseconds: 0))]
+        XCTAssertThrowsError(try NativeExtension.validate(plan))
+        plan.probes = [NativeProbe(programName: "tick", attachPoint: "interval:s:1", attach: .interval(nanoseconds: 1_000_000_000))]
+        XCTAssertNoThrow(try NativeExtension.validate(plan))
+        // Records shorter than the plan says read as zeros.
+        let short: [UInt8] = [1, 0]
+        let value = short.withUnsafeBytes { ByteReader(bytes: $0).value(.tuple([NativeField(offset: 0, type: .integer(bits: 64, signed: true)),
+                                                                                NativeField(offset: 8, type: .string(size: 16))]),
+                                                                        at: 0, symbols: Symbolizer()) }
+        XCTAssertEqual(value, .tuple([.signed(1), .text("")]))
+    }
+
     // MARK: Symbols and addresses
 
     func testInetAndUserNames() {
