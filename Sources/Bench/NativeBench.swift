@@ -210,7 +210,7 @@ public enum NativeBench {
     /// lines that reach its output log are counted, with the losses it reports itself.
     static func events(harness: DifferentialHarness, count: Int) async -> [Row] {
         let program = harness.workDirectory + "/" + harness.comm + "e"
-        let source = "#include <unistd.h>\n#include <sys/syscall.h>\n#include <stdlib.h>\nint main(int c, char **v) { long n = atol(v[1]); for (long i = 0; i < n; i++) syscall(SYS_getppid); return 0; }\n"
+        let source = generatorSource
         let sourcePath = harness.workDirectory + "/loop.c"
         guard FileManager.default.createFile(atPath: sourcePath, contents: Data(source.utf8)),
               runQuietly("/usr/bin/clang", ["-O2", "-o", program, sourcePath]) == 0 else {
@@ -244,9 +244,48 @@ public enum NativeBench {
             _ = await process.stop()
             let output = ParsedOutput.parse(DifferentialHarness.settledText(directory + "/stdout.log"))
             rows.append(eventsRow("bpftrace", output: output, count: count, triggerSeconds: triggerSeconds, deliverySeconds: settled))
+            // The native side again, paced at the rate bpftrace let the generator reach.
+            let rate = Int(Double(count) / max(triggerSeconds, 1e-6))
+            if case let .success(resolved) = harness.resolve(script, name: "events.bt"), case let .success(artifact) = harness.compile(resolved) {
+                let paced = harness.workDirectory + "/events-native-paced"
+                try? FileManager.default.createDirectory(atPath: paced, withIntermediateDirectories: true)
+                if let native = try? NativeExtension.start(artifact, id: "evp", pinRoot: harness.pinRoot, outputDirectory: paced,
+                                                           logLimitBytes: 1 << 30, onExit: { _ in }) {
+                    let start = clock.now
+                    let seconds = milliseconds(measure { generate(program, count: count, rate: rate) }) / 1000
+                    let (text, settled) = quietText(paced + "/stdout.log", since: start)
+                    try? native.stop()
+                    rows.append(eventsRow("native at bpftrace's rate", output: ParsedOutput.parse(text), count: count,
+                                          triggerSeconds: seconds, deliverySeconds: settled))
+                }
+            }
         }
         return rows
     }
+
+    /// The load generator: `argv[1]` getppid calls, as fast as possible or, with `argv[2]`,
+    /// paced at that many calls per second (a burst every millisecond).
+    static let generatorSource = """
+        #include <stdlib.h>
+        #include <sys/syscall.h>
+        #include <time.h>
+        #include <unistd.h>
+        int main(int argc, char **argv) {
+          long n = atol(argv[1]), rate = argc > 2 ? atol(argv[2]) : 0;
+          if (rate <= 0) { for (long i = 0; i < n; i++) syscall(SYS_getppid); return 0; }
+          long burst = rate / 1000 > 0 ? rate / 1000 : 1;
+          struct timespec t;
+          clock_gettime(CLOCK_MONOTONIC, &t);
+          for (long i = 0; i < n;) {
+            for (long k = 0; k < burst && i < n; k++, i++) syscall(SYS_getppid);
+            t.tv_nsec += 1000000;
+            if (t.tv_nsec >= 1000000000) { t.tv_sec++; t.tv_nsec -= 1000000000; }
+            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, 0);
+          }
+          return 0;
+        }
+
+        """
 
     static func eventsRow(_ side: String, output: ParsedOutput, count: Int, triggerSeconds: Double, deliverySeconds: Double) -> Row {
         let delivered = output.items.filter { $0.type == "printf" }.count
@@ -272,14 +311,16 @@ public enum NativeBench {
         return (text, milliseconds(lastGrowth - since) / 1000)
     }
 
-    /// Runs the load generator once per online CPU at the same time, `count` calls in all.
-    static func generate(_ program: String, count: Int) {
+    /// Runs the load generator once per online CPU at the same time, `count` calls in all,
+    /// `rate` calls per second in all when given.
+    static func generate(_ program: String, count: Int, rate: Int? = nil) {
         let processes = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let pace = rate.map { [String(max(1, $0 / processes))] } ?? []
         let group = DispatchGroup()
         for index in 0..<processes {
             group.enter()
             DispatchQueue.global().async {
-                _ = runQuietly(program, [String(count / processes + (index < count % processes ? 1 : 0))])
+                _ = runQuietly(program, [String(count / processes + (index < count % processes ? 1 : 0))] + pace)
                 group.leave()
             }
         }
