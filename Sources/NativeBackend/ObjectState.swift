@@ -13,7 +13,6 @@ final class ObjectState {
     var events = EventTable()
     var records = KernelRecords()
     let architecture: String
-    var usesStartTime = false
     /// `#define NAME INTEGER` lines of the program.
     let defines: [String: Int64]
 
