@@ -35,8 +35,7 @@ public final class BPFObject {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: elf.count, alignment: 16)
         buffer.copyBytes(from: elf)
         let capacity = max(verifierLogCapacity, 4096)
-        let log = UnsafeMutableBufferPointer<CChar>.allocate(capacity: capacity)
-        log.initialize(repeating: 0)
+        let log = try VerifierLogPages.allocate(capacity)
 
         let opened: OpaquePointer? = LibbpfLog.shared.capture { messages in
             name.withCString { cName -> OpaquePointer? in
@@ -53,7 +52,7 @@ public final class BPFObject {
         guard let opened else {
             let code = currentErrno()
             buffer.deallocate()
-            log.deallocate()
+            VerifierLogPages.free(log)
             throw BPFError(.open, errno: code, subject: "object \(name)")
         }
         handle = opened
@@ -65,7 +64,7 @@ public final class BPFObject {
     deinit {
         bpf_object__close(handle)
         elfBuffer.deallocate()
-        logBuffer.deallocate()
+        VerifierLogPages.free(logBuffer)
     }
 
     /// The programs in the object, in ELF order.
@@ -91,7 +90,7 @@ public final class BPFObject {
     ///   `libbpfLog` holds libbpf's (which program, which relocation).
     public func load() throws {
         if isLoaded { return }
-        logBuffer.update(repeating: 0)
+        logBuffer[0] = 0
         try LibbpfLog.shared.capture { messages in
             let rc = bpf_object__load(handle)
             if rc != 0 {
@@ -147,11 +146,70 @@ public final class BPFObject {
         }
     }
 
+    /// A map of the object by its name in the ELF, with an fd of its own that outlives the
+    /// object (valid once loaded).
+    public func map(named mapName: String) throws -> BPFMap {
+        guard let map = bpf_object__find_map_by_name(handle, mapName) else {
+            throw BPFError(.invalidArgument, errno: ENOENT, subject: "map \(mapName) in object \(name)")
+        }
+        let fd = bpf_map__fd(map)
+        guard fd >= 0 else {
+            throw BPFError(.invalidArgument, errno: EBADF, subject: "map \(mapName) of \(name) is not loaded")
+        }
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { throw BPFError(.mapAccess, errno: currentErrno(), subject: "dup map \(mapName)") }
+        return try BPFMap(owning: copy, subject: "map \(mapName)")
+    }
+
+    /// Sets a map's `max_entries` before `load()` (e.g. a ring buffer's size in bytes).
+    public func setMaxEntries(mapNamed mapName: String, _ entries: UInt32) throws {
+        guard let map = bpf_object__find_map_by_name(handle, mapName) else {
+            throw BPFError(.invalidArgument, errno: ENOENT, subject: "map \(mapName) in object \(name)")
+        }
+        let rc = bpf_map__set_max_entries(map, entries)
+        if rc != 0 { throw BPFError(.invalidArgument, errno: currentErrno(rc), subject: "max_entries of map \(mapName)") }
+    }
+
+    /// Chooses, before `load()`, whether a program is loaded at all.
+    public func setAutoload(programNamed programName: String, _ autoload: Bool) throws {
+        let rc = bpf_program__set_autoload(try findProgram(programName), autoload)
+        if rc != 0 { throw BPFError(.invalidArgument, errno: currentErrno(rc), subject: "autoload of \(programName)") }
+    }
+
+    /// A loaded program with an fd of its own that outlives the object.
+    public func program(named programName: String) throws -> BPFProgramFD {
+        let fd = try programFD(named: programName)
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { throw BPFError(.invalidArgument, errno: currentErrno(), subject: "dup program \(programName)") }
+        return try BPFProgramFD(owning: copy, subject: "program \(programName)")
+    }
+
+    func findProgramHandle(_ programName: String) throws -> OpaquePointer { try findProgram(programName) }
+
     private func findProgram(_ programName: String) throws -> OpaquePointer {
         guard let program = bpf_object__find_program_by_name(handle, programName) else {
             throw BPFError(.invalidArgument, errno: ENOENT,
                            subject: "program \(programName) in object \(name)")
         }
         return program
+    }
+}
+
+/// The verifier log buffer in pages of its own (anonymous mmap): untouched pages cost no memory
+/// and unmapping returns every page to the system. Why not malloc: a multi-megabyte buffer
+/// freed once raises glibc's mmap threshold, later ones then come from the heap, and every
+/// load would leave megabytes of freed heap resident in the agent.
+enum VerifierLogPages {
+    static func allocate(_ capacity: Int) throws -> UnsafeMutableBufferPointer<CChar> {
+        let raw = mmap(nil, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let raw, raw != MAP_FAILED else {
+            throw BPFError(.open, errno: currentErrno(), subject: "verifier log buffer of \(capacity) bytes")
+        }
+        let buffer = UnsafeMutableBufferPointer(start: raw.bindMemory(to: CChar.self, capacity: capacity), count: capacity)
+        return buffer
+    }
+
+    static func free(_ buffer: UnsafeMutableBufferPointer<CChar>) {
+        if let base = buffer.baseAddress { munmap(base, buffer.count) }
     }
 }
