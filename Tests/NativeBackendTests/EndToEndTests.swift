@@ -1,0 +1,55 @@
+import Foundation
+import NativeABI
+import NativeBackend
+import NativeRuntime
+import XCTest
+
+/// The generator and the agent's output runtime together: a script compiled here runs under
+/// `NativeExtension` (BEGIN test-run, tracepoint attached, END at stop, maps printed), and its
+/// output is what bpftrace 0.17 prints with `-f json`. No bpftrace process is involved.
+final class EndToEndTests: XCTestCase {
+    func testGeneratedScriptRunsUnderTheNativeRuntime() throws {
+        if geteuid() != 0 { throw XCTSkip("needs root to run BPF programs") }
+        guard FileManager.default.fileExists(atPath: "/sys/fs/bpf") else { throw XCTSkip("bpffs is not mounted") }
+        let comm = "kengen" + String((0..<8).map { _ in "abcdefghijklmnopqrstuvwxyz".randomElement() ?? "x" })
+        let source = """
+        BEGIN { printf("hello %d %s\\n", 6 * 7, "there"); }
+        tracepoint:syscalls:sys_enter_openat /comm == "\(comm)"/ {
+          printf("open %s by %s\\n", str(args->filename), comm);
+          @opens[comm] = count();
+        }
+        END { printf("bye %d\\n", (int8)-1); }
+        """
+        let artifact = try NativeCompiler(kernel: NativeFixtures.kernel).compile(try NativeFixtures.resolved(source))
+        let tag = UUID().uuidString.prefix(8)
+        let pinRoot = "/sys/fs/bpf/ken-gen-test-\(tag)"
+        let output = NSTemporaryDirectory() + "ken-gen-out-\(tag)"
+        let id = "gen\(tag)"
+        defer {
+            NativeExtension.removePins(id: id, pinRoot: pinRoot)
+            rmdir(pinRoot)
+            try? FileManager.default.removeItem(atPath: output)
+        }
+        let extensionRun = try NativeExtension.start(artifact, id: id, pinRoot: pinRoot, outputDirectory: output, onExit: { _ in })
+
+        // A copy of cat with the unique name opens a file the probe reports.
+        let copy = NSTemporaryDirectory() + comm
+        try FileManager.default.copyItem(atPath: "/bin/cat", toPath: copy)
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let cat = Process()
+        cat.executableURL = URL(fileURLWithPath: copy)
+        cat.arguments = ["/etc/hostname"]
+        cat.standardOutput = FileHandle.nullDevice
+        cat.standardError = FileHandle.nullDevice
+        try cat.run()
+        cat.waitUntilExit()
+        usleep(200_000)
+        try extensionRun.stop()
+
+        let text = (try? String(contentsOfFile: output + "/stdout.log", encoding: .utf8)) ?? ""
+        XCTAssertTrue(text.contains(#"{"type": "printf", "data": "hello 42 there\n"}"#), text)
+        XCTAssertTrue(text.contains(#"open /etc/hostname by \#(comm)\n"#), text)
+        XCTAssertTrue(text.contains(#"{"type": "printf", "data": "bye -1\n"}"#), text)
+        XCTAssertTrue(text.contains("\"@opens\"") && text.contains("\"\(comm)\""), text)
+    }
+}
