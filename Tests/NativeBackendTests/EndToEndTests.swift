@@ -52,4 +52,33 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(text.contains(#"{"type": "printf", "data": "bye -1\n"}"#), text)
         XCTAssertTrue(text.contains("\"@opens\"") && text.contains("\"\(comm)\""), text)
     }
+
+    /// An interval probe that aggregates and calls exit(): the runtime stops the extension by
+    /// itself, runs END and prints the maps (count read back in the probe, hist, lhist).
+    func testIntervalAggregationsAndExit() throws {
+        if geteuid() != 0 { throw XCTSkip("needs root to run BPF programs") }
+        guard FileManager.default.fileExists(atPath: "/sys/fs/bpf") else { throw XCTSkip("bpffs is not mounted") }
+        let source = """
+        interval:ms:50 { @ticks = count(); @h = hist(5); @l = lhist(25, 0, 100, 10); if (@ticks >= 3) { exit(); } }
+        END { printf("end after %d ticks\\n", 3); }
+        """
+        let artifact = try NativeCompiler(kernel: NativeFixtures.kernel).compile(try NativeFixtures.resolved(source))
+        let tag = UUID().uuidString.prefix(8)
+        let pinRoot = "/sys/fs/bpf/ken-gen-test-\(tag)"
+        let output = NSTemporaryDirectory() + "ken-gen-out-\(tag)"
+        let id = "gen\(tag)"
+        defer {
+            NativeExtension.removePins(id: id, pinRoot: pinRoot)
+            rmdir(pinRoot)
+            try? FileManager.default.removeItem(atPath: output)
+        }
+        let exited = expectation(description: "exit() stops the extension")
+        let run = try NativeExtension.start(artifact, id: id, pinRoot: pinRoot, outputDirectory: output, onExit: { _ in exited.fulfill() })
+        wait(for: [exited], timeout: 10)
+        XCTAssertFalse(run.isRunning)
+        let text = (try? String(contentsOfFile: output + "/stdout.log", encoding: .utf8)) ?? ""
+        XCTAssertTrue(text.contains(#"{"type": "printf", "data": "end after 3 ticks\n"}"#), text)
+        XCTAssertTrue(text.contains(#""@ticks": 3"#), text)
+        XCTAssertTrue(text.contains("\"@h\"") && text.contains("\"@l\""), text)
+    }
 }
