@@ -13,6 +13,8 @@ final class ObjectState {
     var events = EventTable()
     var records = KernelRecords()
     let architecture: String
+    /// Set when a probe reads `elapsed` (pass 1 tells pass 2).
+    var usesElapsed = false
     /// `#define NAME INTEGER` lines of the program.
     let defines: [String: Int64]
 
@@ -52,9 +54,10 @@ struct ObjectGenerator {
         let architecture = ObjectState.machine()
         // Pass 1 learns every map's keys and values (a map may be read in a probe before the
         // one that stores it); pass 2 generates with them.
-        _ = try emitPrograms(ObjectState(kernel: kernel, resolved: resolved, maps: maps, architecture: architecture))
+        let first = ObjectState(kernel: kernel, resolved: resolved, maps: maps, architecture: architecture)
+        _ = try emitPrograms(first)
         let state = ObjectState(kernel: kernel, resolved: resolved, maps: maps, architecture: architecture)
-        let programs = try emitPrograms(state)
+        let programs = try emitPrograms(state, startClock: first.usesElapsed)
         return (assemble(state, programs), plan(state, programs))
     }
 
@@ -65,7 +68,9 @@ struct ObjectGenerator {
         var emitter: FunctionEmitter
     }
 
-    private func emitPrograms(_ state: ObjectState) throws(NativeCompileError) -> [EmittedProgram] {
+    /// `startClock`: BEGIN stores the start time `elapsed` counts from (a BEGIN is added when
+    /// the script has none), so elapsed counts from the extension's start, as in bpftrace.
+    private func emitPrograms(_ state: ObjectState, startClock: Bool = false) throws(NativeCompileError) -> [EmittedProgram] {
         var out: [EmittedProgram] = []
         var attachIndex = 0
         var nestedSlots = 0
@@ -82,6 +87,7 @@ struct ObjectGenerator {
                     var slot = 0
                     if target.nests { nestedSlots += 1; slot = nestedSlots }
                     let emitter = FunctionEmitter(object: state, target: target, programName: name)
+                    if startClock, target.attach == .begin { emitter.body.line("ken_start_clock();") }
                     if let predicate = probe.predicate {
                         let condition = try emitter.truth(emitter.emit(predicate))
                         emitter.body.line("if (!\(condition))")
@@ -96,6 +102,14 @@ struct ObjectGenerator {
             }
         }
         if out.isEmpty { throw .unresolved("the program has no probes") }
+        if startClock, !out.contains(where: { $0.target.attach == .begin }) {
+            let target = ProgramTarget(section: "raw_tp", attach: .begin, context: .none, attachPoint: "BEGIN",
+                                       shortName: "start", probeName: "BEGIN", nests: true)
+            let emitter = FunctionEmitter(object: state, target: target, programName: "ken_begin_clock")
+            emitter.body.line("ken_start_clock();")
+            nestedSlots += 1
+            out.insert(EmittedProgram(target: target, name: "ken_begin_clock", slot: nestedSlots, emitter: emitter), at: 0)
+        }
         // clang puts programs in ELF sections by name and libbpf lists them section by
         // section: group them the same way so the C, the plan and the ELF share one order.
         var firstUse: [String: Int] = [:]
@@ -165,6 +179,14 @@ struct ObjectGenerator {
                 if (lost)
                     *lost += 1;
             }
+        }
+
+        /* BEGIN: elapsed counts from now. */
+        KEN_INLINE void ken_start_clock(void)
+        {
+            __u32 zero = 0;
+            __u64 now = bpf_ktime_get_ns();
+            bpf_map_update_elem(&\(Self.startMap), &zero, &now, 0);
         }
 
         KEN_INLINE __u64 ken_elapsed(void)

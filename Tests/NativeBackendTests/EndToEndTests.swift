@@ -81,4 +81,30 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(text.contains(#""@ticks": 3"#), text)
         XCTAssertTrue(text.contains("\"@h\"") && text.contains("\"@l\""), text)
     }
+
+    /// `elapsed` counts from the extension's start: the generator adds a BEGIN that stores it.
+    func testElapsedCountsFromTheStart() throws {
+        if geteuid() != 0 { throw XCTSkip("needs root to run BPF programs") }
+        guard FileManager.default.fileExists(atPath: "/sys/fs/bpf") else { throw XCTSkip("bpffs is not mounted") }
+        let source = "interval:ms:300 { printf(\"tenths %d\\n\", elapsed / 100000000); exit(); }"
+        let artifact = try NativeCompiler(kernel: NativeFixtures.kernel).compile(try NativeFixtures.resolved(source))
+        XCTAssertEqual(artifact.plan.probes.first, NativeProbe(programName: "ken_begin_clock", attachPoint: "BEGIN", attach: .begin))
+        let tag = UUID().uuidString.prefix(8)
+        let pinRoot = "/sys/fs/bpf/ken-gen-test-\(tag)"
+        let output = NSTemporaryDirectory() + "ken-gen-out-\(tag)"
+        let id = "gen\(tag)"
+        defer {
+            NativeExtension.removePins(id: id, pinRoot: pinRoot)
+            rmdir(pinRoot)
+            try? FileManager.default.removeItem(atPath: output)
+        }
+        let exited = expectation(description: "exit() stops the extension")
+        let run = try NativeExtension.start(artifact, id: id, pinRoot: pinRoot, outputDirectory: output, onExit: { _ in exited.fulfill() })
+        wait(for: [exited], timeout: 10)
+        XCTAssertFalse(run.isRunning)
+        let text = (try? String(contentsOfFile: output + "/stdout.log", encoding: .utf8)) ?? ""
+        let tenths = text.components(separatedBy: "tenths ").dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
+        XCTAssertNotNil(tenths, text)
+        XCTAssertGreaterThanOrEqual(tenths ?? 0, 2, "the first tick comes about 300 ms after the start: \(text)")
+    }
 }
