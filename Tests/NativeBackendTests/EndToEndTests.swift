@@ -21,32 +21,22 @@ final class EndToEndTests: XCTestCase {
         END { printf("bye %d\\n", (int8)-1); }
         """
         let artifact = try NativeCompiler(kernel: NativeFixtures.kernel).compile(try NativeFixtures.resolved(source))
-        let tag = UUID().uuidString.prefix(8)
-        let pinRoot = "/sys/fs/bpf/ken-gen-test-\(tag)"
-        let output = NSTemporaryDirectory() + "ken-gen-out-\(tag)"
-        let id = "gen\(tag)"
-        defer {
-            NativeExtension.removePins(id: id, pinRoot: pinRoot)
-            rmdir(pinRoot)
-            try? FileManager.default.removeItem(atPath: output)
-        }
-        let extensionRun = try NativeExtension.start(artifact, id: id, pinRoot: pinRoot, outputDirectory: output, onExit: { _ in })
-
         // A copy of cat with the unique name opens a file the probe reports.
         let copy = NSTemporaryDirectory() + comm
         try FileManager.default.copyItem(atPath: "/bin/cat", toPath: copy)
         defer { try? FileManager.default.removeItem(atPath: copy) }
-        let cat = Process()
-        cat.executableURL = URL(fileURLWithPath: copy)
-        cat.arguments = ["/etc/hostname"]
-        cat.standardOutput = FileHandle.nullDevice
-        cat.standardError = FileHandle.nullDevice
-        try cat.run()
-        cat.waitUntilExit()
-        usleep(200_000)
-        try extensionRun.stop()
-
-        let text = (try? String(contentsOfFile: output + "/stdout.log", encoding: .utf8)) ?? ""
+        let text = try NativeFixtures.withExtension(artifact) { running, output in
+            let cat = Process()
+            cat.executableURL = URL(fileURLWithPath: copy)
+            cat.arguments = ["/etc/hostname"]
+            cat.standardOutput = FileHandle.nullDevice
+            cat.standardError = FileHandle.nullDevice
+            try cat.run()
+            cat.waitUntilExit()
+            usleep(200_000)
+            try running.stop()
+            return NativeFixtures.log(output)
+        }
         XCTAssertTrue(text.contains(#"{"type": "printf", "data": "hello 42 there\n"}"#), text)
         XCTAssertTrue(text.contains(#"open /etc/hostname by \#(comm)\n"#), text)
         XCTAssertTrue(text.contains(#"{"type": "printf", "data": "bye -1\n"}"#), text)
@@ -63,20 +53,12 @@ final class EndToEndTests: XCTestCase {
         END { printf("end after %d ticks\\n", 3); }
         """
         let artifact = try NativeCompiler(kernel: NativeFixtures.kernel).compile(try NativeFixtures.resolved(source))
-        let tag = UUID().uuidString.prefix(8)
-        let pinRoot = "/sys/fs/bpf/ken-gen-test-\(tag)"
-        let output = NSTemporaryDirectory() + "ken-gen-out-\(tag)"
-        let id = "gen\(tag)"
-        defer {
-            NativeExtension.removePins(id: id, pinRoot: pinRoot)
-            rmdir(pinRoot)
-            try? FileManager.default.removeItem(atPath: output)
-        }
         let exited = expectation(description: "exit() stops the extension")
-        let run = try NativeExtension.start(artifact, id: id, pinRoot: pinRoot, outputDirectory: output, onExit: { _ in exited.fulfill() })
-        wait(for: [exited], timeout: 10)
-        XCTAssertFalse(run.isRunning)
-        let text = (try? String(contentsOfFile: output + "/stdout.log", encoding: .utf8)) ?? ""
+        let text = try NativeFixtures.withExtension(artifact, onExit: { _ in exited.fulfill() }) { running, output in
+            wait(for: [exited], timeout: 10)
+            XCTAssertFalse(running.isRunning)
+            return NativeFixtures.log(output)
+        }
         XCTAssertTrue(text.contains(#"{"type": "printf", "data": "end after 3 ticks\n"}"#), text)
         XCTAssertTrue(text.contains(#""@ticks": 3"#), text)
         XCTAssertTrue(text.contains("\"@h\"") && text.contains("\"@l\""), text)
@@ -89,20 +71,12 @@ final class EndToEndTests: XCTestCase {
         let source = "interval:ms:300 { printf(\"tenths %d\\n\", elapsed / 100000000); exit(); }"
         let artifact = try NativeCompiler(kernel: NativeFixtures.kernel).compile(try NativeFixtures.resolved(source))
         XCTAssertEqual(artifact.plan.probes.first, NativeProbe(programName: "ken_begin_clock", attachPoint: "BEGIN", attach: .begin))
-        let tag = UUID().uuidString.prefix(8)
-        let pinRoot = "/sys/fs/bpf/ken-gen-test-\(tag)"
-        let output = NSTemporaryDirectory() + "ken-gen-out-\(tag)"
-        let id = "gen\(tag)"
-        defer {
-            NativeExtension.removePins(id: id, pinRoot: pinRoot)
-            rmdir(pinRoot)
-            try? FileManager.default.removeItem(atPath: output)
-        }
         let exited = expectation(description: "exit() stops the extension")
-        let run = try NativeExtension.start(artifact, id: id, pinRoot: pinRoot, outputDirectory: output, onExit: { _ in exited.fulfill() })
-        wait(for: [exited], timeout: 10)
-        XCTAssertFalse(run.isRunning)
-        let text = (try? String(contentsOfFile: output + "/stdout.log", encoding: .utf8)) ?? ""
+        let text = try NativeFixtures.withExtension(artifact, onExit: { _ in exited.fulfill() }) { running, output in
+            wait(for: [exited], timeout: 10)
+            XCTAssertFalse(running.isRunning)
+            return NativeFixtures.log(output)
+        }
         let tenths = text.components(separatedBy: "tenths ").dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
         XCTAssertNotNil(tenths, text)
         XCTAssertGreaterThanOrEqual(tenths ?? 0, 2, "the first tick comes about 300 ms after the start: \(text)")

@@ -54,37 +54,26 @@ final class EvalBehaviourTests: XCTestCase {
     /// Starts `artifact`, runs `trigger` in a shell, waits (at most 3 s) for `pattern` in the
     /// printed text, stops, and returns the text printf printed.
     func run(_ artifact: NativeArtifact, trigger: String, until pattern: String) throws -> String {
-        let tag = UUID().uuidString.prefix(8)
-        let pinRoot = "/sys/fs/bpf/ken-gen-eval-\(tag)"
-        let output = NSTemporaryDirectory() + "ken-gen-eval-\(tag)"
-        let id = "eval\(tag)"
-        defer {
-            NativeExtension.removePins(id: id, pinRoot: pinRoot)
-            rmdir(pinRoot)
-            try? FileManager.default.removeItem(atPath: output)
+        try NativeFixtures.withExtension(artifact) { running, output in
+            let shell = Process()
+            shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+            shell.arguments = ["-c", trigger]
+            shell.standardOutput = FileHandle.nullDevice
+            shell.standardError = FileHandle.nullDevice
+            try shell.run()
+            shell.waitUntilExit()
+            let deadline = Date().addingTimeInterval(3)
+            while Self.printfText(output).range(of: pattern, options: .regularExpression) == nil, Date() < deadline {
+                usleep(50_000)
+            }
+            if running.isRunning { try running.stop() }
+            return Self.printfText(output)
         }
-        let running = try NativeExtension.start(artifact, id: id, pinRoot: pinRoot, outputDirectory: output, onExit: { _ in })
-        let shell = Process()
-        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-        shell.arguments = ["-c", trigger]
-        shell.standardOutput = FileHandle.nullDevice
-        shell.standardError = FileHandle.nullDevice
-        try shell.run()
-        shell.waitUntilExit()
-        var text = ""
-        let deadline = Date().addingTimeInterval(3)
-        repeat {
-            usleep(50_000)
-            text = Self.printfText(output)
-        } while text.range(of: pattern, options: .regularExpression) == nil && Date() < deadline
-        if running.isRunning { try running.stop() }
-        return Self.printfText(output)
     }
 
     /// The `printf` text of the JSON lines in `directory/stdout.log`.
     static func printfText(_ directory: String) -> String {
-        guard let log = try? String(contentsOfFile: directory + "/stdout.log", encoding: .utf8) else { return "" }
-        return log.split(separator: "\n").compactMap { line -> String? in
+        NativeFixtures.log(directory).split(separator: "\n").compactMap { line -> String? in
             guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   o["type"] as? String == "printf" else { return nil }
             return o["data"] as? String
