@@ -39,9 +39,10 @@ struct ObjectGenerator {
     let kernel: KernelInfo
     let resolved: ResolvedProgram
     static let eventsMap = "ken_events", lostMap = "ken_lost", scratchMap = "ken_scratch", startMap = "ken_start"
-    /// The ring buffer: 512 KiB holds thousands of records between two reads by the runtime
-    /// and keeps an extension's kernel memory well under the 1 MiB target (issue #16).
-    static let ringBufferBytes = 1 << 19
+    /// The ring buffer: the plan's default, 256 KiB (what bpftrace gives each CPU). It holds
+    /// thousands of records between two reads by the runtime; 512 KiB measured 1,101 KiB per
+    /// extension in ken-bench (the agent maps the data pages twice), over the 1 MiB budget.
+    static let ringBufferBytes = NativePlan.defaultRingBufferBytes
     /// A per-CPU array value may not exceed 32 KiB.
     static let frameLimit = 32 * 1024
 
