@@ -210,7 +210,7 @@ let package = Package(
         // Native backend against the installed bpftrace: the same programs, the same triggers,
         // the same JSON lines (Sources/Bench/Differential).
         .testTarget(name: "NativeDifferentialTests", dependencies: ["Bench", "Evaluation", "KernelInfo", "NativeABI"]),
-        .testTarget(name: "NativeBackendTests", dependencies: ["NativeBackend", "NativeABI", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "BPF"]),
+        .testTarget(name: "NativeBackendTests", dependencies: ["NativeBackend", "NativeABI", "NativeRuntime", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "BPF"]),
         .testTarget(name: "EvalTests", dependencies: ["Evaluation", "Pipeline", "KendCore", "Synthesis", "AgentCore", "KenRPC", "KenProto", "LLM", "KernelInfo", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

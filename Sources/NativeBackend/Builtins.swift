@@ -23,7 +23,7 @@ extension FunctionEmitter {
         case "cpu": return CValue(c: "((__u64)bpf_get_smp_processor_id())", kind: .u64)
         case "nsecs": return CValue(c: "bpf_ktime_get_ns()", kind: .u64)
         case "elapsed":
-            object.usesStartTime = true
+            object.usesElapsed = true
             return CValue(c: "ken_elapsed()", kind: .u64)
         case "jiffies": return CValue(c: "bpf_jiffies64()", kind: .u64)
         case "cgroup": return CValue(c: "bpf_get_current_cgroup_id()", kind: .u64)

@@ -124,7 +124,7 @@ KEN_INLINE __u32 ken_lhist_bucket(__s64 v, __s64 min, __s64 max, __s64 step, __u
         return 0;
     if (v >= max)
         return n - 1;
-    return 1 + (__u32)((__u64)(v - min) / (__u64)step);
+    return 1 + (__u32)(((__u64)v - (__u64)min) / (__u64)step);
 }
 """#
 }

@@ -132,7 +132,8 @@ extension FunctionEmitter {
                 }
                 bounds.append(negative ? -Int64(raw) : Int64(raw))
             }
-            guard bounds[2] > 0, bounds[1] > bounds[0], (bounds[1] - bounds[0]) / bounds[2] <= 1000 else {
+            let (span, overflow) = bounds[1].subtractingReportingOverflow(bounds[0])
+            guard bounds[2] > 0, bounds[1] > bounds[0], !overflow, span / bounds[2] <= 1000 else {
                 throw .unresolved("lhist() needs min < max, a positive step and at most 1000 buckets")
             }
             planned = .linearHist(min: bounds[0], max: bounds[1], step: bounds[2])
@@ -155,13 +156,14 @@ extension FunctionEmitter {
         w.append("if (!\(p)) { \(cZero(initial, size)) bpf_map_update_elem(&\(entry.bpfName), \(k), \(initial), 1 /* BPF_NOEXIST */); \(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k)); }")
         let update: String
         switch planned {
-        case .count: update = "\(p)[0] += 1;"
-        case .sum: update = "\(p)[0] += \(v);"
+        // Additions wrap (unsigned arithmetic): signed overflow would be undefined in C.
+        case .count: update = "\(p)[0] = (__s64)((__u64)\(p)[0] + 1);"
+        case .sum: update = "\(p)[0] = (__s64)((__u64)\(p)[0] + (__u64)\(v));"
         case .min, .max:
             let cast = signedArgument ? "" : "(__u64)"
             let op = planned == .min ? "<" : ">"
             update = "if (!\(p)[1] || \(cast)\(v) \(op) \(cast)\(p)[0]) { \(p)[0] = \(v); \(p)[1] = 1; }"
-        case .avg, .stats: update = "\(p)[0] += \(v); \(p)[1] += 1;"
+        case .avg, .stats: update = "\(p)[0] = (__s64)((__u64)\(p)[0] + (__u64)\(v)); \(p)[1] += 1;"
         case .hist:
             let b = fresh("_b")
             update = "__u32 \(b) = ken_hist_bucket(\(v)); ken_opaque(\(b)); if (\(b) < \(NativeMapValue.histBuckets)) \(p)[\(b)] += 1;"

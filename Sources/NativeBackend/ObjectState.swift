@@ -13,7 +13,8 @@ final class ObjectState {
     var events = EventTable()
     var records = KernelRecords()
     let architecture: String
-    var usesStartTime = false
+    /// Set when a probe reads `elapsed` (pass 1 tells pass 2).
+    var usesElapsed = false
     /// `#define NAME INTEGER` lines of the program.
     let defines: [String: Int64]
 
@@ -38,9 +39,10 @@ struct ObjectGenerator {
     let kernel: KernelInfo
     let resolved: ResolvedProgram
     static let eventsMap = "ken_events", lostMap = "ken_lost", scratchMap = "ken_scratch", startMap = "ken_start"
-    /// The ring buffer: 512 KiB holds thousands of records between two reads by the runtime
-    /// and keeps an extension's kernel memory well under the 1 MiB target (issue #16).
-    static let ringBufferBytes = 1 << 19
+    /// The ring buffer: the plan's default, 256 KiB (what bpftrace gives each CPU). It holds
+    /// thousands of records between two reads by the runtime; 512 KiB measured 1,101 KiB per
+    /// extension in ken-bench (the agent maps the data pages twice), over the 1 MiB budget.
+    static let ringBufferBytes = NativePlan.defaultRingBufferBytes
     /// A per-CPU array value may not exceed 32 KiB.
     static let frameLimit = 32 * 1024
 
@@ -53,9 +55,10 @@ struct ObjectGenerator {
         let architecture = ObjectState.machine()
         // Pass 1 learns every map's keys and values (a map may be read in a probe before the
         // one that stores it); pass 2 generates with them.
-        _ = try emitPrograms(ObjectState(kernel: kernel, resolved: resolved, maps: maps, architecture: architecture))
+        let first = ObjectState(kernel: kernel, resolved: resolved, maps: maps, architecture: architecture)
+        _ = try emitPrograms(first)
         let state = ObjectState(kernel: kernel, resolved: resolved, maps: maps, architecture: architecture)
-        let programs = try emitPrograms(state)
+        let programs = try emitPrograms(state, startClock: first.usesElapsed)
         return (assemble(state, programs), plan(state, programs))
     }
 
@@ -66,7 +69,9 @@ struct ObjectGenerator {
         var emitter: FunctionEmitter
     }
 
-    private func emitPrograms(_ state: ObjectState) throws(NativeCompileError) -> [EmittedProgram] {
+    /// `startClock`: BEGIN stores the start time `elapsed` counts from (a BEGIN is added when
+    /// the script has none), so elapsed counts from the extension's start, as in bpftrace.
+    private func emitPrograms(_ state: ObjectState, startClock: Bool = false) throws(NativeCompileError) -> [EmittedProgram] {
         var out: [EmittedProgram] = []
         var attachIndex = 0
         var nestedSlots = 0
@@ -83,6 +88,7 @@ struct ObjectGenerator {
                     var slot = 0
                     if target.nests { nestedSlots += 1; slot = nestedSlots }
                     let emitter = FunctionEmitter(object: state, target: target, programName: name)
+                    if startClock, target.attach == .begin { emitter.body.line("ken_start_clock();") }
                     if let predicate = probe.predicate {
                         let condition = try emitter.truth(emitter.emit(predicate))
                         emitter.body.line("if (!\(condition))")
@@ -97,6 +103,14 @@ struct ObjectGenerator {
             }
         }
         if out.isEmpty { throw .unresolved("the program has no probes") }
+        if startClock, !out.contains(where: { $0.target.attach == .begin }) {
+            let target = ProgramTarget(section: "raw_tp", attach: .begin, context: .none, attachPoint: "BEGIN",
+                                       shortName: "start", probeName: "BEGIN", nests: true)
+            let emitter = FunctionEmitter(object: state, target: target, programName: "ken_begin_clock")
+            emitter.body.line("ken_start_clock();")
+            nestedSlots += 1
+            out.insert(EmittedProgram(target: target, name: "ken_begin_clock", slot: nestedSlots, emitter: emitter), at: 0)
+        }
         // clang puts programs in ELF sections by name and libbpf lists them section by
         // section: group them the same way so the C, the plan and the ELF share one order.
         var firstUse: [String: Int] = [:]
@@ -166,6 +180,14 @@ struct ObjectGenerator {
                 if (lost)
                     *lost += 1;
             }
+        }
+
+        /* BEGIN: elapsed counts from now. */
+        KEN_INLINE void ken_start_clock(void)
+        {
+            __u32 zero = 0;
+            __u64 now = bpf_ktime_get_ns();
+            bpf_map_update_elem(&\(Self.startMap), &zero, &now, 0);
         }
 
         KEN_INLINE __u64 ken_elapsed(void)

@@ -119,8 +119,8 @@ enum ProbeSections {
 
     /// `interval:s:1`, `profile:hz:99`, `interval:1s` (0.21+) → nanoseconds.
     static func period(_ target: [String]) -> UInt64? {
-        var unit: String
-        var count: String
+        let unit: String
+        let count: String
         if target.count == 2 {
             (unit, count) = (target[0], target[1])
         } else if target.count == 1 {
@@ -131,14 +131,17 @@ enum ProbeSections {
             return nil
         }
         guard let n = UInt64(count), n > 0 else { return nil }
+        let scale: UInt64
         switch unit {
-        case "s": return n * 1_000_000_000
-        case "ms": return n * 1_000_000
-        case "us": return n * 1_000
-        case "ns": return n
-        case "hz": return 1_000_000_000 / n
-        case "m", "min": return n * 60_000_000_000
-        default: unit = ""; return nil
+        case "hz": return n <= 1_000_000_000 ? 1_000_000_000 / n : nil
+        case "s": scale = 1_000_000_000
+        case "ms": scale = 1_000_000
+        case "us": scale = 1_000
+        case "ns": scale = 1
+        case "m", "min": scale = 60_000_000_000
+        default: return nil
         }
+        let (ns, overflow) = n.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : ns
     }
 }

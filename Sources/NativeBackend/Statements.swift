@@ -39,7 +39,7 @@ extension FunctionEmitter {
         case let .forRange(variable, start, end, inner):
             let a = try emit(start), b = try emit(end)
             let v = declare(variable, .s64)
-            try nested("for (\(v.c) = (__s64)\(try widened(a)); (__s64)\(v.c) < (__s64)\(try widened(b)); \(v.c)++) {", inner)
+            try nested("for (\(v.c) = (__s64)\(try widened(a)); (__s64)\(v.c) < (__s64)\(try widened(b)); \(v.c) = (__s64)((__u64)\(v.c) + 1)) {", inner)
         case .forMap:
             throw .unsupported(.init("for over a map"))
         case .breakStatement:
@@ -101,17 +101,9 @@ extension FunctionEmitter {
                 body.line(try store(result, into: current.c, as: current.kind))
                 return
             }
-            var kind = v.kind
-            if case let .tuple(kinds) = kind {
-                kind = .tuple(kinds)
-            }
-            if kind == .none || kind == .args { throw .unsupported(.init("assigning \(kind) to $\(name)")) }
-            let variable = declare(name, kind)
-            if variable.kind.cScalarType == nil, variable.kind.byteSize > 0, v.kind.cScalarType == nil {
-                body.line("{ \(try store(v, into: variable.c, as: variable.kind)) }")
-            } else {
-                body.line(try store(v, into: variable.c, as: variable.kind))
-            }
+            if v.kind == .none || v.kind == .args { throw .unsupported(.init("assigning \(v.kind) to $\(name)")) }
+            let variable = declare(name, v.kind)
+            body.line(try store(v, into: variable.c, as: variable.kind))
         case let .map(name, keys):
             if let binary = op.binaryOperator {
                 let v = try emit(value)

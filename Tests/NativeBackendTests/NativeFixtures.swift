@@ -2,7 +2,9 @@ import BpftraceSemantics
 import BpftraceSyntax
 import Foundation
 import KernelInfo
+import NativeABI
 import NativeBackend
+import NativeRuntime
 import XCTest
 
 /// Shared fixtures: the running kernel, program sources from the repository, and resolving.
@@ -69,5 +71,27 @@ enum NativeFixtures {
                   let id = object["id"] as? String, let program = object["reference_program"] as? String else { return nil }
             return (id, program)
         }
+    }
+
+    /// Starts `artifact` under NativeRuntime with a scratch pin root and output directory, runs
+    /// `body` with the extension and the directory its stdout.log is in, then removes both.
+    static func withExtension<T>(_ artifact: NativeArtifact, onExit: @escaping @Sendable (String) -> Void = { _ in },
+                                 _ body: (NativeExtension, String) throws -> T) throws -> T {
+        let tag = UUID().uuidString.prefix(8)
+        let pinRoot = "/sys/fs/bpf/ken-gen-test-\(tag)"
+        let output = NSTemporaryDirectory() + "ken-gen-out-\(tag)"
+        let id = "gen\(tag)"
+        defer {
+            NativeExtension.removePins(id: id, pinRoot: pinRoot)
+            rmdir(pinRoot)
+            try? FileManager.default.removeItem(atPath: output)
+        }
+        let running = try NativeExtension.start(artifact, id: id, pinRoot: pinRoot, outputDirectory: output, onExit: onExit)
+        return try body(running, output)
+    }
+
+    /// What the extension wrote to stdout.log in `directory`.
+    static func log(_ directory: String) -> String {
+        (try? String(contentsOfFile: directory + "/stdout.log", encoding: .utf8)) ?? ""
     }
 }

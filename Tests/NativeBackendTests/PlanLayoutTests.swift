@@ -60,8 +60,8 @@ final class PlanLayoutTests: XCTestCase {
         XCTAssertEqual(plan.eventsMapName, "ken_events")
         XCTAssertEqual(plan.lostMapName, "ken_lost")
         XCTAssertEqual(plan.startTimeMapName, "ken_start")
-        XCTAssertEqual(plan.ringBufferBytes, 1 << 19)
-        XCTAssertTrue(source.contains("__uint(max_entries, \(1 << 19));"), "the ring buffer has the plan's size")
+        XCTAssertEqual(plan.ringBufferBytes, NativePlan.defaultRingBufferBytes)
+        XCTAssertTrue(source.contains("__uint(max_entries, \(NativePlan.defaultRingBufferBytes));"), "the ring buffer has the plan's size")
         XCTAssertTrue(source.contains("__uint(map_flags, 1); /* BPF_F_NO_PREALLOC */"), "hash maps allocate entries as they are inserted")
 
         // The C declares what the plan says, under the same names.

@@ -21,6 +21,7 @@ final class UnsupportedTests: XCTestCase {
         ("struct foo { int a; };\nBEGIN { exit(); }", "C type definitions in the program"),
         ("usdt:/bin/bash:main { exit(); }", "usdt probes"),
         ("BEGIN { $x = 1; printf(\"%d\\n\", &$x); }", "address-of (&)"),
+        ("interval:s:99999999999999 { exit(); }", "interval period 's:99999999999999'"),
     ]
 
     func testUnsupportedFeaturesAreRefusedWithTheirReason() throws {
