@@ -164,7 +164,8 @@ extension FunctionEmitter {
         var size = 64
         if arguments.count == 2 {
             if case let .integer(literal) = arguments[1].kind, let n = literal.value, n >= 1, n <= 1024 {
-                size = Int(n)
+                // bpftrace 0.17 keeps n characters (docs/semantics.md): n bytes and the NUL.
+                size = Int(n) + 1
             } else {
                 // A run-time length: read at most that many bytes (NUL included) into 64.
                 let v = try emit(first)
@@ -173,7 +174,7 @@ extension FunctionEmitter {
                 let user = memorySpace(of: first, v)
                 guard v.kind.isScalar else { throw .unsupported(.init("str() of \(v.kind) with a length")) }
                 let t = frameBuffer(size)
-                return CValue(c: "({ \(cZero(t, size)) __u32 \(limit) = \(n) < \(size) ? (__u32)\(n) : \(size); \(readHelper(user: user, string: true))(\(t), \(limit), (const void *)\(try widened(v))); \(t); })",
+                return CValue(c: "({ \(cZero(t, size)) __u32 \(limit) = \(n) < \(size) ? (__u32)\(n) + 1 : \(size); \(readHelper(user: user, string: true))(\(t), \(limit), (const void *)\(try widened(v))); \(t); })",
                               kind: .string(size: size))
             }
         }

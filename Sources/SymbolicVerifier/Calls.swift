@@ -97,7 +97,8 @@ extension ProbeRun {
             guard case let .integer(literal) = arguments[1].kind, let value = literal.value, value > 0, value <= 1024 else {
                 return unsupported("str() with a non-constant length", expression, &state)
             }
-            size = Int(value)
+            // bpftrace 0.17 keeps n characters: the buffer holds them and the NUL.
+            size = Int(value) + 1
         }
         let value = evaluate(source, &state)
         switch value {

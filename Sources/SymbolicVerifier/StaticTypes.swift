@@ -166,7 +166,7 @@ struct StaticTypes {
             switch name {
             case "str":
                 if arguments.count > 1, case let .integer(literal) = arguments[1].kind, let size = literal.value {
-                    return .string(size: Int(min(size, 1024)))
+                    return .string(size: Int(min(size, 1024)) + 1)  // n characters and the NUL
                 }
                 return .string(size: Defaults.stringSize)
             case "comm": return .string(size: Defaults.commSize)

@@ -109,7 +109,7 @@ final class GeneratedCodeRunTests: XCTestCase {
     }
 
     /// Strings: user memory read with the user helper (or by address, for a pointer kept in a map), zero after the NUL, `str(s, n)` keeps
-    /// n - 1 bytes, `==` compares contents, comm is the thread's name.
+    /// n characters, `==` compares contents, comm is the thread's name.
     func testStringsAreReadAndComparedAsDocumented() throws {
         if geteuid() != 0 { throw XCTSkip("needs root to load and run BPF programs") }
         guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/bpftool") else { throw XCTSkip("needs bpftool") }
@@ -140,7 +140,7 @@ final class GeneratedCodeRunTests: XCTestCase {
         }
         func padded(_ text: String) -> [UInt8] { Array(text.utf8) + [UInt8](repeating: 0, count: 64 - text.utf8.count) }
         XCTAssertEqual(values[0], padded(path))
-        XCTAssertEqual(values[1], padded("/non"))
+        XCTAssertEqual(values[1], padded("/none"))
         XCTAssertEqual(values[2], padded("equal"))
         XCTAssertEqual(values[3], padded("different"))
         XCTAssertEqual(values[4], padded(path), "a user pointer kept in a map is still read from user memory")

@@ -96,9 +96,9 @@ final class IntegerRulesDifferentialTests: DifferentialTestCase {
              source: "tracepoint:sched:sched_process_exec /comm == \"abcdefghijklmno\"/ { printf(\"%s\\n\", comm); }\n",
              documented: "abcdefghijklmno\n",
              trigger: "d=$(mktemp -d); ln -s /bin/true \"$d/abcdefghijklmnopqrstuvwxyz\"; \"$d/abcdefghijklmnopqrstuvwxyz\"; rm -rf \"$d\""),
-        Rule(name: "str() reads 64 bytes: 63 characters and a NUL; str(s, n) n - 1",
+        Rule(name: "str() reads 64 bytes: 63 characters and a NUL; str(s, n) n characters",
              source: "tracepoint:syscalls:sys_enter_openat /comm == \"{{COMM}}\"/ { printf(\"%s|%s\\n\", str(args->filename), str(args->filename, 5)); }\n",
-             documented: String(longPath.prefix(63)) + "|" + String(longPath.prefix(4)) + "\n",
+             documented: String(longPath.prefix(63)) + "|" + String(longPath.prefix(5)) + "\n",
              trigger: ": >\(longPath); read x <\(longPath); rm -f \(longPath)", linePrefix: "/tmp/ken-diff-strlen"),
     ]
 

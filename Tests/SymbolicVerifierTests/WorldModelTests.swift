@@ -47,7 +47,7 @@ final class WorldModelTests: XCTestCase {
         let comm = try XCTUnwrap(result.asserts[0].counterexample?.values.first { $0.name == "comm" })
         XCTAssertEqual(comm.value, "\"zsh\"")
         // str() truncates to its buffer and keeps the terminating NUL.
-        expect(try verify(probe("$s = str(\"abcdef\", 4); assert($s == \"abc\");")), .verified)
+        expect(try verify(probe("$s = str(\"abcdef\", 4); assert($s == \"abcd\");")), .verified)
     }
 
     func testMapWriteThenReadInTheSameRun() throws {
