@@ -91,7 +91,9 @@ let package = Package(
         .target(name: "Registry", dependencies: ["SQLite", "KenProto", "Digest", "NativeABI"]),
         .target(name: "AgentCore", dependencies: [
             "KenRPC", "KenProto", "Registry", "KernelLoader", "BPF", "BpftraceSyntax", "Systemd", "TOML", "Accounts", "KenVersion",
-            "KernelInfo",  // the running release for Status (no Z3, LLM or curl behind it)
+            // The native backend: the agent resolves and compiles scripts itself (no Z3, LLM or
+            // curl behind any of these).
+            "KernelInfo", "BpftraceSemantics", "NativeABI", "NativeBackend", "NativeRuntime",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // kenc's library: the daemons' calls, every output format and JSON document, exit
