@@ -9,6 +9,9 @@
 // - `BPFObject(elf:name:)` → `load()` → `programs` → `attach(_:)` → `BPFLink.pin(at:)`: load an
 //   ELF object from memory, capture the verifier log, attach every program by its section.
 // - `PinnedLink.open(at:)`, `PinnedLink.unpin(at:)`: reopen or remove links pinned in bpffs.
+// - `BPFMap` (keys, per-CPU lookups, update, delete, pin), `BPFRingBuffer` (consume records),
+//   `PerfEvent.cpuClock` + `BPFObject.attach(programNamed:perfEvent:)` (interval/profile),
+//   `BPFProgramFD` (pin, open pinned, `BPF_PROG_TEST_RUN`): what the native runtime needs.
 // - `KernelPrograms.all()`, `KernelPrograms.info(id:)`: every program in the kernel, like
 //   `bpftool prog list` (id, type, name, tag, uid, load time, map ids, memlock bytes).
 import CBPF
@@ -33,6 +36,11 @@ public struct BPFError: Error, Sendable, Equatable, CustomStringConvertible {
         case nextProgramID = "iterate program ids"
         case programByID = "open program by id"
         case invalidArgument = "invalid argument"
+        case pinObject = "pin"
+        case mapAccess = "map access"
+        case ringBuffer = "ring buffer"
+        case perfEvent = "open perf event"
+        case testRun = "test run program"
     }
 
     public let operation: Operation

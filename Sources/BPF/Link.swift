@@ -10,9 +10,29 @@ public final class BPFLink {
     /// The program this link attaches.
     public let programName: String
 
-    init(handle: OpaquePointer, programName: String) {
+    /// A perf event fd this process opened for the link (interval/profile probes), closed by
+    /// `releaseKeepingPin()`.
+    private var ownedPerfEventFD: Int32?
+
+    init(handle: OpaquePointer, programName: String, ownedPerfEventFD: Int32? = nil) {
         self.handle = handle
         self.programName = programName
+        self.ownedPerfEventFD = ownedPerfEventFD
+    }
+
+    /// Lets go of a pinned link without touching the kernel object: closes this process's fds
+    /// and nothing else. Why not `destroy()`: libbpf's detach of a perf-event link first
+    /// disables the perf event (`PERF_EVENT_IOC_DISABLE`), which stops a cpu-clock timer the
+    /// pinned link still needs.
+    public func releaseKeepingPin() {
+        guard let handle else { return }
+        let fd = bpf_link__fd(handle)
+        bpf_link__disconnect(handle)
+        _ = bpf_link__destroy(handle)
+        self.handle = nil
+        if fd >= 0 { _ = Glibc.close(fd) }
+        if let event = ownedPerfEventFD, event != fd { _ = Glibc.close(event) }
+        ownedPerfEventFD = nil
     }
 
     deinit { destroy() }

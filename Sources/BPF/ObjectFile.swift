@@ -147,6 +147,46 @@ public final class BPFObject {
         }
     }
 
+    /// A map of the object by its name in the ELF, with an fd of its own that outlives the
+    /// object (valid once loaded).
+    public func map(named mapName: String) throws -> BPFMap {
+        guard let map = bpf_object__find_map_by_name(handle, mapName) else {
+            throw BPFError(.invalidArgument, errno: ENOENT, subject: "map \(mapName) in object \(name)")
+        }
+        let fd = bpf_map__fd(map)
+        guard fd >= 0 else {
+            throw BPFError(.invalidArgument, errno: EBADF, subject: "map \(mapName) of \(name) is not loaded")
+        }
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { throw BPFError(.mapAccess, errno: currentErrno(), subject: "dup map \(mapName)") }
+        return try BPFMap(owning: copy, subject: "map \(mapName)")
+    }
+
+    /// Sets a map's `max_entries` before `load()` (e.g. a ring buffer's size in bytes).
+    public func setMaxEntries(mapNamed mapName: String, _ entries: UInt32) throws {
+        guard let map = bpf_object__find_map_by_name(handle, mapName) else {
+            throw BPFError(.invalidArgument, errno: ENOENT, subject: "map \(mapName) in object \(name)")
+        }
+        let rc = bpf_map__set_max_entries(map, entries)
+        if rc != 0 { throw BPFError(.invalidArgument, errno: currentErrno(rc), subject: "max_entries of map \(mapName)") }
+    }
+
+    /// Chooses, before `load()`, whether a program is loaded at all.
+    public func setAutoload(programNamed programName: String, _ autoload: Bool) throws {
+        let rc = bpf_program__set_autoload(try findProgram(programName), autoload)
+        if rc != 0 { throw BPFError(.invalidArgument, errno: currentErrno(rc), subject: "autoload of \(programName)") }
+    }
+
+    /// A loaded program with an fd of its own that outlives the object.
+    public func program(named programName: String) throws -> BPFProgramFD {
+        let fd = try programFD(named: programName)
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { throw BPFError(.invalidArgument, errno: currentErrno(), subject: "dup program \(programName)") }
+        return try BPFProgramFD(owning: copy, subject: "program \(programName)")
+    }
+
+    func findProgramHandle(_ programName: String) throws -> OpaquePointer { try findProgram(programName) }
+
     private func findProgram(_ programName: String) throws -> OpaquePointer {
         guard let program = bpf_object__find_program_by_name(handle, programName) else {
             throw BPFError(.invalidArgument, errno: ENOENT,

@@ -23,41 +23,229 @@ public enum NativeRuntimeError: Error, Sendable, CustomStringConvertible {
 }
 
 /// A native extension in the kernel: its programs attached and pinned under
-/// `<pinRoot>/<id>/`, its maps pinned beside them, and the output runtime reading its ring
-/// buffer into `<outputDirectory>/stdout.log` as bpftrace's `-f json` lines.
+/// `<pinRoot>/<id>/` (see `PinLayout`: `links/`, `maps/`, `progs/`), its maps pinned beside
+/// them, and the output runtime reading its ring buffer into `<outputDirectory>/stdout.log` as
+/// bpftrace's `-f json` lines.
+///
+/// The object reads output for as long as it lives: dropping it without `stop()` stops the
+/// reading (the pins keep the programs attached and their records wait in the ring buffer) —
+/// what happens when the agent exits, and what `adopt` resumes.
 public final class NativeExtension: Sendable {
     public let id: String
+    /// The kernel ids of its programs (attached probes and END) and links, for list/show.
+    public let programIDs: [UInt32]
+    public let linkIDs: [UInt32]
+    let runtime: ExtensionRuntime
 
-    init(id: String) { self.id = id }
+    init(id: String, runtime: ExtensionRuntime, programIDs: [UInt32], linkIDs: [UInt32]) {
+        self.id = id
+        self.runtime = runtime
+        self.programIDs = programIDs
+        self.linkIDs = linkIDs
+    }
+
+    deinit { runtime.release() }
+
+    /// The default bound of `stdout.log` (as bpftrace children's logs).
+    public static let defaultLogLimitBytes = 1 << 20
 
     /// Loads every program through the kernel verifier and unloads it again: nothing attached,
-    /// nothing pinned, no BEGIN run.
+    /// nothing pinned, no BEGIN run. Returns the programs as the kernel saw them while loaded.
     public static func verifyOnly(_ artifact: NativeArtifact) throws(NativeRuntimeError) -> [KernelProgramInfo] {
-        throw .other("the native runtime is not built yet")
+        let object = try load(artifact, name: "ken_verify")
+        var infos: [KernelProgramInfo] = []
+        for program in object.programs where program.autoload {
+            if let info = try? object.programInfo(named: program.name) { infos.append(info) }
+        }
+        return infos
+        // `object` goes here: its programs and maps leave the kernel.
     }
 
     /// Loads, pins, attaches, runs BEGIN and starts reading output. `onExit` is called (once)
-    /// when the program calls `exit()`, after END ran and the maps were printed.
+    /// when the program calls `exit()`, after END ran and the maps were printed. All or
+    /// nothing: a failed start leaves no pin.
     public static func start(_ artifact: NativeArtifact, id: String, pinRoot: String, outputDirectory: String,
+                             logLimitBytes: Int = defaultLogLimitBytes,
                              onExit: @escaping @Sendable (String) -> Void) throws(NativeRuntimeError) -> NativeExtension {
-        throw .other("the native runtime is not built yet")
+        let plan = artifact.plan
+        let layout = try PinLayout(pinRoot: pinRoot, id: id)
+        if !PinLayout.names(in: layout.directory).isEmpty {
+            throw .other("\(layout.directory) already holds pins: stop or adopt that extension first")
+        }
+        let object = try load(artifact, name: "ken")
+        try layout.create(pinRoot: pinRoot)
+        var runtime: ExtensionRuntime?
+        do {
+            var maps: [String: BPFMap] = [:]
+            for spec in plan.maps {
+                maps[spec.name] = try pinnedMap(object, spec.bpfName, layout)
+            }
+            let events = try pinnedMap(object, plan.eventsMapName, layout)
+            let lost = try pinnedMap(object, plan.lostMapName, layout)
+            var programIDs: [UInt32] = []
+            var linkIDs: [UInt32] = []
+            var endPrograms: [BPFProgramFD] = []
+            var beginPrograms: [String] = []
+            for probe in plan.probes {
+                let name = probe.programName
+                switch probe.attach {
+                case .section:
+                    let info = try attach(name, pinAt: layout.link(name), keepPerfEvent: false) { try object.attach(programNamed: name) }
+                    linkIDs.append(info.id); programIDs.append(info.programID)
+                case let .interval(nanoseconds):
+                    let cpu = PerfEvent.onlineCPUs()[0]
+                    let info = try attach(name, pinAt: layout.link(name), keepPerfEvent: true) {
+                        try object.attach(programNamed: name, cpu: cpu, periodNanoseconds: nanoseconds)
+                    }
+                    linkIDs.append(info.id); programIDs.append(info.programID)
+                case let .profile(nanoseconds):
+                    for cpu in PerfEvent.onlineCPUs() {
+                        let info = try attach(name, pinAt: layout.link("\(name).cpu\(cpu)"), keepPerfEvent: true) {
+                            try object.attach(programNamed: name, cpu: cpu, periodNanoseconds: nanoseconds)
+                        }
+                        linkIDs.append(info.id); programIDs.append(info.programID)
+                    }
+                case .begin:
+                    beginPrograms.append(name)
+                case .end:
+                    let program = try bpf("END program \(name)") { try object.program(named: name) }
+                    try bpf("pinning \(name)") { try program.pin(at: layout.program(name)) }
+                    endPrograms.append(program)
+                    programIDs.append(program.info.id)
+                }
+            }
+            let ringBuffer = try bpf("the ring buffer") { try BPFRingBuffer(map: events) }
+            let created = try ExtensionRuntime(
+                id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, maps: maps, lostMap: lost,
+                endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
+                adopting: false, onExit: onExit)
+            runtime = created
+            try created.activate()
+            for name in beginPrograms {
+                let program = try bpf("BEGIN program \(name)") { try object.program(named: name) }
+                _ = try bpf("running BEGIN") { try program.testRun() }
+            }
+            var seen = Set<UInt32>()
+            return NativeExtension(id: id, runtime: created, programIDs: programIDs.filter { seen.insert($0).inserted },
+                                   linkIDs: linkIDs)
+        } catch {
+            runtime?.release()
+            layout.removeAll()
+            throw error
+        }
     }
 
-    /// Takes over an extension a previous agent started, from its pins and plan.
+    /// Takes over an extension a previous agent started, from its pins and plan: reading
+    /// resumes where the previous reader stopped (records written meanwhile wait in the ring
+    /// buffer, up to its size; what did not fit is reported as lost events).
     public static func adopt(plan: NativePlan, id: String, pinRoot: String, outputDirectory: String,
+                             logLimitBytes: Int = defaultLogLimitBytes,
                              onExit: @escaping @Sendable (String) -> Void) throws(NativeRuntimeError) -> NativeExtension {
-        throw .notPinned("the native runtime is not built yet")
+        let layout = try PinLayout(pinRoot: pinRoot, id: id)
+        func open<T>(_ what: String, _ body: () throws -> T) throws(NativeRuntimeError) -> T {
+            do { return try body() } catch { throw .notPinned("\(what): \(error)") }
+        }
+        var maps: [String: BPFMap] = [:]
+        for spec in plan.maps {
+            maps[spec.name] = try open("map \(spec.bpfName)") { try BPFMap.open(pinned: layout.map(spec.bpfName)) }
+        }
+        let events = try open("ring buffer") { try BPFMap.open(pinned: layout.map(plan.eventsMapName)) }
+        let lost = try open("lost counter") { try BPFMap.open(pinned: layout.map(plan.lostMapName)) }
+        var endPrograms: [BPFProgramFD] = []
+        var programIDs: [UInt32] = []
+        var linkIDs: [UInt32] = []
+        for probe in plan.probes where probe.attach == .end {
+            let program = try open("END program") { try BPFProgramFD.open(pinned: layout.program(probe.programName)) }
+            endPrograms.append(program)
+            programIDs.append(program.info.id)
+        }
+        for name in PinLayout.names(in: layout.links) {
+            let link = try open("link \(name)") { try PinnedLink.open(at: layout.link(name)) }
+            linkIDs.append(link.info.id)
+            if !programIDs.contains(link.info.programID) { programIDs.append(link.info.programID) }
+        }
+        let attachedProbes = plan.probes.filter { ![.begin, .end].contains($0.attach) }
+        if !attachedProbes.isEmpty && linkIDs.isEmpty { throw .notPinned("no link pins in \(layout.links)") }
+        let ringBuffer = try open("ring buffer") { try BPFRingBuffer(map: events) }
+        let runtime = try ExtensionRuntime(
+            id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, maps: maps, lostMap: lost,
+            endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
+            adopting: true, onExit: onExit)
+        try runtime.activate()
+        return NativeExtension(id: id, runtime: runtime, programIDs: programIDs, linkIDs: linkIDs)
     }
 
-    /// Stops: detaches the probes, runs END, prints every map, removes the pins.
+    /// Stops: detaches the probes, runs END, prints every map, removes the pins. Stopping an
+    /// extension that already stopped (its `exit()` ran) does nothing.
     public func stop() throws(NativeRuntimeError) {
-        throw .other("the native runtime is not built yet")
+        try runtime.finish()
     }
+
+    /// False once the extension stopped (by `stop()` or its own `exit()`).
+    public var isRunning: Bool { runtime.isRunning }
 
     /// Removes what an extension left pinned when it cannot be adopted (no END, no output).
-    public static func removePins(id: String, pinRoot: String) {}
+    public static func removePins(id: String, pinRoot: String) {
+        (try? PinLayout(pinRoot: pinRoot, id: id))?.removeAll()
+    }
 
-    /// The kernel ids of its programs and links, for list/show.
-    public var programIDs: [UInt32] { [] }
-    public var linkIDs: [UInt32] { [] }
+    // MARK: Steps
+
+    private static func load(_ artifact: NativeArtifact, name: String) throws(NativeRuntimeError) -> BPFObject {
+        let plan = artifact.plan
+        guard plan.version == NativePlan.currentVersion else {
+            throw .other("the plan is version \(plan.version), this agent reads version \(NativePlan.currentVersion): regenerate")
+        }
+        let object: BPFObject
+        do { object = try BPFObject(elf: artifact.object, name: name) } catch {
+            throw .other("not a loadable BPF object: \(error)")
+        }
+        let names = Set(object.programs.map(\.name))
+        if let missing = plan.probes.first(where: { !names.contains($0.programName) }) {
+            throw .other("the object has no program \(missing.programName) the plan names")
+        }
+        do {
+            try object.setMaxEntries(mapNamed: plan.eventsMapName, UInt32(plan.ringBufferBytes))
+            try object.load()
+        } catch let error as BPFError {
+            throw .rejected(program: rejectedProgram(error.libbpfLog) ?? "the object",
+                            verifierLog: error.verifierLog, libbpfLog: error.libbpfLog)
+        } catch {
+            throw .other("\(error)")
+        }
+        return object
+    }
+
+    /// libbpf names the failing program as `prog 'NAME': …`.
+    static func rejectedProgram(_ log: String) -> String? {
+        guard let start = log.range(of: "prog '") else { return nil }
+        let rest = log[start.upperBound...]
+        guard let end = rest.firstIndex(of: "'") else { return nil }
+        return String(rest[..<end])
+    }
+
+    private static func pinnedMap(_ object: BPFObject, _ name: String, _ layout: PinLayout) throws(NativeRuntimeError) -> BPFMap {
+        let map = try bpf("map \(name)") { try object.map(named: name) }
+        try bpf("pinning map \(name)") { try map.pin(at: layout.map(name)) }
+        return map
+    }
+
+    /// Attaches, pins the link, lets go of this process's reference; returns the link's ids.
+    private static func attach(_ name: String, pinAt path: String, keepPerfEvent: Bool,
+                               _ body: () throws -> BPFLink) throws(NativeRuntimeError) -> LinkInfo {
+        let link: BPFLink
+        do { link = try body() } catch { throw .attachFailed(program: name, "\(error)") }
+        do {
+            try link.pin(at: path)
+            let info = try link.info()
+            if keepPerfEvent { link.releaseKeepingPin() } else { link.destroy() }
+            return info
+        } catch {
+            throw .attachFailed(program: name, "\(error)")
+        }
+    }
+
+    private static func bpf<T>(_ what: String, _ body: () throws -> T) throws(NativeRuntimeError) -> T {
+        do { return try body() } catch { throw .other("\(what): \(error)") }
+    }
 }

@@ -1,0 +1,202 @@
+import BPF
+import Foundation
+import Glibc
+import NativeABI
+
+/// The output side of one running native extension: reads its ring buffer (woken by the shared
+/// `RingBufferReactor`), turns each record into bpftrace's JSON line, carries out the events
+/// bpftrace handles in user space (`print`, `clear`, `zero`, `time`, `exit`), reports lost
+/// events, and stops the extension (detach, END, final map printing, pins removed).
+///
+/// Every step runs under one lock, so the reactor's drains and a stop never interleave.
+final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
+    enum State {
+        /// Probes attached; records are printed.
+        case running
+        /// `exit()` was read: later records are dropped (bpftrace ignores them too) until END.
+        case exiting
+        /// Probes detached, END running or ran: records are printed, `exit()` ignored.
+        case ending
+        /// Pins removed, fds closed.
+        case stopped
+        /// This process let go of the extension (its pins remain for `adopt`).
+        case released
+    }
+
+    let id: String
+    let plan: NativePlan
+    let layout: PinLayout
+    private let lock = NSLock()
+    private var state = State.running
+    private var ringBuffer: BPFRingBuffer?
+    private var maps: [String: BPFMap]
+    private let lostMap: BPFMap?
+    private var endPrograms: [BPFProgramFD]
+    private let output: OutputLog
+    private let lostFile: String
+    private var lostReported: UInt64
+    private var token: UInt64?
+    private let onExit: @Sendable (String) -> Void
+    private let formats: [Int: PrintfFormat]
+    private let symbols = Symbolizer.shared
+
+    init(id: String, plan: NativePlan, layout: PinLayout, ringBuffer: BPFRingBuffer, maps: [String: BPFMap],
+         lostMap: BPFMap?, endPrograms: [BPFProgramFD], outputDirectory: String, logLimitBytes: Int,
+         adopting: Bool, onExit: @escaping @Sendable (String) -> Void) throws(NativeRuntimeError) {
+        self.id = id
+        self.plan = plan
+        self.layout = layout
+        self.ringBuffer = ringBuffer
+        self.maps = maps
+        self.lostMap = lostMap
+        self.endPrograms = endPrograms
+        self.onExit = onExit
+        output = try OutputLog(directory: outputDirectory, limitBytes: logLimitBytes)
+        lostFile = outputDirectory + "/native-lost-reported"
+        if adopting, let text = try? String(contentsOfFile: lostFile, encoding: .utf8),
+           let count = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            lostReported = count
+        } else {
+            lostReported = 0
+            unlink(lostFile)
+        }
+        var formats: [Int: PrintfFormat] = [:]
+        for (index, event) in plan.events.enumerated() {
+            if case let .printf(format, _) = event { formats[index] = PrintfFormat(format) }
+        }
+        self.formats = formats
+    }
+
+    /// Starts reading: the reactor wakes `drainFromReactor` from now on. Also drains what
+    /// waits already (records written while no agent ran).
+    func activate() throws(NativeRuntimeError) {
+        guard let ringBuffer else { return }
+        token = try RingBufferReactor.shared.register(self, pollFD: ringBuffer.pollFD)
+        drainFromReactor()
+    }
+
+    func drainFromReactor() {
+        let exitSeen: Bool = lock.withLock {
+            let before = state
+            drainLocked()
+            return before == .running && state == .exiting
+        }
+        if exitSeen {
+            DispatchQueue.global().async { [self] in
+                if (try? finish()) ?? true { onExit(id) }
+            }
+        }
+    }
+
+    /// Detaches, drains, runs END, drains, prints every map, removes the pins. Returns false if
+    /// the extension was already stopped (or released). Throws, after stopping, if END failed.
+    @discardableResult
+    func finish() throws(NativeRuntimeError) -> Bool {
+        var endFailure: String?
+        let finished: Bool = lock.withLock {
+            guard state == .running || state == .exiting else { return false }
+            layout.removeLinks()
+            drainLocked()
+            state = .ending
+            for program in endPrograms {
+                do { try program.testRun() } catch { endFailure = "\(error)" }
+            }
+            drainLocked()
+            var lines = ["", ""]  // bpftrace 0.17 prints two empty lines before the exit maps
+            for spec in plan.maps.sorted(by: { $0.displayName < $1.displayName }) {
+                guard let map = maps[spec.name] else { continue }
+                if let line = try? MapPrinter(spec: spec, map: map, symbols: symbols).line() { lines.append(line) }
+            }
+            if let lost = lostLineLocked() { lines.append(lost) }
+            output.write(lines)
+            closeLocked(to: .stopped)
+            layout.removeAll()
+            unlink(lostFile)
+            return true
+        }
+        if let endFailure { throw .other("stopped, but END failed: \(endFailure)") }
+        return finished
+    }
+
+    /// Stops reading and closes this process's fds; the pins (and so the extension) remain.
+    func release() {
+        lock.withLock {
+            guard state == .running || state == .exiting else { return }
+            closeLocked(to: .released)
+        }
+    }
+
+    private func closeLocked(to newState: State) {
+        if let token, let ringBuffer { RingBufferReactor.shared.unregister(token: token, pollFD: ringBuffer.pollFD) }
+        token = nil
+        ringBuffer = nil
+        maps = [:]
+        endPrograms = []
+        state = newState
+    }
+
+    var isRunning: Bool { lock.withLock { state == .running } }
+
+    // MARK: Records
+
+    private func drainLocked() {
+        guard let ringBuffer else { return }
+        var lines: [String] = []
+        _ = try? ringBuffer.consume { record in
+            if state == .exiting { return }
+            handle(record, into: &lines)
+        }
+        if let lost = lostLineLocked() { lines.append(lost) }
+        output.write(lines)
+    }
+
+    private func handle(_ record: UnsafeRawBufferPointer, into lines: inout [String]) {
+        let reader = ByteReader(bytes: record)
+        let index = reader.u64(0)
+        guard index < UInt64(plan.events.count) else { return }
+        switch plan.events[Int(index)] {
+        case let .printf(_, arguments):
+            let values = arguments.map { reader.value($0.type, at: $0.offset, symbols: symbols) }
+            let text = (formats[Int(index)] ?? PrintfFormat("")).format(values)
+            lines.append(JSONText.line(type: "printf", data: JSONText.quote(text)))
+        case let .printMap(name, top, divisor):
+            if let printer = printer(name), let line = try? printer.line(top: top, divisor: divisor) { lines.append(line) }
+        case let .printValue(field):
+            lines.append(JSONText.line(type: "value", data: reader.value(field.type, at: field.offset, symbols: symbols).json))
+        case let .clear(name):
+            try? printer(name)?.clear()
+        case let .zero(name):
+            try? printer(name)?.zero()
+        case let .time(format):
+            lines.append(JSONText.line(type: "time", data: JSONText.quote(Self.localTime(format ?? "%H:%M:%S\n"))))
+        case .exit:
+            if state == .running { state = .exiting }
+        }
+    }
+
+    private func printer(_ name: String) -> MapPrinter? {
+        guard let spec = plan.map(named: name), let map = maps[name] else { return nil }
+        return MapPrinter(spec: spec, map: map, symbols: symbols)
+    }
+
+    /// `{"type": "lost_events", "data": {"events": N}}` for records lost since the last report.
+    private func lostLineLocked() -> String? {
+        guard let lostMap, let slots = try? lostMap.lookupPerCPU([UInt8](repeating: 0, count: lostMap.keySize)) else { return nil }
+        let total = slots.map { slot in slot.withUnsafeBytes { ByteReader(bytes: $0).u64(0) } }.reduce(0, &+)
+        guard total > lostReported else { return nil }
+        let delta = total - lostReported
+        lostReported = total
+        try? String(total).write(toFile: lostFile, atomically: true, encoding: .utf8)
+        return JSONText.line(type: "lost_events", data: "{\"events\": \(delta)}")
+    }
+
+    /// strftime in local time, as bpftrace's `time()`.
+    static func localTime(_ format: String) -> String {
+        var now = time(nil)
+        var parts = tm()
+        localtime_r(&now, &parts)
+        var buffer = [CChar](repeating: 0, count: 512)
+        let count = strftime(&buffer, buffer.count, format, &parts)
+        return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
