@@ -186,7 +186,7 @@ let package = Package(
         .testTarget(name: "BpftraceSemanticsTests", dependencies: ["BpftraceSemantics", "BpftraceSyntax", "KernelInfo"]),
         .testTarget(name: "SymbolicVerifierTests", dependencies: ["SymbolicVerifier", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "Z3"]),
         .testTarget(name: "KernelLoaderTests", dependencies: ["KernelLoader", "BPF", "TestSupport"]),
-        .testTarget(name: "AgentCoreTests", dependencies: ["TOML", "Accounts", "Digest", "KernelInfo", "AgentCore", "KenClient", "Registry", "KenRPC", "KenProto", "KernelLoader", "TestSupport", "NativeABI"]),
+        .testTarget(name: "AgentCoreTests", dependencies: ["TOML", "Accounts", "Digest", "KernelInfo", "AgentCore", "KenClient", "Registry", "KenRPC", "KenProto", "KernelLoader", "TestSupport", "NativeABI", "NativeRuntime"]),
         .testTarget(name: "RegistryTests", dependencies: ["Digest", "Registry", "SQLite", "KenProto", "NativeABI"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "HTTP", "TestSupport"]),
         .testTarget(name: "ExampleStoreTests", dependencies: ["ExampleStore", "BpftraceSyntax", "LLM", "TestSupport"]),

@@ -63,8 +63,10 @@ extension ExtensionSupervisor {
             }
         }
         if let native {
+            // The runtime bounds stdout.log itself at logMaxBytes; the follower's own bound is
+            // set above that so only the writer ever rotates the file.
             let lines = OutputFileFollower.lines(directory: configuration.extensionDirectory(id: id),
-                                                 limitBytes: configuration.policy.logMaxBytes) { [self] in
+                                                 limitBytes: 2 * configuration.policy.logMaxBytes) { [self] in
                 running.withLock { $0[id]?.native === native }
             }
             for await line in lines {

@@ -33,7 +33,8 @@ extension ExtensionSupervisor {
         let native: NativeExtension
         do {
             native = try NativeExtension.start(artifact, id: record.id, pinRoot: configuration.pinRoot,
-                                               outputDirectory: directory, onExit: { [self] id in nativeExited(id) })
+                                               outputDirectory: directory, logLimitBytes: configuration.policy.logMaxBytes,
+                                               onExit: { [self] id in nativeExited(id) })
         } catch {
             let summary = Self.firstLine(error.description)
             try markFailed(record.id, error: error.description)
@@ -122,7 +123,7 @@ extension ExtensionSupervisor {
         if native == nil, let plan = (try? registry.nativeArtifact(id: record.id))??.plan {
             native = try? NativeExtension.adopt(plan: plan, id: record.id, pinRoot: configuration.pinRoot,
                                                 outputDirectory: configuration.extensionDirectory(id: record.id),
-                                                onExit: { _ in })
+                                                logLimitBytes: configuration.policy.logMaxBytes, onExit: { _ in })
         }
         if let native {
             do {
@@ -176,7 +177,8 @@ extension ExtensionSupervisor {
         var why: String
         do {
             let native = try NativeExtension.adopt(plan: artifact.plan, id: record.id, pinRoot: configuration.pinRoot,
-                                                   outputDirectory: directory, onExit: { [self] id in nativeExited(id) })
+                                                   outputDirectory: directory, logLimitBytes: configuration.policy.logMaxBytes,
+                                                   onExit: { [self] id in nativeExited(id) })
             running.withLock { $0[record.id] = Running(native: native) }
             do {
                 try recordNative(record.id, native)

@@ -118,6 +118,8 @@ final class TestAgent: @unchecked Sendable {
             }
         }
         rmdir(pinRoot)
+        // Native extensions pin in subdirectories (links/, maps/, progs/).
+        try? FileManager.default.removeItem(atPath: pinRoot)
     }
 }
 

@@ -6,6 +6,7 @@ import KenRPC
 import KernelInfo
 import KernelLoader
 import NativeABI
+import NativeRuntime
 import Registry
 import XCTest
 
@@ -254,9 +255,8 @@ final class NativeBackendKernelTests: XCTestCase {
         // A reboot into another kernel: bpffs is empty, and the stored object was built for a
         // release that no longer runs. The new agent generates it again and starts it.
         await agent.stop()
-        let pinDirectory = agent.configuration.pinDirectory(id: ext.id)
-        for file in (try? FileManager.default.contentsOfDirectory(atPath: pinDirectory)) ?? [] { unlink(pinDirectory + "/" + file) }
-        rmdir(pinDirectory)
+        NativeExtension.removePins(id: ext.id, pinRoot: agent.pinRoot)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: agent.configuration.pinDirectory(id: ext.id)))
         do {
             let registry = try Registry(stateDirectory: agent.stateDirectory)
             var artifact = try XCTUnwrap(try registry.nativeArtifact(id: ext.id))
