@@ -30,6 +30,11 @@ public struct NativePlan: Codable, Sendable, Hashable {
     public var lostMapName: String
     /// Size of the ring buffer in bytes (a power of two, at least one page).
     public var ringBufferBytes: Int
+    /// A one-entry `BPF_MAP_TYPE_ARRAY` of `__u64`: `elapsed` is `bpf_ktime_get_ns()` minus this
+    /// value. The runtime writes CLOCK_MONOTONIC nanoseconds there before it attaches (or runs
+    /// BEGIN); if it does not, the first probe that reads `elapsed` stores its own time.
+    /// nil in plans of objects generated before the field existed.
+    public var startTimeMapName: String?
 
     public init(version: Int = NativePlan.currentVersion, probes: [NativeProbe] = [], maps: [NativeMap] = [],
                 events: [NativeEvent] = [], eventsMapName: String = "ken_events",

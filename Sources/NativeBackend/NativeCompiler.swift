@@ -23,6 +23,10 @@ public enum NativeCompileError: Error, Sendable, CustomStringConvertible {
 
 /// Compiles a resolved bpftrace program to a BPF object: C generated from Ken's AST with this
 /// kernel's types, compiled by clang for `-target bpf`.
+///
+/// Why C and clang rather than emitting instructions: clang gives register allocation, BTF
+/// and CO-RE relocations for free, and the code the verifier sees is readable C in
+/// `kenc show` (docs/architecture.md, "Why generated C").
 public struct NativeCompiler: Sendable {
     public let kernel: KernelInfo
     public let clangPath: String
@@ -34,12 +38,13 @@ public struct NativeCompiler: Sendable {
 
     /// The C source and plan for `resolved` (no clang run).
     public func generate(_ resolved: ResolvedProgram) throws(NativeCompileError) -> (cSource: String, plan: NativePlan) {
-        throw .unsupported(NativeUnsupported("the native code generator is not built yet"))
+        try ObjectGenerator(kernel: kernel, resolved: resolved).generate()
     }
 
     /// Generates and compiles `resolved`.
     public func compile(_ resolved: ResolvedProgram) throws(NativeCompileError) -> NativeArtifact {
         let generated = try generate(resolved)
-        throw .clang("not built yet: \(generated.cSource.count)")
+        let object = try Clang(path: clangPath).compile(generated.cSource)
+        return NativeArtifact(cSource: generated.cSource, object: object, plan: generated.plan, kernelRelease: kernel.release)
     }
 }
