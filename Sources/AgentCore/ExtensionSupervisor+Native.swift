@@ -104,11 +104,12 @@ extension ExtensionSupervisor {
         // The runtime has detached the probes; stop() releases the rest and removes the pins.
         do { try native.stop() } catch { notes(id).append("after exit(): \(error)") }
         NativeExtension.removePins(id: id, pinRoot: configuration.pinRoot)
+        // The note first: whoever sees the record detached finds the reason already written.
+        notes(id).append("detached: the program called exit()")
         _ = try? registry.modify(id: id) {
             $0.state = .detached
             $0.pid = 0
         }
-        notes(id).append("detached: the program called exit()")
         logger.info("native extension exited", metadata: ["id": "\(id)"])
     }
 
