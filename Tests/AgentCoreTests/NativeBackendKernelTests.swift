@@ -323,4 +323,35 @@ final class NativeBackendKernelTests: XCTestCase {
         let allGone = await eventually { second.attach.extension.progIds.allSatisfy { !ProgramTable.exists(id: $0) } }
         XCTAssertTrue(allGone, "detach-all must remove native programs")
     }
+
+    /// The policy binds native programs as it binds bpftrace ones: signal() needs its
+    /// capability at attach, and a policy tightened before an agent restart stops the native
+    /// extension instead of adopting it.
+    func testPolicyAtEveryStartAppliesToNativeExtensions() async throws {
+        try TestAgent.requireKernel()
+        let script = "tracepoint:syscalls:sys_enter_getppid /comm == \"ken-never-runs\"/ { signal(\"SIGUSR1\"); }"
+        let strict = try TestAgent()
+        try await strict.start()
+        addTeardownBlock { await strict.cleanUp() }
+        let refused = try await strict.attach(script, backend: .native)
+        XCTAssertEqual(refused.status.code, .permissionDenied, refused.status.message)
+        XCTAssertTrue(refused.status.message.contains("signal"), refused.status.message)
+        await strict.stop()
+
+        var policy = AgentPolicy()
+        policy.allowedUnsafeBuiltins = [.signal]
+        let agent = try TestAgent(policy: policy)
+        try await agent.start()
+        addTeardownBlock { await agent.cleanUp() }
+        let ext = try await attachNative(agent, script, name: "signaller")
+        await agent.stop()
+        agent.configuration.policy.allowedUnsafeBuiltins = []
+        let server = try await agent.start()
+        let outcome = try XCTUnwrap(server.outcomes.first { $0.id == ext.id })
+        XCTAssertEqual(outcome.action, .refused, outcome.reason)
+        let after = try XCTUnwrap(server.service.registry.get(id: ext.id, withObject: false))
+        XCTAssertEqual(after.state, .failed)
+        XCTAssertTrue(after.lastError.contains("signal"), after.lastError)
+        XCTAssertFalse(NativeExtension.isPinned(id: ext.id, pinRoot: agent.pinRoot), "the refused extension's pins are removed")
+    }
 }
