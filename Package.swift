@@ -159,7 +159,7 @@ let package = Package(
 
         // ken-bench's measurements, as a library the tests reach; the program parses arguments.
         .target(name: "Bench", dependencies: [
-            "AgentCore", "Registry", "KendCore", "Pipeline", "Synthesis", "ExampleStore", "KernelInfo", "KenProto",
+            "AgentCore", "NativeRuntime", "NativeABI", "Registry", "KendCore", "Pipeline", "Synthesis", "ExampleStore", "KernelInfo", "KenProto",
             "KenRPC", "BpftraceSyntax", "BpftraceSemantics", "SymbolicVerifier", "Comprehension", "Contracts",
             "TestSupport",
         ]),
@@ -185,6 +185,7 @@ let package = Package(
         .testTarget(name: "KernelInfoTests", dependencies: ["KernelInfo", "BPF"]),
         .testTarget(name: "BpftraceSemanticsTests", dependencies: ["BpftraceSemantics", "BpftraceSyntax", "KernelInfo"]),
         .testTarget(name: "SymbolicVerifierTests", dependencies: ["SymbolicVerifier", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "Z3"]),
+        .testTarget(name: "NativeRuntimeTests", dependencies: ["NativeRuntime", "NativeABI", "BPF", "TestSupport"]),
         .testTarget(name: "KernelLoaderTests", dependencies: ["KernelLoader", "BPF", "TestSupport"]),
         .testTarget(name: "AgentCoreTests", dependencies: ["TOML", "Accounts", "Digest", "KernelInfo", "AgentCore", "KenClient", "Registry", "KenRPC", "KenProto", "KernelLoader", "TestSupport", "NativeABI", "NativeRuntime"]),
         .testTarget(name: "RegistryTests", dependencies: ["Digest", "Registry", "SQLite", "KenProto", "NativeABI"]),

@@ -9,7 +9,8 @@
 // - `BPFObject(elf:name:)` → `load()` → `programs` → `attach(_:)` → `BPFLink.pin(at:)`: load an
 //   ELF object from memory, capture the verifier log, attach every program by its section.
 // - `PinnedLink.open(at:)`, `PinnedLink.unpin(at:)`: reopen or remove links pinned in bpffs.
-// - `BPFMap` (keys, per-CPU lookups, update, delete, pin), `BPFRingBuffer` (consume records),
+// - `BPFMap` (keys, per-CPU lookups, update, delete, pin), `BPFRingBuffer` (consume records)
+//   and `PollSet` (one epoll over many ring buffers),
 //   `PerfEvent.cpuClock` + `BPFObject.attach(programNamed:perfEvent:)` (interval/profile),
 //   `BPFProgramFD` (pin, open pinned, `BPF_PROG_TEST_RUN`): what the native runtime needs.
 // - `KernelPrograms.all()`, `KernelPrograms.info(id:)`: every program in the kernel, like

@@ -51,6 +51,13 @@ public struct BPFMap: Sendable {
         return try BPFMap(owning: raw, subject: path)
     }
 
+    /// Opens the map with this kernel id (`bpf_map_get_fd_by_id`).
+    public static func open(id: UInt32) throws -> BPFMap {
+        let raw = bpf_map_get_fd_by_id(id)
+        guard raw >= 0 else { throw BPFError(.openPinned, errno: currentErrno(raw), subject: "map id \(id)") }
+        return try BPFMap(owning: raw, subject: "map id \(id)")
+    }
+
     /// The number of CPUs per-CPU maps keep a slot for (possible, not online, CPUs).
     public static let possibleCPUs: Int = max(1, Int(libbpf_num_possible_cpus()))
 
@@ -62,6 +69,11 @@ public struct BPFMap: Sendable {
 
     /// Bytes between two CPUs' slots in a per-CPU value.
     var perCPUStride: Int { (valueSize + 7) / 8 * 8 }
+
+    /// Locked kernel memory charged to the map (fdinfo "memlock", as bpftool shows it).
+    public var memlockBytes: UInt64 {
+        FDInfo.read(fd: fd.rawValue)["memlock"].flatMap { UInt64($0) } ?? 0
+    }
 
     /// Pins the map at `path` (a bpffs file whose directory exists).
     public func pin(at path: String) throws {

@@ -35,8 +35,7 @@ public final class BPFObject {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: elf.count, alignment: 16)
         buffer.copyBytes(from: elf)
         let capacity = max(verifierLogCapacity, 4096)
-        let log = UnsafeMutableBufferPointer<CChar>.allocate(capacity: capacity)
-        log.initialize(repeating: 0)
+        let log = try VerifierLogPages.allocate(capacity)
 
         let opened: OpaquePointer? = LibbpfLog.shared.capture { messages in
             name.withCString { cName -> OpaquePointer? in
@@ -53,7 +52,7 @@ public final class BPFObject {
         guard let opened else {
             let code = currentErrno()
             buffer.deallocate()
-            log.deallocate()
+            VerifierLogPages.free(log)
             throw BPFError(.open, errno: code, subject: "object \(name)")
         }
         handle = opened
@@ -65,7 +64,7 @@ public final class BPFObject {
     deinit {
         bpf_object__close(handle)
         elfBuffer.deallocate()
-        logBuffer.deallocate()
+        VerifierLogPages.free(logBuffer)
     }
 
     /// The programs in the object, in ELF order.
@@ -91,7 +90,7 @@ public final class BPFObject {
     ///   `libbpfLog` holds libbpf's (which program, which relocation).
     public func load() throws {
         if isLoaded { return }
-        logBuffer.update(repeating: 0)
+        logBuffer[0] = 0
         try LibbpfLog.shared.capture { messages in
             let rc = bpf_object__load(handle)
             if rc != 0 {
@@ -193,5 +192,24 @@ public final class BPFObject {
                            subject: "program \(programName) in object \(name)")
         }
         return program
+    }
+}
+
+/// The verifier log buffer in pages of its own (anonymous mmap): untouched pages cost no memory
+/// and unmapping returns every page to the system. Why not malloc: a multi-megabyte buffer
+/// freed once raises glibc's mmap threshold, later ones then come from the heap, and every
+/// load would leave megabytes of freed heap resident in the agent.
+enum VerifierLogPages {
+    static func allocate(_ capacity: Int) throws -> UnsafeMutableBufferPointer<CChar> {
+        let raw = mmap(nil, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let raw, raw != MAP_FAILED else {
+            throw BPFError(.open, errno: currentErrno(), subject: "verifier log buffer of \(capacity) bytes")
+        }
+        let buffer = UnsafeMutableBufferPointer(start: raw.bindMemory(to: CChar.self, capacity: capacity), count: capacity)
+        return buffer
+    }
+
+    static func free(_ buffer: UnsafeMutableBufferPointer<CChar>) {
+        if let base = buffer.baseAddress { munmap(base, buffer.count) }
     }
 }

@@ -44,38 +44,12 @@ public enum KernelPrograms {
     /// - Throws: `BPFError` (.nextProgramID) if the kernel refuses the iteration (EPERM when not
     ///   privileged).
     public static func all() throws -> [KernelProgramInfo] {
-        var result: [KernelProgramInfo] = []
-        var id: UInt32 = 0
-        while true {
-            var next: UInt32 = 0
-            let rc = bpf_prog_get_next_id(id, &next)
-            if rc != 0 {
-                let code = currentErrno(rc)
-                if code == ENOENT { break }
-                throw BPFError(.nextProgramID, errno: code, subject: "after id \(id)")
-            }
-            id = next
-            if let info = try? info(id: next) { result.append(info) }
-        }
-        return result
+        try allIDs().compactMap { try? info(id: $0) }
     }
 
     /// Every program id in the kernel (cheaper than `all()` when only ids are needed).
     public static func allIDs() throws -> [UInt32] {
-        var result: [UInt32] = []
-        var id: UInt32 = 0
-        while true {
-            var next: UInt32 = 0
-            let rc = bpf_prog_get_next_id(id, &next)
-            if rc != 0 {
-                let code = currentErrno(rc)
-                if code == ENOENT { break }
-                throw BPFError(.nextProgramID, errno: code, subject: "after id \(id)")
-            }
-            result.append(next)
-            id = next
-        }
-        return result
+        try KernelObjectIDs.walk("program ids", bpf_prog_get_next_id)
     }
 
     /// The program with this id.
@@ -139,5 +113,32 @@ public enum KernelPrograms {
         clock_gettime(CLOCK_BOOTTIME, &boot)
         let seconds = Double(real.tv_sec - boot.tv_sec) + Double(real.tv_nsec - boot.tv_nsec) / 1e9
         return Date(timeIntervalSince1970: seconds)
+    }
+}
+
+/// The kernel's map and link tables, by id (`bpftool map list`, `bpftool link list`): enough to
+/// check that something left nothing behind.
+public enum KernelObjectIDs {
+    /// Every map id in the kernel.
+    public static func maps() throws -> [UInt32] { try walk("map ids", bpf_map_get_next_id) }
+
+    /// Every link id in the kernel.
+    public static func links() throws -> [UInt32] { try walk("link ids", bpf_link_get_next_id) }
+
+    static func walk(_ what: String, _ next: (UInt32, UnsafeMutablePointer<UInt32>?) -> Int32) throws -> [UInt32] {
+        var result: [UInt32] = []
+        var id: UInt32 = 0
+        while true {
+            var following: UInt32 = 0
+            let rc = next(id, &following)
+            if rc != 0 {
+                let code = currentErrno(rc)
+                if code == ENOENT { break }
+                throw BPFError(.nextProgramID, errno: code, subject: "\(what) after \(id)")
+            }
+            result.append(following)
+            id = following
+        }
+        return result
     }
 }

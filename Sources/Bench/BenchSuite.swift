@@ -4,7 +4,7 @@ import KernelInfo
 
 /// ken-bench's sections, run in order: the program's logic, as a library the tests reach.
 public enum BenchSuite {
-    public static let allSections: Set<String> = ["frontend", "verifier", "comprehension", "agent", "kend"]
+    public static let allSections: Set<String> = ["frontend", "verifier", "comprehension", "agent", "native", "kend"]
 
     /// Runs `sections` and returns their rows. Sections that cannot run here (not root, no
     /// clang) return a row that says why instead of a number.
@@ -29,6 +29,10 @@ public enum BenchSuite {
         if sections.contains("agent") {
             rows += getuid() == 0 ? await AgentBench.run(rounds: rounds)
                 : [Row(section: "agent", metric: "all", samples: 0, unit: "-", note: "not root: the agent cannot load programs")]
+        }
+        if sections.contains("native") {
+            rows += getuid() == 0 ? NativeRuntimeBench.run(rounds: rounds)
+                : [Row(section: "native", metric: "all", samples: 0, unit: "-", note: "not root: cannot load programs")]
         }
         if sections.contains("kend") {
             rows += getuid() == 0 ? await KendBench.run(kernel: kernel, corpus: corpus, prompts: prompts, contracts: contracts)

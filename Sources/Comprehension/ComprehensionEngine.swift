@@ -1,3 +1,4 @@
+import BpftraceSemantics
 import BpftraceSyntax
 import Contracts
 import KernelInfo
@@ -60,7 +61,10 @@ public struct ComprehensionEngine: Sendable {
 
     /// Annotates a candidate already parsed from its text (the synthesis pipeline's front end
     /// hands its tree on): Ken's checks point at that text, and nothing is parsed twice.
-    public func annotate(parsed parsedProgram: Program, prompt: String, file: String = "candidate.bt") async -> ComprehensionResult {
+    /// `resolved`: the resolver's result on that very tree, when the caller has it (the
+    /// pipeline's front end does); else the engine resolves the tree against `kernel`.
+    public func annotate(parsed parsedProgram: Program, resolved: ResolvedProgram? = nil, prompt: String,
+                         file: String = "candidate.bt") async -> ComprehensionResult {
         var session = Session(engine: self, prompt: prompt, file: file)
         let candidate = stripAnnotations(parsedProgram)
         if candidate != parsedProgram {
@@ -68,9 +72,9 @@ public struct ComprehensionEngine: Sendable {
         }
         session.resolveContracts(candidate)
 
-        // Ken's own checks run on the candidate as written (its source ranges).
-        var checks = KernelValueChecks(store: contracts)
-        checks.check(parsedProgram, contracts: session.probeContracts)
+        // Ken's own checks run on the candidate as written (its source ranges), on the
+        // resolver's types; the contracts add only which function arguments are user pointers.
+        let warnings = session.kernelValueWarnings(parsedProgram, resolved: resolved)
 
         var mechanical: [Annotation] = []
         for (index, probe) in candidate.probes.enumerated() {
@@ -126,7 +130,7 @@ public struct ComprehensionEngine: Sendable {
         }
 
         return ComprehensionResult(annotatedProgram: outcome.program, annotatedSource: outcome.source,
-                                   annotations: outcome.kept, notes: session.notes, warnings: checks.warnings,
+                                   annotations: outcome.kept, notes: session.notes, warnings: warnings,
                                    verification: outcome.verification, assertOrigins: outcome.assertOrigins,
                                    assumed: session.assumed.filter { outcome.kept.contains($0) })
     }

@@ -1,3 +1,4 @@
+import BpftraceSemantics
 import BpftraceSyntax
 import Contracts
 import KernelInfo
@@ -48,6 +49,23 @@ struct Session {
                 probeContracts.append(nil)
             }
         }
+    }
+
+    /// Ken's kernel-value checks (byte order, user pointers) on the candidate as written.
+    /// Types come from the resolver; the probe contracts supply only what it cannot know: the
+    /// kernel-function arguments that hold user addresses (`__user` tags, SYSCALL_DEFINE bodies).
+    mutating func kernelValueWarnings(_ program: Program, resolved: ResolvedProgram?) -> [Diagnostic] {
+        guard let resolved = resolved ?? engine.kernel.map({ Resolver(kernel: $0).resolve(program) }) else {
+            notes.append("no kernel types: Ken's byte-order and user-pointer checks did not run")
+            return []
+        }
+        var userArguments = Set<KernelValueChecks.FunctionArgument>()
+        for contract in probeContracts.compactMap({ $0 }) where contract.kind == .function {
+            for argument in contract.arguments where argument.isUserPointer {
+                userArguments.insert(KernelValueChecks.FunctionArgument(function: contract.name, argument: argument.name))
+            }
+        }
+        return KernelValueChecks(userPointerArguments: userArguments).warnings(resolved)
     }
 
     func contractTexts(_ program: Program) -> [(probe: String, text: String)] {

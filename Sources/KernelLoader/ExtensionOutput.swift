@@ -29,6 +29,9 @@ public enum ExtensionOutput {
                 return (payload as? [String: Any]).map(renderHistograms)
             case "stats":
                 return (payload as? [String: Any]).map(renderStats)
+            case "value":
+                // print(value): numbers, strings, tuples as `(1, x)`.
+                return payload.map(value)
             case "lost_events":
                 let lost = (payload as? [String: Any])?["events"].map { "\($0)" } ?? "some"
                 return "Lost \(lost) events"
@@ -119,6 +122,14 @@ public enum ExtensionOutput {
     }
 
     // MARK: - Values
+
+    /// A `print()`ed value as bpftrace's text mode writes it.
+    static func value(_ payload: Any) -> String {
+        if let items = payload as? [Any] { return "(" + items.map(value).joined(separator: ", ") + ")" }
+        var text = scalar(payload)
+        while text.hasSuffix("\n") { text.removeLast() }
+        return text
+    }
 
     static func integer(_ value: Any?) -> Int64? {
         if let number = value as? NSNumber { return number.int64Value }

@@ -28,7 +28,8 @@ public struct NativePlan: Codable, Sendable, Hashable {
     /// A one-entry `BPF_MAP_TYPE_PERCPU_ARRAY` of `__u64`: records the program could not
     /// reserve in the ring buffer (it was full). The runtime reports them as lost events.
     public var lostMapName: String
-    /// Size of the ring buffer in bytes (a power of two, at least one page).
+    /// Size of the ring buffer in bytes (a power of two, at least one page). The runtime sets
+    /// the map to this size before loading, whatever the object declares.
     public var ringBufferBytes: Int
     /// A one-entry `BPF_MAP_TYPE_ARRAY` of `__u64`: `elapsed` is `bpf_ktime_get_ns()` minus this
     /// value. The runtime writes CLOCK_MONOTONIC nanoseconds there before it attaches (or runs
@@ -36,9 +37,15 @@ public struct NativePlan: Codable, Sendable, Hashable {
     /// nil in plans of objects generated before the field existed.
     public var startTimeMapName: String?
 
+    /// 256 KiB: what bpftrace gives each CPU's perf buffer (64 pages). Kernel memory is the
+    /// size; the agent maps the data pages twice (libbpf's wrap-around view), which counts in
+    /// its RSS but is the same kernel memory. 4 MiB per extension would break the < 1 MiB
+    /// per-extension budget.
+    public static let defaultRingBufferBytes = 1 << 18
+
     public init(version: Int = NativePlan.currentVersion, probes: [NativeProbe] = [], maps: [NativeMap] = [],
                 events: [NativeEvent] = [], eventsMapName: String = "ken_events",
-                lostMapName: String = "ken_lost", ringBufferBytes: Int = 1 << 22) {
+                lostMapName: String = "ken_lost", ringBufferBytes: Int = NativePlan.defaultRingBufferBytes) {
         self.version = version
         self.probes = probes
         self.maps = maps

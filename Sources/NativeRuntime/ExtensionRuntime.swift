@@ -37,12 +37,18 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
     private var lostReported: UInt64
     private var token: UInt64?
     private let onExit: @Sendable (String) -> Void
+    /// Sees every line written, after the lock is released (so it may call back in).
+    private let onOutput: (@Sendable ([String]) -> Void)?
+    /// Lines written under the lock and not yet handed to `onOutput`.
+    private var undelivered: [String] = []
     private let formats: [Int: PrintfFormat]
     private let symbols = Symbolizer.shared
 
     init(id: String, plan: NativePlan, layout: PinLayout, ringBuffer: BPFRingBuffer, maps: [String: BPFMap],
          lostMap: BPFMap?, endPrograms: [BPFProgramFD], outputDirectory: String, logLimitBytes: Int,
-         adopting: Bool, onExit: @escaping @Sendable (String) -> Void) throws(NativeRuntimeError) {
+         adopting: Bool, onExit: @escaping @Sendable (String) -> Void,
+         onOutput: (@Sendable ([String]) -> Void)? = nil) throws(NativeRuntimeError) {
+        self.onOutput = onOutput
         self.id = id
         self.plan = plan
         self.layout = layout
@@ -76,15 +82,51 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
     }
 
     func drainFromReactor() {
-        let exitSeen: Bool = lock.withLock {
+        let exitNow: Bool = lock.withLock {
             let before = state
             drainLocked()
-            return before == .running && state == .exiting
+            guard before == .running, state == .exiting else { return false }
+            // exit() in BEGIN: wait until start() has returned the extension to its caller.
+            if !started { exitPending = true; return false }
+            return true
         }
-        if exitSeen {
-            DispatchQueue.global().async { [self] in
-                if (try? finish()) ?? true { onExit(id) }
-            }
+        deliver()
+        if exitNow { stopForExit() }
+    }
+
+    /// Writes lines to stdout.log and keeps them for `onOutput`. Called under the lock.
+    private func emit(_ lines: [String]) {
+        guard !lines.isEmpty else { return }
+        output.write(lines)
+        if onOutput != nil { undelivered += lines }
+    }
+
+    /// Hands the written lines to `onOutput`, outside the lock.
+    private func deliver() {
+        guard let onOutput else { return }
+        let lines: [String] = lock.withLock {
+            defer { undelivered = [] }
+            return undelivered
+        }
+        if !lines.isEmpty { onOutput(lines) }
+    }
+
+    /// True once `start`/`adopt` finished: an `exit()` read earlier (in BEGIN) waits for it, so
+    /// a failed start never calls `onExit` and a good one calls it after it is complete.
+    private var started = false
+    private var exitPending = false
+
+    func markStarted() {
+        let exitNow: Bool = lock.withLock {
+            started = true
+            return exitPending
+        }
+        if exitNow { stopForExit() }
+    }
+
+    private func stopForExit() {
+        DispatchQueue.global().async { [self] in
+            if (try? finish()) ?? true { onExit(id) }
         }
     }
 
@@ -108,20 +150,31 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
                 if let line = try? MapPrinter(spec: spec, map: map, symbols: symbols).line() { lines.append(line) }
             }
             if let lost = lostLineLocked() { lines.append(lost) }
-            output.write(lines)
+            emit(lines)
             closeLocked(to: .stopped)
             layout.removeAll()
             unlink(lostFile)
             return true
         }
+        deliver()
         if let endFailure { throw .other("stopped, but END failed: \(endFailure)") }
         return finished
     }
 
     /// Stops reading and closes this process's fds; the pins (and so the extension) remain.
+    /// An extension whose `exit()` was read is stopping already: that goes on.
     func release() {
         lock.withLock {
-            guard state == .running || state == .exiting else { return }
+            guard state == .running else { return }
+            closeLocked(to: .released)
+        }
+    }
+
+    /// A start that failed: stop reading whatever the state (the caller removes the pins).
+    func abandon() {
+        lock.withLock {
+            guard state != .stopped, state != .released else { return }
+            exitPending = false
             closeLocked(to: .released)
         }
     }
@@ -137,6 +190,7 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
 
     var isRunning: Bool { lock.withLock { state == .running } }
 
+
     // MARK: Records
 
     private func drainLocked() {
@@ -147,7 +201,7 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
             handle(record, into: &lines)
         }
         if let lost = lostLineLocked() { lines.append(lost) }
-        output.write(lines)
+        emit(lines)
     }
 
     private func handle(_ record: UnsafeRawBufferPointer, into lines: inout [String]) {

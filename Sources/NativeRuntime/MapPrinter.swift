@@ -11,40 +11,10 @@ struct MapPrinter {
     let map: BPFMap
     let symbols: Symbolizer
 
-    /// One entry after adding up the CPUs.
-    enum Aggregate {
-        case scalar(PrintedValue)
-        case stats(count: Int64, total: Int64)
-        case buckets([UInt64])
-    }
-
-    struct Entry {
-        var key: [PrintedValue]
-        var value: Aggregate
-    }
+    typealias Entry = MapText.Entry
 
     func line(top: Int = 0, divisor: Int = 0) throws -> String? {
-        var entries = try read()
-        guard !entries.isEmpty else { return nil }
-        entries = order(entries)
-        if top > 0, entries.count > top { entries = Array(entries.suffix(top)) }
-        let payload: String
-        if spec.keyFields.isEmpty {
-            payload = render(entries[0].value, divisor: divisor)
-        } else {
-            payload = "{" + entries.map { entry in
-                JSONText.quote(entry.key.map(\.keyText).joined(separator: ",")) + ": " + render(entry.value, divisor: divisor)
-            }.joined(separator: ", ") + "}"
-        }
-        return JSONText.line(type: lineType, data: "{" + JSONText.quote(spec.displayName) + ": " + payload + "}")
-    }
-
-    var lineType: String {
-        switch spec.value {
-        case .avg, .stats: return "stats"
-        case .hist, .linearHist: return "hist"
-        default: return "map"
-        }
+        MapText(spec: spec).line(try read(), top: top, divisor: divisor)
     }
 
     // MARK: Reading
@@ -62,7 +32,7 @@ struct MapPrinter {
         return entries
     }
 
-    func aggregate(_ slots: [[UInt8]]) -> Aggregate {
+    func aggregate(_ slots: [[UInt8]]) -> MapText.Aggregate {
         func each<T>(_ body: (ByteReader) -> T) -> [T] {
             slots.map { slot in slot.withUnsafeBytes { body(ByteReader(bytes: $0)) } }
         }
@@ -88,7 +58,59 @@ struct MapPrinter {
         }
     }
 
-    // MARK: Ordering
+    // MARK: clear / zero
+
+    /// `clear(@m)`: every key deleted.
+    func clear() throws {
+        for key in try map.keys() { try map.delete(key) }
+    }
+
+    /// `zero(@m)`: every value set to zero, keys kept.
+    func zero() throws {
+        let zeros = [UInt8](repeating: 0, count: map.valueSize)
+        for key in try map.keys() { try map.update(key, zeros) }
+    }
+}
+
+/// A map's entries as bpftrace prints them: ordering, `top`, `div`, JSON.
+struct MapText {
+    let spec: NativeMap
+
+    /// One entry after adding up the CPUs.
+    enum Aggregate: Equatable {
+        case scalar(PrintedValue)
+        case stats(count: Int64, total: Int64)
+        case buckets([UInt64])
+    }
+
+    struct Entry: Equatable {
+        var key: [PrintedValue]
+        var value: Aggregate
+    }
+
+    /// The JSON line, or nil for an empty map (bpftrace prints nothing for it).
+    func line(_ read: [Entry], top: Int = 0, divisor: Int = 0) -> String? {
+        guard !read.isEmpty else { return nil }
+        var entries = order(read)
+        if top > 0, entries.count > top { entries = Array(entries.suffix(top)) }
+        let payload: String
+        if spec.keyFields.isEmpty {
+            payload = render(entries[0].value, divisor: divisor)
+        } else {
+            payload = "{" + entries.map { entry in
+                JSONText.quote(entry.key.map(\.keyText).joined(separator: ",")) + ": " + render(entry.value, divisor: divisor)
+            }.joined(separator: ", ") + "}"
+        }
+        return JSONText.line(type: lineType, data: "{" + JSONText.quote(spec.displayName) + ": " + payload + "}")
+    }
+
+    var lineType: String {
+        switch spec.value {
+        case .avg, .stats: return "stats"
+        case .hist, .linearHist: return "hist"
+        default: return "map"
+        }
+    }
 
     func order(_ entries: [Entry]) -> [Entry] {
         let byKey = entries.enumerated().sorted { a, b in
@@ -146,12 +168,12 @@ struct MapPrinter {
 
     func bucket(_ index: Int, _ count: UInt64) -> String {
         switch spec.value {
-        case let .linearHist(low, high, step):
+        case let .linearHist(low, high, step) where step > 0:
             let buckets = NativeMapValue.linearHistBuckets(min: low, max: high, step: step)
-            if index == 0 { return "{\"max\": \(low - 1), \"count\": \(count)}" }
+            if index == 0 { return "{\"max\": \(low &- 1), \"count\": \(count)}" }
             if index == buckets - 1 { return "{\"min\": \(high), \"count\": \(count)}" }
-            let start = low + Int64(index - 1) * step
-            return "{\"min\": \(start), \"max\": \(start + step - 1), \"count\": \(count)}"
+            let start = low &+ Int64(index - 1) &* step
+            return "{\"min\": \(start), \"max\": \(start &+ step &- 1), \"count\": \(count)}"
         default:
             if index == 0 { return "{\"max\": -1, \"count\": \(count)}" }
             if index == 1 { return "{\"min\": 0, \"max\": 0, \"count\": \(count)}" }
@@ -162,16 +184,4 @@ struct MapPrinter {
         }
     }
 
-    // MARK: clear / zero
-
-    /// `clear(@m)`: every key deleted.
-    func clear() throws {
-        for key in try map.keys() { try map.delete(key) }
-    }
-
-    /// `zero(@m)`: every value set to zero, keys kept.
-    func zero() throws {
-        let zeros = [UInt8](repeating: 0, count: map.valueSize)
-        for key in try map.keys() { try map.update(key, zeros) }
-    }
 }

@@ -61,11 +61,18 @@ public final class NativeExtension: Sendable {
         // `object` goes here: its programs and maps leave the kernel.
     }
 
-    /// Loads, pins, attaches, runs BEGIN and starts reading output. `onExit` is called (once)
-    /// when the program calls `exit()`, after END ran and the maps were printed. All or
-    /// nothing: a failed start leaves no pin.
+    /// Loads, pins, attaches, runs BEGIN and starts reading output. All or nothing: a failed
+    /// start leaves no pin.
+    ///
+    /// `onOutput`, if given, receives every line as it is appended to `stdout.log` (the JSON
+    /// lines `OutputLine.decode` reads), on the reader thread; it should not block.
+    ///
+    /// `onExit` is called once, on another thread, when the program calls `exit()`: after END
+    /// ran, the maps were printed and the pins were removed; for an `exit()` in BEGIN not before
+    /// `start` finished; not at all if `stop()` got there first.
     public static func start(_ artifact: NativeArtifact, id: String, pinRoot: String, outputDirectory: String,
                              logLimitBytes: Int = defaultLogLimitBytes,
+                             onOutput: (@Sendable ([String]) -> Void)? = nil,
                              onExit: @escaping @Sendable (String) -> Void) throws(NativeRuntimeError) -> NativeExtension {
         let plan = artifact.plan
         let layout = try PinLayout(pinRoot: pinRoot, id: id)
@@ -100,7 +107,7 @@ public final class NativeExtension: Sendable {
                     linkIDs.append(info.id); programIDs.append(info.programID)
                 case let .profile(nanoseconds):
                     for cpu in PerfEvent.onlineCPUs() {
-                        let info = try attach(name, pinAt: layout.link("\(name).cpu\(cpu)"), keepPerfEvent: true) {
+                        let info = try attach(name, pinAt: layout.link("\(name)-cpu\(cpu)"), keepPerfEvent: true) {
                             try object.attach(programNamed: name, cpu: cpu, periodNanoseconds: nanoseconds)
                         }
                         linkIDs.append(info.id); programIDs.append(info.programID)
@@ -118,7 +125,7 @@ public final class NativeExtension: Sendable {
             let created = try ExtensionRuntime(
                 id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, maps: maps, lostMap: lost,
                 endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
-                adopting: false, onExit: onExit)
+                adopting: false, onExit: onExit, onOutput: onOutput)
             runtime = created
             try created.activate()
             for name in beginPrograms {
@@ -126,10 +133,12 @@ public final class NativeExtension: Sendable {
                 _ = try bpf("running BEGIN") { try program.testRun() }
             }
             var seen = Set<UInt32>()
-            return NativeExtension(id: id, runtime: created, programIDs: programIDs.filter { seen.insert($0).inserted },
-                                   linkIDs: linkIDs)
+            let started = NativeExtension(id: id, runtime: created, programIDs: programIDs.filter { seen.insert($0).inserted },
+                                          linkIDs: linkIDs)
+            created.markStarted()
+            return started
         } catch {
-            runtime?.release()
+            runtime?.abandon()
             layout.removeAll()
             throw error
         }
@@ -140,7 +149,9 @@ public final class NativeExtension: Sendable {
     /// buffer, up to its size; what did not fit is reported as lost events).
     public static func adopt(plan: NativePlan, id: String, pinRoot: String, outputDirectory: String,
                              logLimitBytes: Int = defaultLogLimitBytes,
+                             onOutput: (@Sendable ([String]) -> Void)? = nil,
                              onExit: @escaping @Sendable (String) -> Void) throws(NativeRuntimeError) -> NativeExtension {
+        try validate(plan)
         let layout = try PinLayout(pinRoot: pinRoot, id: id)
         func open<T>(_ what: String, _ body: () throws -> T) throws(NativeRuntimeError) -> T {
             do { return try body() } catch { throw .notPinned("\(what): \(error)") }
@@ -170,9 +181,11 @@ public final class NativeExtension: Sendable {
         let runtime = try ExtensionRuntime(
             id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, maps: maps, lostMap: lost,
             endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
-            adopting: true, onExit: onExit)
+            adopting: true, onExit: onExit, onOutput: onOutput)
         try runtime.activate()
-        return NativeExtension(id: id, runtime: runtime, programIDs: programIDs, linkIDs: linkIDs)
+        let adopted = NativeExtension(id: id, runtime: runtime, programIDs: programIDs, linkIDs: linkIDs)
+        runtime.markStarted()
+        return adopted
     }
 
     /// Stops: detaches the probes, runs END, prints every map, removes the pins. Stopping an
@@ -181,8 +194,25 @@ public final class NativeExtension: Sendable {
         try runtime.finish()
     }
 
+    /// Locked kernel memory the extension holds: its programs and every map they use (ring
+    /// buffer and global data included), as bpftool reports "memlock". 0 once stopped.
+    public var kernelMemoryBytes: UInt64 {
+        guard runtime.isRunning else { return 0 }
+        let programs = programIDs.compactMap { try? KernelPrograms.info(id: $0) }
+        let mapIDs = Set(programs.flatMap(\.mapIDs))
+        let maps = mapIDs.compactMap { try? BPFMap.open(id: $0).memlockBytes }.reduce(0, +)
+        return programs.compactMap(\.bytesMemlock).reduce(0, +) + maps
+    }
+
     /// False once the extension stopped (by `stop()` or its own `exit()`).
     public var isRunning: Bool { runtime.isRunning }
+
+    /// True if the extension has pins (a previous agent started it and nothing stopped it since;
+    /// after a reboot bpffs is empty): adopt it, or start it again from its artifact.
+    public static func isPinned(id: String, pinRoot: String) -> Bool {
+        guard let layout = try? PinLayout(pinRoot: pinRoot, id: id) else { return false }
+        return !PinLayout.names(in: layout.maps).isEmpty
+    }
 
     /// Removes what an extension left pinned when it cannot be adopted (no END, no output).
     public static func removePins(id: String, pinRoot: String) {
@@ -196,6 +226,7 @@ public final class NativeExtension: Sendable {
         guard plan.version == NativePlan.currentVersion else {
             throw .other("the plan is version \(plan.version), this agent reads version \(NativePlan.currentVersion): regenerate")
         }
+        try validate(plan)
         let object: BPFObject
         do { object = try BPFObject(elf: artifact.object, name: name) } catch {
             throw .other("not a loadable BPF object: \(error)")
@@ -214,6 +245,35 @@ public final class NativeExtension: Sendable {
             throw .other("\(error)")
         }
         return object
+    }
+
+    /// Refuses a plan the runtime could not follow safely (a registry entry damaged or written
+    /// by a buggy generator): sizes, histogram bounds, names.
+    static func validate(_ plan: NativePlan) throws(NativeRuntimeError) {
+        let ring = plan.ringBufferBytes
+        guard ring >= 4096, ring <= 1 << 30, ring & (ring - 1) == 0 else {
+            throw .other("invalid plan: ring buffer of \(ring) bytes (a power of two from 4 KiB to 1 GiB)")
+        }
+        for map in plan.maps {
+            guard map.keySize > 0, map.valueSize > 0, !map.bpfName.isEmpty, !map.bpfName.contains("/"), !map.bpfName.contains(".") else {
+                throw .other("invalid plan: map \(map.displayName) (\(map.bpfName), key \(map.keySize), value \(map.valueSize) bytes)")
+            }
+            if case let .linearHist(low, high, step) = map.value {
+                guard step > 0, high > low, (high - low) / step < 100_000 else {
+                    throw .other("invalid plan: lhist bounds of \(map.displayName): min \(low), max \(high), step \(step)")
+                }
+            }
+        }
+        for probe in plan.probes {
+            guard !probe.programName.isEmpty, !probe.programName.contains("/"), !probe.programName.contains(".") else {
+                throw .other("invalid plan: program name \"\(probe.programName)\"")
+            }
+            switch probe.attach {
+            case let .interval(nanoseconds), let .profile(nanoseconds):
+                guard nanoseconds > 0 else { throw .other("invalid plan: \(probe.attachPoint) fires every 0 ns") }
+            default: break
+            }
+        }
     }
 
     /// libbpf names the failing program as `prog 'NAME': …`.

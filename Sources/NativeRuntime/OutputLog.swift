@@ -12,8 +12,11 @@ final class OutputLog: @unchecked Sendable {
     private var size: Int
 
     init(directory: String, limitBytes: Int) throws(NativeRuntimeError) {
-        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
-            throw .other("cannot create \(directory): \(String(cString: strerror(errno)))")
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o750])
+        } catch {
+            throw .other("cannot create \(directory): \(error.localizedDescription)")
         }
         path = directory + "/stdout.log"
         self.limitBytes = max(limitBytes, 4096)

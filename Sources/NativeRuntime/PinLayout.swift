@@ -4,7 +4,7 @@ import Glibc
 /// Where a native extension's pins live:
 ///
 ///     <pinRoot>/<id>/links/<program>          one link per attached probe
-///     <pinRoot>/<id>/links/<program>.cpu<N>   profile probes: one link per CPU
+///     <pinRoot>/<id>/links/<program>-cpu<N>   profile probes (bpffs refuses dots): one link per CPU
 ///     <pinRoot>/<id>/maps/<bpf map name>      every map, the ring buffer and the lost counter
 ///     <pinRoot>/<id>/progs/<program>          END, loaded but not attached, run at stop
 ///
@@ -16,6 +16,8 @@ struct PinLayout: Sendable {
     init(pinRoot: String, id: String) throws(NativeRuntimeError) {
         let forbidden = id.isEmpty || id == "." || id == ".." || id.contains("/") || id.contains("\0") || id.utf8.count > 200
         if forbidden { throw .other("invalid extension id \"\(id)\"") }
+        // bpffs refuses names with dots (reserved by the kernel): say so rather than EPERM.
+        if id.contains(".") { throw .other("invalid extension id \"\(id)\": bpffs names cannot contain \".\"") }
         directory = pinRoot + "/" + id
     }
 

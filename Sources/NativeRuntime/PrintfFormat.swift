@@ -111,7 +111,12 @@ struct PrintfFormat: Sendable {
         case "s":
             numeric = false
             body = argument.keyText
-            if let precision = c.precision { body = String(body.prefix(precision)) }
+            // C counts bytes: precision cuts bytes (never inside a character), width pads bytes.
+            if let precision = c.precision {
+                var cut = ""
+                for character in body where cut.utf8.count + character.utf8.count <= precision { cut.append(character) }
+                body = cut
+            }
         default:
             numeric = false
             body = argument.keyText
@@ -122,8 +127,8 @@ struct PrintfFormat: Sendable {
         }
         var text = sign + prefix + body
         let width = c.width ?? 0
-        if text.count < width {
-            let padding = width - text.count
+        if text.utf8.count < width {
+            let padding = width - text.utf8.count
             if c.flags.contains("-") {
                 text += String(repeating: " ", count: padding)
             } else if numeric, c.flags.contains("0"), c.precision == nil {

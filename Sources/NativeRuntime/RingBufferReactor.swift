@@ -12,7 +12,8 @@ protocol RingBufferClient: AnyObject, Sendable {
 /// Why one thread and not one per extension: a thread costs a stack (8 MiB virtual, tens of KiB
 /// resident) and a wakeup; the per-extension memory target is under 1 MiB, and output rates are
 /// bounded by how fast one thread formats text anyway. The thread starts with the first
-/// extension and then waits in `epoll_wait` for as long as the agent runs.
+/// extension and then waits in `epoll_wait` for as long as the agent runs, waking at least once
+/// a second to drain every extension (records submitted without a wakeup, lost counts).
 final class RingBufferReactor: @unchecked Sendable {
     static let shared = RingBufferReactor()
 
@@ -67,8 +68,14 @@ final class RingBufferReactor: @unchecked Sendable {
     private func run() {
         guard let poll else { return }
         while true {
-            let ready = poll.wait()
-            if ready.isEmpty { usleep(1000) }  // interrupted: do not spin on a persistent error
+            let ready = poll.wait(timeoutMilliseconds: 1000)
+            if ready.isEmpty {
+                // A quiet second (or an interruption): drain everyone once, so records written
+                // without a wakeup (BPF_RB_NO_WAKEUP) and lost counts still show within a second.
+                usleep(1000)
+                for client in lock.withLock({ Array(clients.values) }) { client.drainFromReactor() }
+                continue
+            }
             for token in ready {
                 guard let client = lock.withLock({ clients[token] }) else { continue }
                 client.drainFromReactor()

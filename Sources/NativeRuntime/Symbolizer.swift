@@ -6,10 +6,13 @@ import Foundation
 final class Symbolizer: @unchecked Sendable {
     static let shared = Symbolizer()
 
+    init() {}
+
     private let lock = NSLock()
-    /// Sorted by address; loaded on first use (about 10 MB of text is read once; only the text
-    /// symbols' addresses and names are kept).
-    private var symbols: [(address: UInt64, name: String)]?
+    /// Loaded on first use, kept compact (about 12 bytes per symbol plus the names' bytes:
+    /// some 3 MB for a distribution kernel, once per agent, only if a script prints stacks or
+    /// symbols).
+    private var table: KallsymsTable?
     private var users: [UInt32: String] = [:]
 
     /// `"\n        sym+off\n        sym+off\n"`: bpftrace's kstack text (each frame on its own
@@ -33,36 +36,15 @@ final class Symbolizer: @unchecked Sendable {
 
     private func lookup(_ address: UInt64) -> (address: UInt64, name: String)? {
         lock.withLock {
-            if symbols == nil { symbols = Symbolizer.readKallsyms() }
-            guard let table = symbols, !table.isEmpty else { return nil }
-            // Last symbol at or below the address.
-            var low = 0, high = table.count - 1
-            if address < table[0].address { return nil }
-            while low < high {
-                let mid = (low + high + 1) / 2
-                if table[mid].address <= address { low = mid } else { high = mid - 1 }
-            }
-            return table[low]
+            if table == nil { table = KallsymsTable.read() }
+            return table?.symbol(at: address)
         }
     }
 
+    /// Every text symbol of /proc/kallsyms, sorted by address (for tests).
     static func readKallsyms() -> [(address: UInt64, name: String)] {
-        guard let data = FileManager.default.contents(atPath: "/proc/kallsyms") else { return [] }
-        var table: [(address: UInt64, name: String)] = []
-        table.reserveCapacity(200_000)
-        for line in data.split(separator: 0x0A) {
-            let parts = line.split(separator: 0x20, maxSplits: 3)
-            guard parts.count >= 3, let address = UInt64(String(decoding: parts[0], as: UTF8.self), radix: 16),
-                  address != 0 else { continue }
-            let kind = parts[1].first ?? 0
-            // Text symbols (t/T) and BPF programs' (also t); skip data symbols.
-            guard kind == UInt8(ascii: "t") || kind == UInt8(ascii: "T") || kind == UInt8(ascii: "W") || kind == UInt8(ascii: "w") else { continue }
-            var name = parts[2]
-            if let tab = name.firstIndex(of: 0x09) { name = name[..<tab] }
-            table.append((address, String(decoding: name, as: UTF8.self)))
-        }
-        table.sort { $0.address < $1.address }
-        return table
+        let table = KallsymsTable.read()
+        return (0..<table.addresses.count).map { (table.addresses[$0], table.name($0)) }
     }
 
     /// The user name of `uid` (getpwuid_r), or the number when there is none.
@@ -85,5 +67,78 @@ final class Symbolizer: @unchecked Sendable {
         var text = [CChar](repeating: 0, count: 64)
         let ok = address.withUnsafeBytes { raw in inet_ntop(AF_INET6, raw.baseAddress, &text, 64) != nil }
         return ok ? String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+    }
+}
+
+/// /proc/kallsyms' text symbols in three flat arrays: sorted addresses, where each name starts,
+/// and the names' bytes.
+struct KallsymsTable {
+    var addresses: [UInt64] = []
+    var nameStarts: [UInt32] = []
+    var names: [UInt8] = []
+
+    func name(_ index: Int) -> String {
+        let start = Int(nameStarts[index])
+        let end = index + 1 < nameStarts.count ? Int(nameStarts[index + 1]) : names.count
+        return String(decoding: names[start..<end], as: UTF8.self)
+    }
+
+    /// The last symbol at or below `address`.
+    func symbol(at address: UInt64) -> (address: UInt64, name: String)? {
+        guard let first = addresses.first, address >= first else { return nil }
+        var low = 0, high = addresses.count - 1
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if addresses[mid] <= address { low = mid } else { high = mid - 1 }
+        }
+        return (addresses[low], name(low))
+    }
+
+    static func read() -> KallsymsTable {
+        // procfs reports size 0: read to the end rather than by the size.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/kallsyms"), let data = try? handle.readToEnd() else {
+            return KallsymsTable()
+        }
+        try? handle.close()
+        var entries: [(UInt64, Range<Int>)] = []
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            var lineStart = 0
+            let count = raw.count
+            while lineStart < count {
+                var end = lineStart
+                while end < count, raw[end] != 0x0A { end += 1 }
+                // "ffffffff81000000 T name\t[module]"
+                var address: UInt64 = 0
+                var i = lineStart
+                while i < end, let digit = hexValue(raw[i]) { address = address << 4 | UInt64(digit); i += 1 }
+                if i + 3 < end, address != 0 {
+                    let kind = raw[i + 1]
+                    if kind == UInt8(ascii: "t") || kind == UInt8(ascii: "T") || kind == UInt8(ascii: "w") || kind == UInt8(ascii: "W") {
+                        var nameEnd = i + 3
+                        while nameEnd < end, raw[nameEnd] != 0x09, raw[nameEnd] != 0x20 { nameEnd += 1 }
+                        entries.append((address, (i + 3)..<nameEnd))
+                    }
+                }
+                lineStart = end + 1
+            }
+        }
+        entries.sort { $0.0 < $1.0 }
+        var table = KallsymsTable()
+        table.addresses.reserveCapacity(entries.count)
+        table.nameStarts.reserveCapacity(entries.count)
+        for (address, range) in entries {
+            table.addresses.append(address)
+            table.nameStarts.append(UInt32(table.names.count))
+            table.names.append(contentsOf: data[range])
+        }
+        return table
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        default: return nil
+        }
     }
 }

@@ -17,7 +17,8 @@ public struct ComprehensionAnnotator: CandidateAnnotator {
     }
 
     public func annotate(_ candidate: KernelCandidate, prompt: String) async -> Result<KernelCandidate, StageFailure> {
-        let result = await engine.annotate(parsed: candidate.typed.tree, prompt: prompt, file: candidate.typed.file)
+        let result = await engine.annotate(parsed: candidate.typed.tree, resolved: candidate.typed.resolved, prompt: prompt,
+                                           file: candidate.typed.file)
         let checks = result.warnings.map { FrontEndChecker.proto($0, source: candidate.program) }
         guard let tree = result.annotatedProgram else {
             let rendered = result.warnings.map { $0.render(source: candidate.program) } + result.notes

@@ -41,8 +41,11 @@ public struct FrontEndChecker: CandidateFrontEnd {
         let probes = tree.probes.flatMap { $0.attachPoints.map(\.text) }
         let warnings = (result.diagnostics + printed.diagnostics).filter { $0.severity != .error }
             .map { Self.proto($0, source: program) }
+        // The kernel facts of the printed program, for Ken's checks in Comprehension: resolved
+        // once more because the first resolution's ranges point at the proposal's text.
+        let resolved = kernel.map { Resolver(kernel: $0).resolve(canonical) }
         return .success(KernelCandidate(program: printed.text, probes: probes, warnings: warnings,
-                                        typed: TypedProgram(file: file, tree: canonical)))
+                                        typed: TypedProgram(file: file, tree: canonical, resolved: resolved)))
     }
 
     static func failure(stage: Ken_V1_Stage, _ diagnostics: [Diagnostic], source: String) -> StageFailure {

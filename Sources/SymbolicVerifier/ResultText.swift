@@ -33,6 +33,7 @@ extension VerificationResult {
         for warning in warnings {
             let prefix = warning.position.map { "\($0): " } ?? ""
             lines.append("\(prefix)warning: \(warning.message)")
+            if let hint = warning.hint { lines.append("  hint: \(hint)") }
         }
         for note in notes {
             lines.append("note: \(note)")

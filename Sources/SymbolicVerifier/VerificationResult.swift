@@ -1,3 +1,4 @@
+import BpftraceSyntax
 import Foundation
 
 /// The outcome for one assert or for a whole program.
@@ -75,6 +76,17 @@ public struct AssertResult: Codable, Sendable, Hashable {
 public struct VerificationWarning: Codable, Sendable, Hashable {
     public var position: SourcePosition?
     public var message: String
+    /// The fix, when the warning knows one (`print bswap($dport) for the host-order port`).
+    public var hint: String?
+}
+
+extension VerificationWarning {
+    /// A front-end style diagnostic (Ken's kernel-value checks) as a verifier warning.
+    init(diagnostic: Diagnostic) {
+        let start = diagnostic.range.start
+        self.init(position: SourcePosition(file: start.file, line: start.line, column: start.column),
+                  message: diagnostic.message, hint: diagnostic.hint)
+    }
 }
 
 public struct VerificationTimings: Codable, Sendable, Hashable {

@@ -27,7 +27,7 @@ struct KenBench: AsyncParsableCommand {
     @Option(help: "The example corpus directory.")
     var corpus = "corpus/examples"
 
-    @Option(parsing: .upToNextOption, help: "Sections to run: frontend verifier comprehension agent kend (default: all).")
+    @Option(parsing: .upToNextOption, help: "Sections to run: frontend verifier comprehension agent native kend (default: all).")
     var only: [String] = []
 
     func validate() throws {

@@ -85,6 +85,28 @@ final class AnnotationPipelineTests: XCTestCase {
         XCTAssertEqual(fine.warnings, [])
     }
 
+    /// Which kernel-function arguments hold user addresses is what the contracts add to the
+    /// resolver's types: a SYSCALL_DEFINE body's pointer arguments are the syscall's own.
+    func testUserPointerArgumentOfASyscallBodyComesFromTheContracts() async throws {
+        let engine = try ComprehensionFixture.engine()
+        guard let contract = try engine.contracts.contract(for: try XCTUnwrap(ProbeSpec("kfunc:__do_sys_add_key"))),
+              contract.argument(named: "_type")?.isUserPointer == true else {
+            throw XCTSkip("this kernel has no __do_sys_add_key(const char __user *_type, …) in BTF")
+        }
+        let source = """
+            kfunc:__do_sys_add_key
+            {
+              $type = args->_type;
+              printf("%c %s\\n", *$type, str($type));
+            }
+            """
+        let result = await engine.annotate(source: source, prompt: "print the first letter of each key type added")
+        XCTAssertEqual(result.warnings.map(\.message),
+                       ["$type is a user-space pointer and is dereferenced: that reads kernel memory at a user address"],
+                       "\(result.notes)")
+        XCTAssertEqual(result.warnings.first?.range.start.line, 4)
+    }
+
     static let candidate = """
         tracepoint:syscalls:sys_enter_kill
         {

@@ -23,6 +23,10 @@ final class ExtensionOutputTests: XCTestCase {
         XCTAssertEqual(render(#"{"type": "stats", "data": {"@s": {"count": 2, "average": 5, "total": 10}}}"#),
                        "@s: count 2, average 5, total 10")
         XCTAssertEqual(render(#"{"type": "lost_events", "data": {"events": 12}}"#), "Lost 12 events")
+        // print(value), as bpftrace 0.17 prints -3, "s" and (1, "x") in text mode.
+        XCTAssertEqual(render(#"{"type": "value", "data": -3}"#), "-3")
+        XCTAssertEqual(render(#"{"type": "value", "data": "s"}"#), "s")
+        XCTAssertEqual(render(#"{"type": "value", "data": [1,"x"]}"#), "(1, x)")
     }
 
     func testHistogramsHaveBpftracesLabelsCountsAndBars() throws {

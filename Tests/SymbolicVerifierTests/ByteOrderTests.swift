@@ -67,7 +67,10 @@ final class KernelTypedByteOrderTests: XCTestCase {
         }
         XCTAssertEqual(wrong.exitCode, 1, wrong.output)
         XCTAssertTrue(wrong.result?.notes.isEmpty ?? false, "every type should come from BTF: \(wrong.output)")
-        XCTAssertTrue(wrong.output.contains("__be16 (network byte order) value, without bswap()"), wrong.output)
+        XCTAssertTrue(wrong.output.contains("connect.bt:7:34: warning: $dport is __be16 (network byte order) and is "
+                                            + "printed as a number without a byte swap"), wrong.output)
+        XCTAssertTrue(wrong.output.contains("hint: skc_dport is __be16 (network byte order): print bswap($dport) "
+                                            + "for the host-order port"), wrong.output)
         let right = VerifyFile.run(source: ByteOrderTests.program(printing: "bswap($raw)"),
                                    file: "connect.bt", kernel: kernel)
         XCTAssertEqual(right.exitCode, 0, right.output)
