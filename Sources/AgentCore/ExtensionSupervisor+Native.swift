@@ -137,6 +137,14 @@ extension ExtensionSupervisor {
         NativeExtension.removePins(id: record.id, pinRoot: configuration.pinRoot)
     }
 
+    /// A running native extension's kernel memory: its programs and every map they use (the
+    /// ring buffer included), as bpftool reports memlock. Nil when this agent runs no native
+    /// extension with that id.
+    func nativeMemlock(id: String) -> UInt64? {
+        guard let native = running.withLock({ $0[id]?.native }) else { return nil }
+        return native.kernelMemoryBytes
+    }
+
     // MARK: - Verify only
 
     /// A true dry run: every program through the kernel verifier, then unloaded. Nothing is
