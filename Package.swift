@@ -209,6 +209,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),
+        .testTarget(name: "NativeBackendTests", dependencies: ["NativeBackend", "NativeABI", "NativeRuntime", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "BPF"]),
         .testTarget(name: "EvalTests", dependencies: ["Evaluation", "Pipeline", "KendCore", "Synthesis", "AgentCore", "KenRPC", "KenProto", "LLM", "KernelInfo", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

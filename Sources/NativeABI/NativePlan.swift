@@ -32,8 +32,9 @@ public struct NativePlan: Codable, Sendable, Hashable {
     /// the map to this size before loading, whatever the object declares.
     public var ringBufferBytes: Int
     /// A one-entry `BPF_MAP_TYPE_ARRAY` of `__u64`: `elapsed` is `bpf_ktime_get_ns()` minus this
-    /// value. The runtime writes CLOCK_MONOTONIC nanoseconds there before it attaches (or runs
-    /// BEGIN); if it does not, the first probe that reads `elapsed` stores its own time.
+    /// value. When the script reads `elapsed`, its BEGIN programs store the time there first (the
+    /// generator adds a BEGIN program when the script has none), so the runtime need do nothing;
+    /// if nothing stored it, the first probe that reads `elapsed` stores its own time.
     /// nil in plans of objects generated before the field existed.
     public var startTimeMapName: String?
 

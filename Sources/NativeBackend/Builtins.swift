@@ -23,17 +23,25 @@ extension FunctionEmitter {
         case "cpu": return CValue(c: "((__u64)bpf_get_smp_processor_id())", kind: .u64)
         case "nsecs": return CValue(c: "bpf_ktime_get_ns()", kind: .u64)
         case "elapsed":
-            object.usesStartTime = true
+            object.usesElapsed = true
             return CValue(c: "ken_elapsed()", kind: .u64)
         case "jiffies": return CValue(c: "bpf_jiffies64()", kind: .u64)
+        case "cgroup": return CValue(c: "bpf_get_current_cgroup_id()", kind: .u64)
+        case "numaid": return CValue(c: "((__u64)bpf_get_numa_node_id())", kind: .u64)
         case "rand": return CValue(c: "((__u64)bpf_get_prandom_u32())", kind: .u64)
         case "comm":
             let t = frameBuffer(16)
-            return CValue(c: "({ __builtin_memset(\(t), 0, 16); bpf_get_current_comm(\(t), 16); \(t); })", kind: .string(size: 16))
+            return CValue(c: "({ \(cZero(t, 16)) bpf_get_current_comm(\(t), 16); \(t); })", kind: .string(size: 16))
         case "curtask":
             let task = kernel.btf?.type(named: "struct task_struct")
             return CValue(c: "bpf_get_current_task()",
                           kind: .pointer(PointerTarget(cType: "struct task_struct", pointee: task, user: false)))
+        case "ppid":
+            // The parent's process id: curtask->real_parent->tgid, through CO-RE.
+            let task = Expression(.builtin("curtask"))
+            let parent = Expression(.fieldAccess(task, field: "real_parent", arrow: true))
+            let tgid = try emit(Expression(.fieldAccess(parent, field: "tgid", arrow: true)))
+            return CValue(c: "((__u64)\(try widened(tgid)))", kind: .u64)
         case "username":
             return CValue(c: "((__u64)(__u32)bpf_get_current_uid_gid())", kind: .username)
         case "kstack":
@@ -43,7 +51,7 @@ extension FunctionEmitter {
         case "args":
             return CValue(c: "0", kind: .args)
         case "probe":
-            return CValue(c: CLiteral.string(target.attachPoint), kind: .string(size: target.attachPoint.utf8.count + 1))
+            return CValue(c: CLiteral.string(target.probeName), kind: .string(size: target.probeName.utf8.count + 1))
         case "func":
             switch target.context {
             case .arguments, .registers:
@@ -59,7 +67,7 @@ extension FunctionEmitter {
     func kernelStack(depth: Int) -> CValue {
         let bytes = depth * 8
         let t = frameBuffer(bytes)
-        return CValue(c: "({ __builtin_memset(\(t), 0, \(bytes)); bpf_get_stack(\(contextName), \(t), \(bytes), 0); \(t); })",
+        return CValue(c: "({ bpf_get_stack(\(contextName), \(t), \(bytes), 0); \(t); })",
                       kind: .kernelStack(depth: depth))
     }
 
@@ -87,7 +95,7 @@ extension FunctionEmitter {
             return try event(.time(format: format), values: [])
         case "exit":
             let emitted = try event(.exit, values: [])
-            return CValue(c: "({ \(emitted.c); return 0; })", kind: .none)
+            return CValue(c: "({ \(emitted.c); return 0; })", kind: .none, statements: (emitted.statements ?? [emitted.c + ";"]) + ["return 0;"])
         case "signal":
             return try signal(arguments)
         case "delete":
@@ -105,6 +113,23 @@ extension FunctionEmitter {
             return CValue(c: "ken_strncmp(\(a.c), \(sa), \(b.c), \(sb), \(bound))", kind: .u64)
         case "ntop":
             return try ntop(arguments)
+        case "join":
+            return try join(arguments)
+        case "has_key":
+            guard let first = arguments.first, case let .map(map, keys) = first.kind else {
+                throw .unresolved("has_key() takes a map and a key")
+            }
+            let entry = object.maps.entry(map)
+            let (code, k) = try key(map, keys + arguments.dropFirst())
+            return CValue(c: "({ \(code) (__u8)(bpf_map_lookup_elem(&\(entry.bpfName), \(k)) != 0); })", kind: .boolean)
+        case "kaddr":
+            guard arguments.count == 1, case let .string(symbol) = arguments[0].kind else {
+                throw .unresolved("kaddr() takes a symbol name")
+            }
+            guard let address = KernelSymbols.address(of: symbol) else {
+                throw .unsupported(.init("kaddr(\"\(symbol)\") (no address in /proc/kallsyms)"))
+            }
+            return CValue(c: "((__u64)\(address)ULL)", kind: .u64)
         case "ksym":
             guard arguments.count == 1 else { throw .unresolved("ksym() takes one argument") }
             let v = try emit(arguments[0])
@@ -138,12 +163,22 @@ extension FunctionEmitter {
         guard let first = arguments.first, arguments.count <= 2 else { throw .unresolved("str() takes one or two arguments") }
         var size = 64
         if arguments.count == 2 {
-            guard case let .integer(literal) = arguments[1].kind, let n = literal.value, n >= 1, n <= 1024 else {
-                throw .unsupported(.init("str() with a non-constant length"))
+            if case let .integer(literal) = arguments[1].kind, let n = literal.value, n >= 1, n <= 1024 {
+                size = Int(n)
+            } else {
+                // A run-time length: read at most that many bytes (NUL included) into 64.
+                let v = try emit(first)
+                let n = try widened(emit(arguments[1]))
+                let limit = fresh("_n")
+                let user = memorySpace(of: first, v)
+                guard v.kind.isScalar else { throw .unsupported(.init("str() of \(v.kind) with a length")) }
+                let t = frameBuffer(size)
+                return CValue(c: "({ \(cZero(t, size)) __u32 \(limit) = \(n) < \(size) ? (__u32)\(n) : \(size); \(readHelper(user: user, string: true))(\(t), \(limit), (const void *)\(try widened(v))); \(t); })",
+                              kind: .string(size: size))
             }
-            size = Int(n)
         }
-        let v = try emit(first)
+        var v = try emit(first)
+        if let text = byteArrayAsString(v) { v = text }
         switch v.kind {
         case let .string(from):
             // Already a string (a char array field): str() copies it, truncated to `size`.
@@ -153,11 +188,43 @@ extension FunctionEmitter {
             let user = target.user || resolved.kernelValue(of: first)?.isUserPointer == true
             return readString(address: v.c, size: size, user: user)
         case .integer, .kernelSymbol:
-            let user = resolved.kernelValue(of: first)?.isUserPointer == true || defaultUserMemory
-            return readString(address: try widened(v), size: size, user: user)
+            return readString(address: try widened(v), size: size, user: memorySpace(of: first, v))
         default:
             throw .unsupported(.init("str() of \(v.kind)"))
         }
+    }
+
+    /// `join(array[, delimiter])`: the user-space strings of a NULL-terminated `char *[]`
+    /// joined in the frame (at most 16 of at most 64 bytes, as bpftrace reads them), then
+    /// printed like `printf("%s\n", …)`.
+    func join(_ arguments: [Expression]) throws(NativeCompileError) -> CValue {
+        guard let first = arguments.first, arguments.count <= 2 else { throw .unresolved("join() takes an array and a delimiter") }
+        var delimiter = " "
+        if arguments.count == 2 {
+            guard case let .string(text) = arguments[1].kind, text.utf8.count == 1 else {
+                throw .unsupported(.init("join() with a delimiter other than one character"))
+            }
+            delimiter = text
+        }
+        let array = try emit(first)
+        guard array.kind.isScalar else { throw .unsupported(.init("join() of \(array.kind)")) }
+        let user = memorySpace(of: first, array)
+        let (size, parts, part) = (1024, 16, 64)
+        let t = frameBuffer(size)
+        let (i, off, p, n, base) = (fresh("_i"), fresh("_off"), fresh("_ptr"), fresh("_len"), fresh("_arr"))
+        let delimiterByte = Int(delimiter.utf8.first!)
+        let loop = """
+        ({ \(cZero(t, size)) __u64 \(base) = \(try widened(array)); __u32 \(off) = 0;         for (__u32 \(i) = 0; \(i) < \(parts); \(i)++) { __u64 \(p) = 0;         \(readHelper(user: user, string: false))(&\(p), 8, (const void *)(\(base) + 8 * \(i))); if (!\(p)) break;         if (\(i) > 0) { if (\(off) >= \(size - part - 1)) break; \(t)[\(off)] = \(delimiterByte); \(off)++; }         if (\(off) > \(size - part - 1)) break;         long \(n) = \(readHelper(user: user, string: true))(\(t) + \(off), \(part), (const void *)\(p));         if (\(n) <= 1) continue; \(off) += (__u32)(\(n) - 1); } \(t); })
+        """
+        return try event(.printf(format: "%s\n", arguments: []), values: [CValue(c: loop, kind: .string(size: size))])
+    }
+
+    /// Which memory an address used by `str()`/`join()` points into: user memory when the
+    /// resolver says so or in uprobes, kernel memory for kernel pointers, else unknown (nil).
+    func memorySpace(of expression: Expression, _ value: CValue) -> Bool? {
+        if resolved.kernelValue(of: expression)?.isUserPointer == true || defaultUserMemory { return true }
+        if case let .pointer(target) = value.kind { return target.user }
+        return nil
     }
 
     func ntop(_ arguments: [Expression]) throws(NativeCompileError) -> CValue {
@@ -166,12 +233,18 @@ extension FunctionEmitter {
         var family: String?
         if arguments.count == 2 { family = try widened(emit(arguments[0])) }
         let t = frameBuffer(24)
-        var parts = ["__builtin_memset(\(t), 0, 24);"]
+        var parts = [cZero(t, 24)]
+        var bytes = 0
         switch address.kind {
-        case let .array(bits, _, count) where bits * count == 32 || bits * count == 128:
-            let bytes = bits * count / 8
+        case let .array(bits, _, count): bytes = bits * count / 8
+        case let .string(size): bytes = size  // `__u8 daddr[4]` reads as a char array
+        default: break
+        }
+        switch address.kind {
+        case .array, .string:
+            guard bytes == 4 || bytes == 16 else { throw .unsupported(.init("ntop() of \(address.kind)")) }
             parts.append("*(__u64 *)\(t) = \(family ?? (bytes == 4 ? "2" : "10"));")
-            parts.append("__builtin_memcpy(\(t) + 8, \(address.c), \(bytes));")
+            parts.append(cCopy("\(t) + 8", address.c, bytes))
         case .integer, .pointer:
             // An IPv4 address held in an integer, in network order as the kernel keeps it.
             parts.append("*(__u64 *)\(t) = \(family ?? "2");")

@@ -8,13 +8,17 @@ enum CPrelude {
         ("bpf_map_lookup_elem", 1, "void *(*)(void *map, const void *key)"),
         ("bpf_map_update_elem", 2, "long (*)(void *map, const void *key, const void *value, __u64 flags)"),
         ("bpf_map_delete_elem", 3, "long (*)(void *map, const void *key)"),
+        ("bpf_probe_read", 4, "long (*)(void *dst, __u32 size, const void *src)"),
         ("bpf_ktime_get_ns", 5, "__u64 (*)(void)"),
         ("bpf_get_prandom_u32", 7, "__u32 (*)(void)"),
         ("bpf_get_smp_processor_id", 8, "__u32 (*)(void)"),
         ("bpf_get_current_pid_tgid", 14, "__u64 (*)(void)"),
         ("bpf_get_current_uid_gid", 15, "__u64 (*)(void)"),
         ("bpf_get_current_comm", 16, "long (*)(void *buf, __u32 size)"),
+        ("bpf_get_numa_node_id", 42, "long (*)(void)"),
+        ("bpf_get_current_cgroup_id", 80, "__u64 (*)(void)"),
         ("bpf_get_current_task", 35, "__u64 (*)(void)"),
+        ("bpf_probe_read_str", 45, "long (*)(void *dst, __u32 size, const void *src)"),
         ("bpf_get_stack", 67, "long (*)(void *ctx, void *buf, __u32 size, __u64 flags)"),
         ("bpf_send_signal", 109, "long (*)(__u32 sig)"),
         ("bpf_probe_read_user", 112, "long (*)(void *dst, __u32 size, const void *src)"),
@@ -47,6 +51,8 @@ enum CPrelude {
         w.line("#define __uint(name, val) int (*name)[val]")
         w.line("#define __type(name, val) typeof(val) *name")
         w.line("#define KEN_INLINE static inline __attribute__((always_inline))")
+        w.line("/* Hides a value from clang so a bounds check it could prove stays for the verifier. */")
+        w.line("#define ken_opaque(x) asm volatile(\"\" : \"+r\"(x))")
         w.line()
         for h in helpers {
             // `static T (*name)(…) = (void *)ID;`: the call becomes `call ID`.
@@ -67,11 +73,22 @@ KEN_INLINE __u64 ken_mod(__u64 a, __u64 b) { return b ? a % b : a; }
 KEN_INLINE __u64 ken_shl(__u64 a, __u64 b) { return b < 64 ? a << b : 0; }
 KEN_INLINE __u64 ken_shr(__u64 a, __u64 b) { return b < 64 ? a >> b : 0; }
 
+/* Zeroes n bytes (large buffers: clang cannot lower a large memset for BPF; the volatile
+ * stores keep it from turning the loop back into one). */
+KEN_INLINE void ken_zero(void *p, __u32 n)
+{
+    __u32 i = 0;
+    for (; i + 8 <= n && i < 32768; i += 8)
+        *(volatile __u64 *)((char *)p + i) = 0;
+    for (; i < n && i < 32768; i++)
+        *(volatile __u8 *)((char *)p + i) = 0;
+}
+
 /* 0 when the first n bytes of a (sa bytes) and b (sb bytes) agree, a shorter buffer read as
  * zero-padded, stopping at a common NUL; else 1. */
 KEN_INLINE __u64 ken_strncmp(const char *a, __u32 sa, const char *b, __u32 sb, __u32 n)
 {
-    for (__u32 i = 0; i < n && i < 256; i++) {
+    for (__u32 i = 0; i < n && i < 1024; i++) {
         char ca = i < sa ? a[i] : 0;
         char cb = i < sb ? b[i] : 0;
         if (ca != cb)
@@ -107,7 +124,7 @@ KEN_INLINE __u32 ken_lhist_bucket(__s64 v, __s64 min, __s64 max, __s64 step, __u
         return 0;
     if (v >= max)
         return n - 1;
-    return 1 + (__u32)((__u64)(v - min) / (__u64)step);
+    return 1 + (__u32)(((__u64)v - (__u64)min) / (__u64)step);
 }
 """#
 }

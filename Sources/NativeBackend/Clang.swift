@@ -34,12 +34,8 @@ struct Clang: Sendable {
             collected.setLog(errors.fileHandleForReading.readDataToEndOfFile())
             group.leave()
         }
-        let data = Data(source.utf8)
-        DispatchQueue.global().async {
-            // clang may exit early on a fatal error: a broken pipe here is not ours to report.
-            try? input.fileHandleForWriting.write(contentsOf: data)
-            try? input.fileHandleForWriting.close()
-        }
+        let writer = Thread { Self.writeWithoutSIGPIPE(Array(source.utf8), to: input.fileHandleForWriting) }
+        writer.start()
         if group.wait(timeout: .now() + timeout) == .timedOut {
             process.terminate()
             process.waitUntilExit()
@@ -52,6 +48,33 @@ struct Clang: Sendable {
             throw .clang(text.isEmpty ? "clang exited with status \(process.terminationStatus)" : text)
         }
         return [UInt8](object)
+    }
+}
+
+extension Clang {
+    /// Writes `bytes` to clang's stdin and closes it. clang may exit before reading it all (a
+    /// fatal error, a wrong path): the write then fails with EPIPE, and SIGPIPE, blocked in
+    /// this thread only and consumed here, never reaches the process.
+    static func writeWithoutSIGPIPE(_ bytes: [UInt8], to handle: FileHandle) {
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
+        let fd = handle.fileDescriptor
+        var written = 0
+        bytes.withUnsafeBytes { buffer in
+            while written < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
+                if n > 0 { written += n } else if n < 0, errno == EINTR { continue } else { break }
+            }
+        }
+        var pending = sigset_t()
+        sigpending(&pending)
+        if sigismember(&pending, SIGPIPE) == 1 {
+            var none = timespec()
+            _ = sigtimedwait(&pipeSignal, nil, &none)
+        }
+        try? handle.close()
     }
 }
 

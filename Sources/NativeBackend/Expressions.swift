@@ -28,7 +28,7 @@ extension FunctionEmitter {
         case let .builtin(name):
             return try builtin(name, e)
         case let .identifier(name):
-            if let value = object.defines[name] ?? kernel.btf?.enumerator(name) {
+            if let value = object.defines[name] ?? kernel.btf?.enumerator(name) ?? KernelConstants.value(name) {
                 return CValue(c: "((__s64)\(value)LL)", kind: .s64)
             }
             throw .unsupported(.init("identifier \(name) (a macro from a header)"))
@@ -67,7 +67,7 @@ extension FunctionEmitter {
             }
             guard let layout = RecordLayout(kinds) else { throw .unsupported(.init("a tuple of \(kinds)")) }
             let t = frameBuffer(layout.size)
-            var parts = ["__builtin_memset(\(t), 0, \(layout.size));"]
+            var parts = [cZero(t, layout.size)]
             for (i, v) in values.enumerated() {
                 parts.append(try store(v, into: elementLValue(t, kind: kinds[i], offset: layout.fields[i].offset), as: kinds[i]))
             }

@@ -7,6 +7,9 @@ import NativeABI
 struct CValue {
     var c: String
     var kind: ValueKind
+    /// For a value-less call used as a statement (`printf`, `exit`): the same C as separate
+    /// lines, so the generated code reads well in `kenc show`.
+    var statements: [String]? = nil
 }
 
 /// Generates one BPF program (one probe body for one attach target): its scratch frame, its
@@ -80,27 +83,40 @@ final class FunctionEmitter {
         switch (dest, value.kind) {
         case let (.string(size), .string(from)):
             let n = min(size, from)
-            var s = "__builtin_memcpy(\(lvalue), \(value.c), \(n));"
-            if size > n { s += " __builtin_memset((char *)(\(lvalue)) + \(n), 0, \(size - n));" }
+            var s = cCopy(lvalue, value.c, n)
+            if size > n { s += " " + cZero("(char *)(\(lvalue)) + \(n)", size - n) }
             if from > size { s += " ((char *)(\(lvalue)))[\(size - 1)] = 0;" }
             return s
         case let (.tuple(kinds), .tuple(from)) where kinds.count == from.count:
             guard let destLayout = RecordLayout(kinds), let srcLayout = RecordLayout(from) else {
                 throw .unsupported(.init("tuple of \(dest)"))
             }
-            var parts: [String] = ["__builtin_memset(\(lvalue), 0, \(destLayout.size));"]
+            var parts: [String] = [cZero(lvalue, destLayout.size)]
             for i in kinds.indices {
                 let src = element(of: value, layout: srcLayout, index: i)
                 let dst = elementLValue(lvalue, kind: kinds[i], offset: destLayout.fields[i].offset)
                 parts.append(try store(src, into: dst, as: kinds[i]))
             }
             return parts.joined(separator: " ")
+        case let (.string(size), .array(8, _, count)):
+            // Bytes the resolver calls a string (`__u8 name[N]`): copied as they are.
+            let n = min(size, count)
+            var s = cCopy(lvalue, value.c, n)
+            if size > n { s += " " + cZero("(char *)(\(lvalue)) + \(n)", size - n) }
+            return s
         case (.kernelStack, .kernelStack), (.inet, .inet), (.array, .array):
             guard dest.byteSize == value.kind.byteSize else { throw .unsupported(.init("mixing \(value.kind) and \(dest)")) }
-            return "__builtin_memcpy(\(lvalue), \(value.c), \(dest.byteSize));"
+            return cCopy(lvalue, value.c, dest.byteSize)
         default:
             throw .unsupported(.init("storing \(value.kind) where \(dest) is expected"))
         }
+    }
+
+    /// A byte array (`__u8 name[N]`) as a string of N + 1 bytes: the bytes, then a NUL.
+    func byteArrayAsString(_ v: CValue) -> CValue? {
+        guard case let .array(8, _, count) = v.kind else { return nil }
+        let t = frameBuffer(count + 1)
+        return CValue(c: "({ \(cCopy(t, v.c, count)) \(t)[\(count)] = 0; \(t); })", kind: .string(size: count + 1))
     }
 
     /// Element `i` of a tuple buffer.
@@ -119,13 +135,6 @@ final class FunctionEmitter {
     }
 
     /// A value made into a buffer the caller may keep (string literals and scalars are copied).
-    func buffer(of value: CValue) throws(NativeCompileError) -> String {
-        if value.kind.cScalarType != nil {
-            let t = frameBuffer(8)
-            return "({ \(try store(value, into: "*(\(value.kind.cScalarType!) *)\(t)", as: value.kind)) \(t); })"
-        }
-        return value.c
-    }
 
     // MARK: Integer helpers
 
@@ -141,4 +150,19 @@ final class FunctionEmitter {
     }
 
     func isSigned(_ kind: ValueKind) -> Bool { kind.integerShape?.signed ?? false }
+}
+
+/// Zeroing and copying buffers: clang's BPF backend expands small `memset`/`memcpy` inline but
+/// cannot lower large ones, so those become a word loop and `bpf_probe_read_kernel`.
+extension FunctionEmitter {
+    static let inlineMemoryLimit = 128
+
+    func cZero(_ pointer: String, _ bytes: Int) -> String {
+        bytes <= Self.inlineMemoryLimit ? "__builtin_memset(\(pointer), 0, \(bytes));" : "ken_zero(\(pointer), \(bytes));"
+    }
+
+    func cCopy(_ destination: String, _ source: String, _ bytes: Int) -> String {
+        bytes <= Self.inlineMemoryLimit ? "__builtin_memcpy(\(destination), \(source), \(bytes));"
+            : "bpf_probe_read_kernel(\(destination), \(bytes), \(source));"
+    }
 }

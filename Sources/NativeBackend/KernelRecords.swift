@@ -15,9 +15,15 @@ final class KernelRecords {
     private var order: [String] = []
 
     /// The C spelling of a record (`struct sock`), declaring it if new.
+    /// Anonymous records (`in6_u`'s union) get a name of their own: CO-RE matches nested
+    /// records by their members, only the outermost record by name.
     func use(_ ref: CRecordRef) throws(NativeCompileError) -> String {
-        guard !ref.name.isEmpty else { throw .unsupported(.init("an anonymous struct member")) }
-        let spelling = (ref.isUnion ? "union " : "struct ") + ref.name
+        var name = ref.name
+        if name.isEmpty {
+            guard let id = ref.btfID else { throw .unsupported(.init("an anonymous struct member")) }
+            name = "ken_anon_\(id)"
+        }
+        let spelling = (ref.isUnion ? "union " : "struct ") + name
         if records[spelling] == nil {
             records[spelling] = Record(isUnion: ref.isUnion)
             order.append(spelling)

@@ -8,6 +8,9 @@ extension FunctionEmitter {
     func key(_ name: String, _ keys: [Expression]) throws(NativeCompileError) -> (code: String, buffer: String) {
         let values = try keys.map { (k) throws(NativeCompileError) in try emit(k) }
         let entry = object.maps.entry(name)
+        for v in values where v.kind.nativeType == nil {
+            throw .unsupported(.init("a map key of type \(v.kind)"))
+        }
         if values.count == 1, case let .tuple(kinds) = values[0].kind {
             // `@m[(a, b)]` is `@m[a, b]`.
             object.maps.noteKeys(name, kinds)
@@ -16,7 +19,7 @@ extension FunctionEmitter {
         }
         let layout = entry.keyLayout
         let buffer = frameBuffer(layout.size, name: fresh("k"))
-        var parts = ["__builtin_memset(\(buffer), 0, \(layout.size));"]
+        var parts = [cZero(buffer, layout.size)]
         if values.count == 1, case let .tuple(kinds) = values[0].kind, let source = RecordLayout(kinds),
            (entry.keyKinds?.count ?? 0) == kinds.count {
             for i in kinds.indices {
@@ -39,12 +42,14 @@ extension FunctionEmitter {
     func mapRead(_ name: String, keys: [Expression]) throws(NativeCompileError) -> CValue {
         let entry = object.maps.entry(name)
         if let aggregate = entry.aggregate {
-            switch aggregate {
-            case .count, .sum:
-                break  // read below as this CPU's slot would be wrong: refuse
-            default: break
+            // count() and sum() read as this CPU's slot, as bpftrace reads them and as the
+            // verifier models per-CPU maps; the other aggregations have no one value to read.
+            guard aggregate == .count || aggregate == .sum else {
+                throw .unsupported(.init("reading the aggregation @\(name) in the program"))
             }
-            throw .unsupported(.init("reading the aggregation @\(name) in the program"))
+            let (code, k) = try key(name, keys)
+            let p = fresh("_p")
+            return CValue(c: "({ \(code) __s64 *\(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k)); \(p) ? *\(p) : 0; })", kind: .s64)
         }
         let (code, k) = try key(name, keys)
         let kind = valueKind(of: entry)
@@ -54,12 +59,13 @@ extension FunctionEmitter {
         }
         let t = frameBuffer(kind.byteSize)
         let size = kind.byteSize
-        return CValue(c: "({ \(code) char *\(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k)); if (\(p)) __builtin_memcpy(\(t), \(p), \(size)); else __builtin_memset(\(t), 0, \(size)); \(t); })",
+        return CValue(c: "({ \(code) char *\(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k)); if (\(p)) { \(cCopy(t, p, size)) } else { \(cZero(t, size)) } \(t); })",
                       kind: kind)
     }
 
     /// `@name[keys] = value`.
-    func mapAssign(_ name: String, keys: [Expression], value: Expression) throws(NativeCompileError) -> String {
+    /// The statements of a block (without its braces).
+    func mapAssign(_ name: String, keys: [Expression], value: Expression) throws(NativeCompileError) -> [String] {
         if case let .call(function, arguments) = value.kind, let aggregate = MapAggregateKind(rawValue: function) {
             return try aggregateUpdate(name, keys: keys, aggregate, arguments)
         }
@@ -71,10 +77,10 @@ extension FunctionEmitter {
         let kind = valueKind(of: entry)
         if let type = kind.cScalarType {
             let local = fresh("_s")
-            return "{ \(type) \(local); \(try store(v, into: local, as: kind)) \(code) bpf_map_update_elem(&\(entry.bpfName), \(k), &\(local), 0); }"
+            return ["\(type) \(local);", try store(v, into: local, as: kind), code, "bpf_map_update_elem(&\(entry.bpfName), \(k), &\(local), 0);"]
         }
         let t = frameBuffer(entry.valueSize)
-        return "{ \(try store(v, into: t, as: kind)) \(code) bpf_map_update_elem(&\(entry.bpfName), \(k), \(t), 0); }"
+        return [try store(v, into: t, as: kind), code, "bpf_map_update_elem(&\(entry.bpfName), \(k), \(t), 0);"]
     }
 
     /// `@name[keys] OP= value`, `@name[keys]++`: read (0 when missing), apply, store.
@@ -92,10 +98,12 @@ extension FunctionEmitter {
     }
 
     /// `@name[keys] = count()` and the other aggregations, on this CPU's slot.
-    func aggregateUpdate(_ name: String, keys: [Expression], _ aggregate: MapAggregateKind, _ arguments: [Expression]) throws(NativeCompileError) -> String {
+    func aggregateUpdate(_ name: String, keys: [Expression], _ aggregate: MapAggregateKind, _ arguments: [Expression]) throws(NativeCompileError) -> [String] {
         let entry = object.maps.entry(name)
         let planned: NativeMapValue
         var value: String?
+        /// min/max compare as the argument's signedness does (docs/semantics.md).
+        var signedArgument = true
         switch aggregate {
         case .count:
             planned = .count
@@ -103,6 +111,7 @@ extension FunctionEmitter {
             guard let first = arguments.first else { throw .unresolved("\(aggregate.rawValue)() needs a value") }
             let v = try emit(first)
             value = "((__s64)\(try widened(v)))"
+            signedArgument = isSigned(v.kind)
             switch aggregate {
             case .sum: planned = .sum
             case .min: planned = .min
@@ -123,7 +132,8 @@ extension FunctionEmitter {
                 }
                 bounds.append(negative ? -Int64(raw) : Int64(raw))
             }
-            guard bounds[2] > 0, bounds[1] > bounds[0], (bounds[1] - bounds[0]) / bounds[2] <= 1000 else {
+            let (span, overflow) = bounds[1].subtractingReportingOverflow(bounds[0])
+            guard bounds[2] > 0, bounds[1] > bounds[0], !overflow, span / bounds[2] <= 1000 else {
                 throw .unresolved("lhist() needs min < max, a positive step and at most 1000 buckets")
             }
             planned = .linearHist(min: bounds[0], max: bounds[1], step: bounds[2])
@@ -140,30 +150,32 @@ extension FunctionEmitter {
         let p = fresh("_a"), v = fresh("_x")
         let size = entry.valueSize
         let initial = frameBuffer(size)
-        var w: [String] = ["{", code]
+        var w: [String] = [code]
         if let value { w.append("__s64 \(v) = \(value);") }
         w.append("__s64 *\(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k));")
-        w.append("if (!\(p)) { __builtin_memset(\(initial), 0, \(size)); bpf_map_update_elem(&\(entry.bpfName), \(k), \(initial), 1 /* BPF_NOEXIST */); \(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k)); }")
+        w.append("if (!\(p)) { \(cZero(initial, size)) bpf_map_update_elem(&\(entry.bpfName), \(k), \(initial), 1 /* BPF_NOEXIST */); \(p) = bpf_map_lookup_elem(&\(entry.bpfName), \(k)); }")
         let update: String
         switch planned {
-        case .count: update = "\(p)[0] += 1;"
-        case .sum: update = "\(p)[0] += \(v);"
-        case .min: update = "if (!\(p)[1] || \(v) < \(p)[0]) { \(p)[0] = \(v); \(p)[1] = 1; }"
-        case .max: update = "if (!\(p)[1] || \(v) > \(p)[0]) { \(p)[0] = \(v); \(p)[1] = 1; }"
-        case .avg, .stats: update = "\(p)[0] += \(v); \(p)[1] += 1;"
+        // Additions wrap (unsigned arithmetic): signed overflow would be undefined in C.
+        case .count: update = "\(p)[0] = (__s64)((__u64)\(p)[0] + 1);"
+        case .sum: update = "\(p)[0] = (__s64)((__u64)\(p)[0] + (__u64)\(v));"
+        case .min, .max:
+            let cast = signedArgument ? "" : "(__u64)"
+            let op = planned == .min ? "<" : ">"
+            update = "if (!\(p)[1] || \(cast)\(v) \(op) \(cast)\(p)[0]) { \(p)[0] = \(v); \(p)[1] = 1; }"
+        case .avg, .stats: update = "\(p)[0] = (__s64)((__u64)\(p)[0] + (__u64)\(v)); \(p)[1] += 1;"
         case .hist:
             let b = fresh("_b")
-            update = "__u32 \(b) = ken_hist_bucket(\(v)); if (\(b) < \(NativeMapValue.histBuckets)) \(p)[\(b)] += 1;"
+            update = "__u32 \(b) = ken_hist_bucket(\(v)); ken_opaque(\(b)); if (\(b) < \(NativeMapValue.histBuckets)) \(p)[\(b)] += 1;"
         case let .linearHist(min, max, step):
             let n = NativeMapValue.linearHistBuckets(min: min, max: max, step: step)
             let b = fresh("_b")
-            update = "__u32 \(b) = ken_lhist_bucket(\(v), \(min)LL, \(max)LL, \(step)LL, \(n)); if (\(b) < \(n)) \(p)[\(b)] += 1;"
+            update = "__u32 \(b) = ken_lhist_bucket(\(v), \(min)LL, \(max)LL, \(step)LL, \(n)); ken_opaque(\(b)); if (\(b) < \(n)) \(p)[\(b)] += 1;"
         case .value:
             update = ""
         }
         w.append("if (\(p)) { \(update) }")
-        w.append("}")
-        return w.joined(separator: " ")
+        return w
     }
 
     func delete(_ arguments: [Expression]) throws(NativeCompileError) -> CValue {

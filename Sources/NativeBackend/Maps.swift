@@ -24,7 +24,8 @@ final class MapTable {
 
         var keyLayout: RecordLayout {
             let kinds = keyKinds ?? []
-            return RecordLayout(kinds.isEmpty ? [.u64] : kinds) ?? RecordLayout([.u64])!
+            // Keys are made only of kinds that have a layout (`noteKeys` refuses others).
+            return RecordLayout(kinds.isEmpty ? [.u64] : kinds) ?? RecordLayout(fields: [NativeField(offset: 0, type: .integer(bits: 64, signed: false))], kinds: [.u64], size: 8)
         }
 
         /// The value as the plan describes it.
@@ -144,6 +145,10 @@ final class MapTable {
                 w.line("__uint(max_entries, \(e.maxEntries));")
                 w.line("__uint(key_size, \(e.keySize));")
                 w.line("__uint(value_size, \(e.valueSize));")
+                // Entries are allocated when inserted (6.1+ allows it in tracing programs), so
+                // an extension costs kernel memory for the keys it has, not for 4096 of them.
+                // LRU maps must be preallocated.
+                if !e.lru { w.line("__uint(map_flags, 1); /* BPF_F_NO_PREALLOC */") }
             }
             w.replaceLast("} \(e.bpfName) SEC(\".maps\");")
             w.line()

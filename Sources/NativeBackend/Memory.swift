@@ -8,12 +8,18 @@ import NativeABI
 /// `bpf_probe_read_kernel*`, user memory (the resolver's user-pointer facts, uprobe values)
 /// with `bpf_probe_read_user*`.
 extension FunctionEmitter {
-    func readHelper(user: Bool, string: Bool) -> String {
-        "bpf_probe_read_" + (user ? "user" : "kernel") + (string ? "_str" : "")
+    /// `user` nil: nothing says which memory the address is in (an integer, a pointer kept in a
+    /// map): the compat helpers pick by address (user below TASK_SIZE on x86-64 and arm64,
+    /// whose address spaces do not overlap).
+    func readHelper(user: Bool?, string: Bool) -> String {
+        guard let user else { return string ? "bpf_probe_read_str" : "bpf_probe_read" }
+        return "bpf_probe_read_" + (user ? "user" : "kernel") + (string ? "_str" : "")
     }
 
     /// A value of C type `type` at `address` (a `__u64` expression).
-    func readMemory(address: String, type: CType, user: Bool) throws(NativeCompileError) -> CValue {
+    /// `path` is the C lvalue the address was taken of, when it is a member access: a record
+    /// keeps it, so a chain `p->a.b.c` is one CO-RE access rooted at `p`'s named struct.
+    func readMemory(address: String, type: CType, user: Bool, path: String? = nil) throws(NativeCompileError) -> CValue {
         switch type.resolved {
         case let .integer(i):
             let bits = max(8, i.bits)
@@ -24,7 +30,7 @@ extension FunctionEmitter {
             let target = PointerTarget(cType: pointee.description, pointee: pointee, user: user)
             return try readScalar(address: address, kind: .pointer(target), user: user)
         case let .array(element, count):
-            if element.isCharacter {
+            if Self.isTextCharacter(element) {
                 let size = count == 0 ? 64 : count
                 return readString(address: address, size: size, user: user)
             }
@@ -33,10 +39,12 @@ extension FunctionEmitter {
             }
             let kind = ValueKind.array(elementBits: max(8, i.bits), signed: i.signed, count: count)
             let t = frameBuffer(kind.byteSize)
-            return CValue(c: "({ __builtin_memset(\(t), 0, \(kind.byteSize)); \(readHelper(user: user, string: false))(\(t), \(kind.byteSize), (const void *)(\(address))); \(t); })",
+            return CValue(c: "({ \(cZero(t, kind.byteSize)) \(readHelper(user: user, string: false))(\(t), \(kind.byteSize), (const void *)(\(address))); \(t); })",
                           kind: kind)
-        case .record:
-            return CValue(c: "((__u64)(\(address)))", kind: .record(PointerTarget(cType: type.description, pointee: type, user: user)))
+        case let .record(ref):
+            let spelling = try object.records.use(ref)
+            return CValue(c: path ?? "(*(\(spelling) *)(\(address)))",
+                          kind: .record(PointerTarget(cType: spelling, pointee: type, user: user)))
         default:
             throw .unsupported(.init("reading a value of type \(type)"))
         }
@@ -51,10 +59,17 @@ extension FunctionEmitter {
 
     /// A NUL-terminated string of at most `size` bytes (the buffer zeroed first, so it is zero
     /// after the NUL as docs/semantics.md requires).
-    func readString(address: String, size: Int, user: Bool) -> CValue {
+    func readString(address: String, size: Int, user: Bool?) -> CValue {
         let t = frameBuffer(size)
-        return CValue(c: "({ __builtin_memset(\(t), 0, \(size)); \(readHelper(user: user, string: true))(\(t), \(size), (const void *)(\(address))); \(t); })",
+        return CValue(c: "({ \(cZero(t, size)) \(readHelper(user: user, string: true))(\(t), \(size), (const void *)(\(address))); \(t); })",
                       kind: .string(size: size))
+    }
+
+    /// `char[N]` is text; `unsigned char`/`__u8` arrays are bytes (addresses, hashes): read as
+    /// they are, not stopped at the first zero byte, so `ntop(args->daddr)` sees all of them.
+    static func isTextCharacter(_ element: CType) -> Bool {
+        guard case let .integer(i) = element.resolved, i.bits == 8 else { return false }
+        return i.name == "char" || i.name == "signed char"
     }
 
     func dereference(_ v: CValue, _ e: Expression) throws(NativeCompileError) -> CValue {
@@ -82,10 +97,11 @@ extension FunctionEmitter {
             guard ref.btfID != nil, let btf = kernel.btf, let member = btf.member(named: field, of: ref) else {
                 throw .unsupported(.init("field \(field) of \(ref.spelling) (a struct the program defines)"))
             }
-            try object.records.use(member, of: ref)
             let spelling = try object.records.use(ref)
-            let address = "((__u64)&((\(spelling) *)(\(b.c)))->\(field))"
-            return try readMemory(address: address, type: member.type, user: target.user)
+            try object.records.use(member, of: ref)
+            let path: String
+            if case .record = b.kind { path = "(\(b.c)).\(field)" } else { path = "((\(spelling) *)(\(b.c)))->\(field)" }
+            return try readMemory(address: "((__u64)&\(path))", type: member.type, user: target.user, path: path)
         default:
             throw .unsupported(.init("field \(field) of \(b.kind)"))
         }
@@ -119,7 +135,7 @@ extension FunctionEmitter {
         }
         switch field.type.resolved {
         case let .array(element, count):
-            if element.isCharacter { return readString(address: "((__u64)\(member))", size: max(1, count), user: false) }
+            if Self.isTextCharacter(element) { return readString(address: "((__u64)\(member))", size: max(1, count), user: false) }
             return try readMemory(address: "((__u64)\(member))", type: field.type, user: false)
         case let .pointer(pointee):
             let value = TracepointContexts.isDirectInteger(field) ? "((__u64)\(member))"

@@ -13,7 +13,8 @@ final class ObjectState {
     var events = EventTable()
     var records = KernelRecords()
     let architecture: String
-    var usesStartTime = false
+    /// Set when a probe reads `elapsed` (pass 1 tells pass 2).
+    var usesElapsed = false
     /// `#define NAME INTEGER` lines of the program.
     let defines: [String: Int64]
 
@@ -38,6 +39,9 @@ struct ObjectGenerator {
     let kernel: KernelInfo
     let resolved: ResolvedProgram
     static let eventsMap = "ken_events", lostMap = "ken_lost", scratchMap = "ken_scratch", startMap = "ken_start"
+    /// The ring buffer: 512 KiB holds thousands of records between two reads by the runtime
+    /// and keeps an extension's kernel memory well under the 1 MiB target (issue #16).
+    static let ringBufferBytes = 1 << 19
     /// A per-CPU array value may not exceed 32 KiB.
     static let frameLimit = 32 * 1024
 
@@ -50,9 +54,10 @@ struct ObjectGenerator {
         let architecture = ObjectState.machine()
         // Pass 1 learns every map's keys and values (a map may be read in a probe before the
         // one that stores it); pass 2 generates with them.
-        _ = try emitPrograms(ObjectState(kernel: kernel, resolved: resolved, maps: maps, architecture: architecture))
+        let first = ObjectState(kernel: kernel, resolved: resolved, maps: maps, architecture: architecture)
+        _ = try emitPrograms(first)
         let state = ObjectState(kernel: kernel, resolved: resolved, maps: maps, architecture: architecture)
-        let programs = try emitPrograms(state)
+        let programs = try emitPrograms(state, startClock: first.usesElapsed)
         return (assemble(state, programs), plan(state, programs))
     }
 
@@ -63,13 +68,16 @@ struct ObjectGenerator {
         var emitter: FunctionEmitter
     }
 
-    private func emitPrograms(_ state: ObjectState) throws(NativeCompileError) -> [EmittedProgram] {
+    /// `startClock`: BEGIN stores the start time `elapsed` counts from (a BEGIN is added when
+    /// the script has none), so elapsed counts from the extension's start, as in bpftrace.
+    private func emitPrograms(_ state: ObjectState, startClock: Bool = false) throws(NativeCompileError) -> [EmittedProgram] {
         var out: [EmittedProgram] = []
         var attachIndex = 0
         var nestedSlots = 0
         var usedNames: Set<String> = []
         for probe in resolved.program.probes {
             for _ in probe.attachPoints {
+                guard attachIndex < resolved.attachPoints.count else { throw .unresolved("attach points were not resolved") }
                 let resolvedPoint = resolved.attachPoints[attachIndex]
                 attachIndex += 1
                 for target in try ProbeSections.targets(resolvedPoint, kernel: kernel) {
@@ -79,6 +87,7 @@ struct ObjectGenerator {
                     var slot = 0
                     if target.nests { nestedSlots += 1; slot = nestedSlots }
                     let emitter = FunctionEmitter(object: state, target: target, programName: name)
+                    if startClock, target.attach == .begin { emitter.body.line("ken_start_clock();") }
                     if let predicate = probe.predicate {
                         let condition = try emitter.truth(emitter.emit(predicate))
                         emitter.body.line("if (!\(condition))")
@@ -93,7 +102,22 @@ struct ObjectGenerator {
             }
         }
         if out.isEmpty { throw .unresolved("the program has no probes") }
-        return out
+        if startClock, !out.contains(where: { $0.target.attach == .begin }) {
+            let target = ProgramTarget(section: "raw_tp", attach: .begin, context: .none, attachPoint: "BEGIN",
+                                       shortName: "start", probeName: "BEGIN", nests: true)
+            let emitter = FunctionEmitter(object: state, target: target, programName: "ken_begin_clock")
+            emitter.body.line("ken_start_clock();")
+            nestedSlots += 1
+            out.insert(EmittedProgram(target: target, name: "ken_begin_clock", slot: nestedSlots, emitter: emitter), at: 0)
+        }
+        // clang puts programs in ELF sections by name and libbpf lists them section by
+        // section: group them the same way so the C, the plan and the ELF share one order.
+        var firstUse: [String: Int] = [:]
+        for (i, program) in out.enumerated() where firstUse[program.target.section] == nil {
+            firstUse[program.target.section] = i
+        }
+        return out.enumerated().sorted { (firstUse[$0.element.target.section] ?? 0, $0.offset) < (firstUse[$1.element.target.section] ?? 0, $1.offset) }
+            .map(\.element)
     }
 
     private func assemble(_ state: ObjectState, _ programs: [EmittedProgram]) -> String {
@@ -118,7 +142,7 @@ struct ObjectGenerator {
         /* Every record goes through this ring buffer; records it could not take are counted. */
         struct {
             __uint(type, 27); /* BPF_MAP_TYPE_RINGBUF */
-            __uint(max_entries, \(NativePlan().ringBufferBytes));
+            __uint(max_entries, \(Self.ringBufferBytes));
         } \(Self.eventsMap) SEC(".maps");
 
         struct {
@@ -129,7 +153,8 @@ struct ObjectGenerator {
         } \(Self.lostMap) SEC(".maps");
 
         /* Scratch frames (strings, keys, records) too big for the 512-byte stack: slot 0 for
-         * probes that never nest, one slot per probe that may run inside another. */
+         * probes that never nest, one slot per probe that may run inside another or have one
+         * run inside it (fentry, fexit, raw tracepoints, BEGIN, END). */
         struct {
             __uint(type, 6); /* BPF_MAP_TYPE_PERCPU_ARRAY */
             __uint(max_entries, \(slots));
@@ -156,6 +181,14 @@ struct ObjectGenerator {
             }
         }
 
+        /* BEGIN: elapsed counts from now. */
+        KEN_INLINE void ken_start_clock(void)
+        {
+            __u32 zero = 0;
+            __u64 now = bpf_ktime_get_ns();
+            bpf_map_update_elem(&\(Self.startMap), &zero, &now, 0);
+        }
+
         KEN_INLINE __u64 ken_elapsed(void)
         {
             __u32 zero = 0;
@@ -176,6 +209,7 @@ struct ObjectGenerator {
                 if e.frame.isEmpty { w.line("__u64 __unused;") }
                 for member in e.frame { w.line(member) }
             }
+            w.line("_Static_assert(sizeof(struct \(frameType)) <= \(frameSize), \"the frame fits the scratch value\");")
             w.line()
             w.line("/* \(program.target.attachPoint.replacingOccurrences(of: "*/", with: "* /")) */")
             w.line("SEC(\"\(program.target.section)\")")
@@ -203,7 +237,7 @@ struct ObjectGenerator {
         var plan = NativePlan(
             probes: programs.map { NativeProbe(programName: $0.name, attachPoint: $0.target.attachPoint, attach: $0.target.attach) },
             maps: state.maps.plan, events: state.events.events,
-            eventsMapName: Self.eventsMap, lostMapName: Self.lostMap)
+            eventsMapName: Self.eventsMap, lostMapName: Self.lostMap, ringBufferBytes: Self.ringBufferBytes)
         plan.startTimeMapName = Self.startMap
         return plan
     }

@@ -22,7 +22,7 @@ extension FunctionEmitter {
             parts.append(try store(value, into: member, as: kinds[i]))
         }
         parts.append("ken_output(&\(record), sizeof(\(record)));")
-        return CValue(c: "({ \(parts.joined(separator: " ")) })", kind: .none)
+        return CValue(c: "({ \(parts.joined(separator: " ")) })", kind: .none, statements: parts)
     }
 
     func printf(_ arguments: [Expression]) throws(NativeCompileError) -> CValue {
@@ -37,6 +37,9 @@ extension FunctionEmitter {
                 values.append(v)
             case .pointer:
                 values.append(CValue(c: v.c, kind: .u64))
+            case .array:
+                guard let text = byteArrayAsString(v) else { throw .unsupported(.init("printf() of \(v.kind)")) }
+                values.append(text)
             default:
                 throw .unsupported(.init("printf() of \(v.kind)"))
             }

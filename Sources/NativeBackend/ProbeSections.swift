@@ -26,21 +26,42 @@ struct ProgramTarget {
     var attachPoint: String
     /// A short name for the program (target name).
     var shortName: String
-    /// fentry/fexit/raw_tp programs can run nested inside another probe on the same CPU, so
-    /// they get a scratch frame of their own.
+    /// What `probe` gives in this program: the attach point with its wildcard expanded
+    /// (`tracepoint:syscalls:sys_enter_openat` for `tracepoint:syscalls:sys_enter_open*`).
+    var probeName: String = ""
+    /// fentry/fexit/raw_tp programs (and BEGIN/END, run by BPF_PROG_TEST_RUN) can run nested
+    /// inside another probe on the same CPU, or have one run inside them, so they get a
+    /// scratch frame of their own.
     var nests: Bool
 }
 
 /// The ELF section (libbpf attach spelling) and context of each attach point kind.
 enum ProbeSections {
     static func targets(_ resolved: ResolvedAttachPoint, kernel: KernelInfo) throws(NativeCompileError) -> [ProgramTarget] {
+        try programs(resolved, kernel: kernel).map { target in
+            var named = target
+            switch resolved.attachPoint.kind {
+            case .tracepoint, .rawtracepoint, .fentry, .fexit, .kprobe, .kretprobe:
+                // The section is `kind/target` (tracepoints: `tracepoint/category/name`).
+                let expanded = target.section.split(separator: "/", maxSplits: 1).dropFirst().first.map(String.init) ?? target.shortName
+                named.probeName = resolved.attachPoint.provider + ":" + expanded.replacingOccurrences(of: "/", with: ":")
+            default:
+                named.probeName = target.attachPoint
+            }
+            return named
+        }
+    }
+
+    private static func programs(_ resolved: ResolvedAttachPoint, kernel: KernelInfo) throws(NativeCompileError) -> [ProgramTarget] {
         let ap = resolved.attachPoint
         let text = ap.text
         switch ap.kind {
         case .begin:
-            return [ProgramTarget(section: "raw_tp", attach: .begin, context: .none, attachPoint: text, shortName: "BEGIN", nests: false)]
+            // BPF_PROG_TEST_RUN does not mark the CPU busy as trace_call_bpf does, so an
+            // interrupt's probe may run inside BEGIN/END: they get frames of their own.
+            return [ProgramTarget(section: "raw_tp", attach: .begin, context: .none, attachPoint: text, shortName: "BEGIN", nests: true)]
         case .end:
-            return [ProgramTarget(section: "raw_tp", attach: .end, context: .none, attachPoint: text, shortName: "END", nests: false)]
+            return [ProgramTarget(section: "raw_tp", attach: .end, context: .none, attachPoint: text, shortName: "END", nests: true)]
         case .tracepoint:
             guard let tracefs = kernel.tracefs else { throw .unresolved("tracefs is not available to read '\(text)'") }
             return try resolved.targets.map { target throws(NativeCompileError) in
@@ -98,8 +119,8 @@ enum ProbeSections {
 
     /// `interval:s:1`, `profile:hz:99`, `interval:1s` (0.21+) → nanoseconds.
     static func period(_ target: [String]) -> UInt64? {
-        var unit: String
-        var count: String
+        let unit: String
+        let count: String
         if target.count == 2 {
             (unit, count) = (target[0], target[1])
         } else if target.count == 1 {
@@ -110,14 +131,17 @@ enum ProbeSections {
             return nil
         }
         guard let n = UInt64(count), n > 0 else { return nil }
+        let scale: UInt64
         switch unit {
-        case "s": return n * 1_000_000_000
-        case "ms": return n * 1_000_000
-        case "us": return n * 1_000
-        case "ns": return n
-        case "hz": return 1_000_000_000 / n
-        case "m", "min": return n * 60_000_000_000
-        default: unit = ""; return nil
+        case "hz": return n <= 1_000_000_000 ? 1_000_000_000 / n : nil
+        case "s": scale = 1_000_000_000
+        case "ms": scale = 1_000_000
+        case "us": scale = 1_000
+        case "ns": scale = 1
+        case "m", "min": scale = 60_000_000_000
+        default: return nil
         }
+        let (ns, overflow) = n.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : ns
     }
 }

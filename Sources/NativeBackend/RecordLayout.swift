@@ -9,6 +9,12 @@ struct RecordLayout: Equatable {
     /// Size in bytes, a multiple of 8.
     var size: Int
 
+    init(fields: [NativeField], kinds: [ValueKind], size: Int) {
+        self.fields = fields
+        self.kinds = kinds
+        self.size = size
+    }
+
     /// Lays out `kinds` after `start` bytes (8 for an event's leading `__u64 id`).
     init?(_ kinds: [ValueKind], start: Int = 0) {
         var offset = start

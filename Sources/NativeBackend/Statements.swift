@@ -13,7 +13,11 @@ extension FunctionEmitter {
         switch s.kind {
         case let .expression(e):
             let v = try emit(e)
-            body.line("\(v.kind == .none ? "" : "(void)")\(v.c);")
+            if let lines = v.statements {
+                for line in lines { body.line(line) }
+            } else {
+                body.line("\(v.kind == .none ? "" : "(void)")\(v.c);")
+            }
         case let .assignment(target, op, value):
             try assign(target, op: op, value)
         case let .letDeclaration(name, type, value):
@@ -23,42 +27,19 @@ extension FunctionEmitter {
             }
             if let value { try assign(Expression(.variable(name)), op: .assign, value) }
         case let .ifStatement(condition, then, otherwise):
-            body.line("if (\(try truth(emit(condition)))) {")
-            body.indent()
-            try emit(then)
-            body.dedent()
-            if let otherwise {
-                body.line("} else {")
-                body.indent()
-                try emit(otherwise)
-                body.dedent()
-            }
-            body.line("}")
+            try nested("if (\(try truth(emit(condition)))) {", then, closing: otherwise == nil ? "}" : nil)
+            if let otherwise { try nested("} else {", otherwise) }
         case let .unroll(count, inner):
             guard case let .integer(literal) = count.kind, let n = literal.value, n <= 100 else {
                 throw .unsupported(.init("unroll with a count that is not a constant up to 100"))
             }
-            for _ in 0..<n {
-                body.line("{")
-                body.indent()
-                try emit(inner)
-                body.dedent()
-                body.line("}")
-            }
+            for _ in 0..<n { try nested("{", inner) }
         case let .whileLoop(condition, inner):
-            body.line("while (\(try truth(emit(condition)))) {")
-            body.indent()
-            try emit(inner)
-            body.dedent()
-            body.line("}")
+            try nested("while (\(try truth(emit(condition)))) {", inner)
         case let .forRange(variable, start, end, inner):
             let a = try emit(start), b = try emit(end)
             let v = declare(variable, .s64)
-            body.line("for (\(v.c) = (__s64)\(try widened(a)); (__s64)\(v.c) < (__s64)\(try widened(b)); \(v.c)++) {")
-            body.indent()
-            try emit(inner)
-            body.dedent()
-            body.line("}")
+            try nested("for (\(v.c) = (__s64)\(try widened(a)); (__s64)\(v.c) < (__s64)\(try widened(b)); \(v.c) = (__s64)((__u64)\(v.c) + 1)) {", inner)
         case .forMap:
             throw .unsupported(.init("for over a map"))
         case .breakStatement:
@@ -68,14 +49,20 @@ extension FunctionEmitter {
         case .returnStatement:
             body.line("return 0;")
         case let .block(inner):
-            body.line("{")
-            body.indent()
-            try emit(inner)
-            body.dedent()
-            body.line("}")
+            try nested("{", inner)
         case .assume, .assert:
             break
         }
+    }
+
+    /// `opening`, the block one level deeper, then `closing` (none: the next line closes it,
+    /// as `} else {` does).
+    func nested(_ opening: String, _ block: Block, closing: String? = "}") throws(NativeCompileError) {
+        body.line(opening)
+        body.indent()
+        try emit(block)
+        body.dedent()
+        if let closing { body.line(closing) }
     }
 
     /// The kind a `let $x: TYPE` declares.
@@ -114,17 +101,9 @@ extension FunctionEmitter {
                 body.line(try store(result, into: current.c, as: current.kind))
                 return
             }
-            var kind = v.kind
-            if case let .tuple(kinds) = kind {
-                kind = .tuple(kinds)
-            }
-            if kind == .none || kind == .args { throw .unsupported(.init("assigning \(kind) to $\(name)")) }
-            let variable = declare(name, kind)
-            if variable.kind.cScalarType == nil, variable.kind.byteSize > 0, v.kind.cScalarType == nil {
-                body.line("{ \(try store(v, into: variable.c, as: variable.kind)) }")
-            } else {
-                body.line(try store(v, into: variable.c, as: variable.kind))
-            }
+            if v.kind == .none || v.kind == .args { throw .unsupported(.init("assigning \(v.kind) to $\(name)")) }
+            let variable = declare(name, v.kind)
+            body.line(try store(v, into: variable.c, as: variable.kind))
         case let .map(name, keys):
             if let binary = op.binaryOperator {
                 let v = try emit(value)
@@ -132,7 +111,12 @@ extension FunctionEmitter {
                 body.line("(void)\(updated.c);")
                 return
             }
-            body.line(try mapAssign(name, keys: keys, value: value))
+            let lines = try mapAssign(name, keys: keys, value: value)
+            body.line("{")
+            body.indent()
+            for line in lines { body.line(line) }
+            body.dedent()
+            body.line("}")
         default:
             throw .unsupported(.init("assigning to this expression"))
         }
