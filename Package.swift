@@ -88,10 +88,12 @@ let package = Package(
             "BPF", "BpftraceSyntax",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Registry", dependencies: ["SQLite", "KenProto", "Digest"]),
+        .target(name: "Registry", dependencies: ["SQLite", "KenProto", "Digest", "NativeABI"]),
         .target(name: "AgentCore", dependencies: [
             "KenRPC", "KenProto", "Registry", "KernelLoader", "BPF", "BpftraceSyntax", "Systemd", "TOML", "Accounts", "KenVersion",
-            "KernelInfo",  // the running release for Status (no Z3, LLM or curl behind it)
+            // The native backend: the agent resolves and compiles scripts itself (no Z3, LLM or
+            // curl behind any of these).
+            "KernelInfo", "BpftraceSemantics", "NativeABI", "NativeBackend", "NativeRuntime",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // kenc's library: the daemons' calls, every output format and JSON document, exit
@@ -185,8 +187,8 @@ let package = Package(
         .testTarget(name: "SymbolicVerifierTests", dependencies: ["SymbolicVerifier", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "Z3"]),
         .testTarget(name: "NativeRuntimeTests", dependencies: ["NativeRuntime", "NativeABI", "BPF", "TestSupport"]),
         .testTarget(name: "KernelLoaderTests", dependencies: ["KernelLoader", "BPF", "TestSupport"]),
-        .testTarget(name: "AgentCoreTests", dependencies: ["TOML", "Accounts", "Digest", "KernelInfo", "AgentCore", "KenClient", "Registry", "KenRPC", "KenProto", "KernelLoader", "TestSupport"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Digest", "Registry", "SQLite", "KenProto"]),
+        .testTarget(name: "AgentCoreTests", dependencies: ["TOML", "Accounts", "Digest", "KernelInfo", "AgentCore", "KenClient", "Registry", "KenRPC", "KenProto", "KernelLoader", "TestSupport", "NativeABI", "NativeRuntime"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Digest", "Registry", "SQLite", "KenProto", "NativeABI"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "HTTP", "TestSupport"]),
         .testTarget(name: "ExampleStoreTests", dependencies: ["ExampleStore", "BpftraceSyntax", "LLM", "TestSupport"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),

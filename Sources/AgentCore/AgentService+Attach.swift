@@ -99,17 +99,26 @@ extension AgentService {
             replaced = nil
         }
         var checked: CheckedProgram?
+        var choice: BackendChoice?
         switch kind {
         case .bpftrace:
             guard request.object.isEmpty else { throw RPCStatusError(.invalidArgument, "a bpftrace attach carries no object bytes") }
-            checked = try checkScript(request.programText)
+            let program = try checkScript(request.programText)
+            checked = program
+            // After the policy check, and on the text it approved: the policy binds a native
+            // program exactly as it binds a bpftrace one.
+            choice = try supervisor.builder.choose(program.text, requested: request.backend)
         case .bpfObject:
             guard request.programText.isEmpty else { throw RPCStatusError(.invalidArgument, "an object attach carries no script text") }
+            guard request.backend == .unspecified else {
+                throw RPCStatusError(.invalidArgument, "a backend is chosen only for bpftrace scripts, not for objects")
+            }
             try checkObject(request.object)
         }
         let policy = configuration.policy
         let registry = self.registry
         let program = checked
+        let backend = choice
         // Limits and the `attaching` record are decided under one gate so racing attaches
         // cannot overrun a limit; the kernel work happens outside it.
         let record: ExtensionRecord = try await attachGate.run { () throws -> ExtensionRecord in
@@ -136,9 +145,11 @@ extension AgentService {
                 annotatedProgram: request.annotatedProgram, probes: program?.probes ?? [],
                 state: .attaching, restartPolicy: restartPolicy, manifestDigest: request.manifestDigest,
                 verdict: ProofVerdict(proto: request.verdict), provenAsserts: request.provenAsserts.map(ProvenClaim.init(proto:)),
-                unprovenReason: request.unprovenReason)
+                unprovenReason: request.unprovenReason,
+                backend: backend?.backend ?? .none, backendReason: backend?.reason ?? "")
             do {
                 try registry.insert(record)
+                if let artifact = backend?.artifact { try registry.setNativeArtifact(id: id, artifact) }
             } catch RegistryError.nameInUse(let name) {
                 throw RPCStatusError(.invalidArgument, "an extension named \"\(name)\" already exists",
                                      hint: "detach it first (kenc detach --name \(name)) or choose another --name")
@@ -148,9 +159,13 @@ extension AgentService {
         logger.info("attaching", metadata: ["id": "\(record.id)", "name": "\(record.name)", "uid": "\(peer.uid)", "kind": "\(kind.rawValue)",
                                             "via": "\(via.map { "kend uid \($0.uid) pid \($0.pid)" } ?? "direct")"])
         if let via { supervisor.notes(record.id).append("attached for uid \(peer.uid) through kend (uid \(via.uid), pid \(via.pid))") }
+        if case let .bpftrace(reason, note)? = choice {
+            if let note { supervisor.notes(record.id).append(note) }
+            supervisor.notes(record.id).append("runs on bpftrace: \(reason)")
+        }
         var attached: ExtensionRecord
         do {
-            attached = try await supervisor.start(record, unsafe: checked?.needsUnsafeFlag ?? false)
+            attached = try await supervisor.start(record, unsafe: checked?.needsUnsafeFlag ?? false, artifact: choice?.artifact)
         } catch {
             // It never ran: the caller has the error, and `kenc list` keeps nothing to detach by
             // hand. The record stays, detached with its error, so `kenc show ID` still explains it.

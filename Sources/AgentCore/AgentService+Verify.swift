@@ -5,8 +5,11 @@ import KenRPC
 extension AgentService {
     /// Verify-only: the agent's own checks, then the kernel verifier, and nothing runs.
     ///
-    /// - Scripts are made inert (`ProgramChecker.checkForVerify`): every body is compiled and
-    ///   verified but guarded so it cannot execute while bpftrace's probes are briefly attached.
+    /// - Scripts the native backend compiles are loaded through the kernel verifier and unloaded:
+    ///   nothing is attached, BEGIN never runs, no output.
+    /// - Scripts that run on bpftrace are made inert (`ProgramChecker.checkForVerify`): every body
+    ///   is compiled and verified but guarded so it cannot execute while bpftrace's probes are
+    ///   briefly attached.
     /// - Objects are inspected like attaches, then loaded and unloaded without attaching.
     /// - Each call counts against the caller's limits.extensions_per_uid while in flight, and at
     ///   most limits.verify_concurrency run at once; the rest wait in order and receive progress
@@ -16,12 +19,23 @@ extension AgentService {
     func verify(_ request: Ken_V1_VerifyOnlyRequest, peer: PeerCredentials,
                 send: @escaping @Sendable (Ken_V1_AgentResponse) async throws -> Void) async throws -> Ken_V1_VerifyOnlyReply {
         let script: CheckedProgram?
+        var choice: BackendChoice?
         switch request.kind {
         case .bpftrace:
             guard request.object.isEmpty else { throw RPCStatusError(.invalidArgument, "a bpftrace verify carries no object bytes") }
-            do { script = try checker().checkForVerify(request.programText) } catch { throw Self.status(of: error) }
+            // The policy first, on the script as given; then the backend that would run it.
+            let checked = try checkScript(request.programText)
+            choice = try supervisor.builder.choose(checked.text, requested: request.backend)
+            if choice?.artifact != nil {
+                script = checked
+            } else {
+                do { script = try checker().checkForVerify(request.programText) } catch { throw Self.status(of: error) }
+            }
         case .bpfObject:
             guard request.programText.isEmpty else { throw RPCStatusError(.invalidArgument, "an object verify carries no script text") }
+            guard request.backend == .unspecified else {
+                throw RPCStatusError(.invalidArgument, "a backend is chosen only for bpftrace scripts, not for objects")
+            }
             try checkObject(request.object)
             script = nil
         default:
@@ -38,8 +52,12 @@ extension AgentService {
         let queued = clock.now - queuedAt
         var reply: Ken_V1_VerifyOnlyReply
         do {
-            if let script {
+            if let artifact = choice?.artifact {
+                reply = supervisor.verifyNative(artifact)
+            } else if let script {
                 reply = try await supervisor.verifyScript(script.text, unsafe: script.needsUnsafeFlag)
+                reply.backend = .bpftrace
+                reply.backendReason = choice?.reason ?? ""
             } else {
                 reply = try await supervisor.verifyObject([UInt8](request.object))
             }

@@ -177,7 +177,7 @@ public final class AgentService: Sendable {
     }
 
     func proto(_ record: ExtensionRecord) -> Ken_V1_Extension {
-        record.proto(memlockBytes: supervisor.memlock(progIDs: record.progIDs))
+        record.proto(memlockBytes: supervisor.nativeMemlock(id: record.id) ?? supervisor.memlock(progIDs: record.progIDs))
     }
 
     // MARK: - Status and List
@@ -212,7 +212,8 @@ public final class AgentService: Sendable {
         for record in records { for prog in record.progIDs { owner[prog] = record.id } }
         return Ken_V1_ListReply.with { reply in
             reply.extensions = records.map { record in
-                record.proto(memlockBytes: record.progIDs.reduce(0) { $0 + (memlockByProg[$1] ?? 0) })
+                record.proto(memlockBytes: supervisor.nativeMemlock(id: record.id)
+                             ?? record.progIDs.reduce(0) { $0 + (memlockByProg[$1] ?? 0) })
             }
             if all {
                 reply.programs = programs.map { program in

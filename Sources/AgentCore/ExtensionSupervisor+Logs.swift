@@ -48,11 +48,12 @@ extension ExtensionSupervisor {
         return tail > 0 ? Array(lines.suffix(tail)) : lines
     }
 
-    /// Streams new output lines until the extension's process ends or the caller is cancelled.
-    /// Returns a final note saying why the stream ended.
+    /// Streams new output lines until the extension's process ends (a native one: until it is
+    /// stopped or calls exit()) or the caller is cancelled. Returns a final note saying why the
+    /// stream ended.
     func follow(id: String, notes withNotes: Bool = true,
                 send: @Sendable (Ken_V1_LogLine) async throws -> Void) async throws -> Ken_V1_LogLine {
-        let process = running.withLock { $0[id]?.process }
+        let (process, native) = running.withLock { ($0[id]?.process, $0[id]?.native) }
         func note(_ text: String) -> Ken_V1_LogLine {
             Ken_V1_LogLine.with {
                 $0.extensionID = id
@@ -60,6 +61,21 @@ extension ExtensionSupervisor {
                 $0.stream = "agent"
                 $0.text = text
             }
+        }
+        if let native {
+            // The runtime bounds stdout.log itself at logMaxBytes; the follower's own bound is
+            // set above that so only the writer ever rotates the file.
+            let lines = OutputFileFollower.lines(directory: configuration.extensionDirectory(id: id),
+                                                 limitBytes: 2 * configuration.policy.logMaxBytes) { [self] in
+                running.withLock { $0[id]?.native === native }
+            }
+            for await line in lines {
+                try Task.checkCancellation()
+                if let shown = Self.logLine(id: id, line, notes: withNotes) { try await send(shown) }
+            }
+            try Task.checkCancellation()
+            let state = (try? registry.get(id: id, withObject: false))?.state.rawValue ?? "unknown"
+            return note("the native extension ended: it is \(state)")
         }
         guard let process else {
             let state = (try? registry.get(id: id, withObject: false))?.state.rawValue ?? "unknown"

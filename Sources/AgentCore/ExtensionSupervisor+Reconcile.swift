@@ -61,6 +61,8 @@ extension ExtensionSupervisor {
             } else {
                 switch (currentPolicyVerdict(record), record.kind) {
                 case (.refused(let reason), _): outcome = await refuse(record, reason: reason)
+                case (.allowed(let unsafe), .bpftrace) where record.backend == .native:
+                    outcome = await reconcileNative(record, unsafe: unsafe)
                 case (.allowed(let unsafe), .bpftrace): outcome = await reconcileScript(record, unsafe: unsafe)
                 case (.allowed, .bpfObject): outcome = await reconcileObject(record)
                 }
@@ -158,7 +160,7 @@ extension ExtensionSupervisor {
     /// Finishes a detach the previous agent committed (`detaching`) but did not complete.
     func completeDetach(_ record: ExtensionRecord) async -> ReconcileOutcome {
         do {
-            try await stopEverything(record, process: nil)
+            try await stopEverything(record, entry: nil)
             try registry.modify(id: record.id) { $0.state = .detached; $0.pid = 0 }
             notes(record.id).append("detach completed by a new agent")
             return ReconcileOutcome(id: record.id, action: .detachCompleted, reason: "detach was committed before the agent stopped")
@@ -173,7 +175,7 @@ extension ExtensionSupervisor {
     func refuse(_ record: ExtensionRecord, reason: String) async -> ReconcileOutcome {
         let text = Self.refusedByPolicy(reason)
         do {
-            try await stopEverything(record, process: nil)
+            try await stopEverything(record, entry: nil)
         } catch {
             notes(record.id).append("stopping the refused extension failed: \(error)")
         }

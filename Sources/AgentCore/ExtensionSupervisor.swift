@@ -5,6 +5,8 @@ import KenProto
 import KenRPC
 import KernelLoader
 import Logging
+import NativeABI
+import NativeRuntime
 import Registry
 import Synchronization
 
@@ -16,6 +18,8 @@ final class ExtensionSupervisor: Sendable {
     struct Running: Sendable {
         var process: BpftraceProcess?
         var object: LoadedObject?
+        /// A native extension: programs loaded by the agent, output read by its runtime.
+        var native: NativeExtension?
         /// Set when the agent itself stops the extension (detach, shutdown), so its exit is not
         /// reported as a failure.
         var stopping = false
@@ -27,6 +31,10 @@ final class ExtensionSupervisor: Sendable {
     let running = Mutex<[String: Running]>([:])
     /// `bpftrace --version`'s first line, read once at start.
     let bpftraceVersion: String?
+    /// Compiles scripts for the native backend (kernel facts read once, on first use).
+    let builder = NativeBuilder()
+    /// Native extensions whose program called `exit()` and whose end is not yet recorded.
+    let exitedNatively = Mutex<Set<String>>([])
 
     init(configuration: AgentConfiguration, registry: Registry, logger: Logger) {
         self.configuration = configuration
@@ -95,8 +103,10 @@ final class ExtensionSupervisor: Sendable {
     /// Brings an `attaching` record into the kernel and commits the outcome. On failure the
     /// record is `failed` (committed) and the thrown status carries the kernel's or bpftrace's
     /// messages intact in `detail`.
-    func start(_ record: ExtensionRecord, unsafe: Bool) async throws -> ExtensionRecord {
+    func start(_ record: ExtensionRecord, unsafe: Bool, artifact: NativeArtifact? = nil) async throws -> ExtensionRecord {
         switch record.kind {
+        case .bpftrace where record.backend == .native:
+            return try await startNative(record, artifact: artifact, restarts: record.restarts)
         case .bpftrace: return try await startScript(record, unsafe: unsafe, restarts: record.restarts)
         case .bpfObject: return try await startObject(record)
         }
@@ -137,7 +147,7 @@ final class ExtensionSupervisor: Sendable {
         return attached
     }
 
-    private func markFailed(_ id: String, error: String) throws {
+    func markFailed(_ id: String, error: String) throws {
         try registry.modify(id: id) {
             $0.state = .failed
             $0.pid = 0
@@ -242,7 +252,7 @@ final class ExtensionSupervisor: Sendable {
         if record.state != .detaching {
             try registry.modify(id: id) { $0.state = .detaching }
         }
-        try await stopEverything(record, process: entry?.process)
+        try await stopEverything(record, entry: entry)
         running.withLock { _ = $0.removeValue(forKey: id) }
         let detached = try registry.modify(id: id) {
             $0.state = .detached
@@ -253,14 +263,16 @@ final class ExtensionSupervisor: Sendable {
     }
 
     /// Stops what an extension has in the kernel: its bpftrace child (the one held, the recorded
-    /// pid, or whatever process runs its script) with the child's whole process group, or its
-    /// pinned links.
-    func stopEverything(_ record: ExtensionRecord, process: BpftraceProcess?) async throws {
+    /// pid, or whatever process runs its script) with the child's whole process group, its
+    /// native programs, or its pinned links.
+    func stopEverything(_ record: ExtensionRecord, entry: Running?) async throws {
         let id = record.id
-        if let process {
+        if record.kind == .bpftrace, record.backend == .native {
+            try stopNative(record, native: entry?.native)
+        } else if let process = entry?.process {
             let status = await process.stop()
             notes(id).append("stopped: bpftrace \(status)")
-        } else if record.kind == .bpftrace {
+        } else if record.runsOnBpftrace {
             let directory = configuration.extensionDirectory(id: id)
             let candidates = Set(([record.pid] + Self.processes(runningScript: directory + "/script.bt")).filter { $0 > 0 })
             for pid in candidates.sorted() {

@@ -108,12 +108,20 @@ public struct AgentCalls: Sendable {
     }
 
     /// The attach request for a file: an ELF object (by its magic bytes) or a bpftrace script.
-    public static func attachRequest(path: String, name: String?, restart: RestartPolicy?) throws(ClientError) -> Ken_V1_AttachRequest {
+    /// `backend`: for scripts only (nil: native, falling back to bpftrace); an object with a
+    /// backend is a usage error.
+    public static func attachRequest(path: String, name: String?, restart: RestartPolicy?,
+                                     backend: ScriptBackend? = nil) throws(ClientError) -> Ken_V1_AttachRequest {
         let data = try InputFile.read(path, allowBinary: true)
         var request = Ken_V1_AttachRequest()
         request.name = name ?? ""
         request.restart = restart?.proto ?? .unspecified
+        request.backend = backend?.proto ?? .unspecified
         if data.prefix(4) == Data([0x7F, 0x45, 0x4C, 0x46]) {
+            guard backend == nil else {
+                throw ClientError(.usage, "--backend applies to bpftrace scripts; \(path) is a BPF object",
+                                  hint: "leave out --backend for objects")
+            }
             request.kind = .bpfObject
             request.object = data
         } else {
@@ -125,12 +133,13 @@ public struct AgentCalls: Sendable {
     }
 
     /// The verify-only request for the same file: nothing is attached and nothing runs.
-    public static func verifyRequest(path: String) throws(ClientError) -> Ken_V1_VerifyOnlyRequest {
-        let attach = try attachRequest(path: path, name: nil, restart: nil)
+    public static func verifyRequest(path: String, backend: ScriptBackend? = nil) throws(ClientError) -> Ken_V1_VerifyOnlyRequest {
+        let attach = try attachRequest(path: path, name: nil, restart: nil, backend: backend)
         return Ken_V1_VerifyOnlyRequest.with {
             $0.kind = attach.kind
             $0.programText = attach.programText
             $0.object = attach.object
+            $0.backend = attach.backend
         }
     }
 

@@ -76,9 +76,9 @@ public enum AgentFormatting {
             out += "no extensions\n"
         } else {
             out += table(
-                header: ["ID", "NAME", "OWNER", "KIND", "STATE", "VERDICT", "PROGS", "MEMLOCK", "AGE"],
+                header: ["ID", "NAME", "OWNER", "KIND", "BACKEND", "STATE", "VERDICT", "PROGS", "MEMLOCK", "AGE"],
                 rows: reply.extensions.map(live).map { e in
-                    [e.id, e.name, owner(e.ownerUid, names: userName), kindName(e.kind), stateLabel(e),
+                    [e.id, e.name, owner(e.ownerUid, names: userName), kindName(e.kind), backend(e)?.rawValue ?? "-", stateLabel(e),
                      verdictName(e.verdict), ids(e.progIds), bytes(e.memlockBytes), age(milliseconds: e.createdUnixMs, now: now)]
                 })
             // Why the policy refused them: one line each, under the table.
@@ -115,7 +115,11 @@ public enum AgentFormatting {
         let e = live(shown)
         var lines: [(String, String)] = [
             ("id", e.id), ("name", e.name), ("owner", "\(owner(e.ownerUid, names: userName)) (uid \(e.ownerUid))"),
-            ("kind", kindName(e.kind)), ("state", stateName(e.state)),
+            ("kind", kindName(e.kind)),
+        ]
+        if let backend = backendLine(e) { lines.append(("backend", backend)) }
+        lines += [
+            ("state", stateName(e.state)),
             ("prog ids", ids(e.progIds)), ("link ids", ids(e.linkIds)), ("memlock", bytes(e.memlockBytes)),
         ]
         if e.pid != 0 { lines.append(("pid", String(e.pid))) }
@@ -140,6 +144,40 @@ public enum AgentFormatting {
                 : "\nannotations, from which nothing was proven (assume/assert are never loaded):\n"
             out += e.annotatedProgram + (e.annotatedProgram.hasSuffix("\n") ? "" : "\n")
         }
+        return out
+    }
+
+    /// What runs a script: native, or bpftrace (also for scripts recorded before backends were
+    /// kept). Nil for objects, which have no backend.
+    public static func backend(_ e: Ken_V1_Extension) -> ScriptBackend? {
+        guard e.kind == .bpftrace else { return nil }
+        return ScriptBackend(proto: e.backend) ?? .bpftrace
+    }
+
+    /// `kenc show`'s backend line: `native`, or `bpftrace (REASON)` when one was recorded.
+    public static func backendLine(_ e: Ken_V1_Extension) -> String? {
+        guard let backend = backend(e) else { return nil }
+        return e.backendReason.isEmpty ? backend.rawValue : "\(backend.rawValue) (\(e.backendReason))"
+    }
+
+    /// `kenc attach --dry-run`: the verdict, how it was reached, the programs the kernel verifier
+    /// accepted (like `bpftool prog load` without pinning), then the log intact.
+    public static func dryRun(_ reply: Ken_V1_VerifyOnlyReply, kind: Ken_V1_ProgramKind) -> String {
+        let how: String
+        switch (kind, ScriptBackend(proto: reply.backend)) {
+        case (.bpfObject, _):
+            how = "object loaded through the kernel verifier and unloaded; nothing attached"
+        case (_, .native?):
+            how = "native: loaded through the kernel verifier and unloaded; nothing attached, BEGIN not run"
+        case (_, .bpftrace?):
+            how = "bpftrace" + (reply.backendReason.isEmpty ? "" : " (\(reply.backendReason))")
+                + ": an inert copy was attached briefly; no probe body ran"
+        default:
+            how = "checked by the agent"
+        }
+        var out = (reply.accepted ? "accepted" : "rejected") + " (\(how))\n"
+        for program in reply.programs { out += "  \(program)\n" }
+        if !reply.log.isEmpty { out += reply.log + (reply.log.hasSuffix("\n") ? "" : "\n") }
         return out
     }
 

@@ -28,6 +28,8 @@ public enum AgentJSON {
             "verdict": e.verdict == .unspecified ? .null : .string(ReportFormatting.extensionVerdictName(e.verdict)),
             "proven_asserts": .array(e.provenAsserts.map(ReportFormatting.json)),
             "unproven_reason": e.unprovenReason.isEmpty ? .null : .string(e.unprovenReason),
+            "backend": AgentFormatting.backend(e).map { .string($0.rawValue) } ?? .null,
+            "backend_reason": e.backendReason.isEmpty ? .null : .string(e.backendReason),
         ])
     }
 
@@ -52,11 +54,13 @@ public enum AgentJSON {
         ])
     }
 
-    /// `kenc attach --verify-only --json`.
+    /// `kenc attach --dry-run --json`.
     public static func object(_ reply: Ken_V1_VerifyOnlyReply) -> JSONValue {
         .object([
             "accepted": .bool(reply.accepted), "log": .string(reply.log), "programs": .strings(reply.programs),
             "queued_ms": .int(reply.queuedMs),
+            "backend": ScriptBackend(proto: reply.backend).map { .string($0.rawValue) } ?? .null,
+            "backend_reason": reply.backendReason.isEmpty ? .null : .string(reply.backendReason),
         ])
     }
 

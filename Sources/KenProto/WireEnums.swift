@@ -28,6 +28,31 @@ public enum RestartPolicy: String, Sendable, Equatable, CaseIterable {
     }
 }
 
+/// What runs a bpftrace script, spelled as `kenc attach --backend` takes it and as list, show
+/// and `--json` print it.
+public enum ScriptBackend: String, Sendable, Equatable, CaseIterable {
+    /// Ken's generated BPF object and the agent's output runtime: no bpftrace process.
+    case native
+    /// A bpftrace child the agent supervises.
+    case bpftrace
+
+    /// Nil for UNSPECIFIED (objects; in a request, native with fallback).
+    public init?(proto: Ken_V1_Backend) {
+        switch proto {
+        case .native: self = .native
+        case .bpftrace: self = .bpftrace
+        case .unspecified, .UNRECOGNIZED: return nil
+        }
+    }
+
+    public var proto: Ken_V1_Backend {
+        switch self {
+        case .native: return .native
+        case .bpftrace: return .bpftrace
+        }
+    }
+}
+
 extension Ken_V1_SynthesisSource {
     /// The lower-case name kenc prints ("llm", "library", "cache", "pinned"); empty when unset.
     public var name: String {

@@ -31,90 +31,96 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-public nonisolated struct Ken_V1_AgentRequest: Sendable {
+public nonisolated struct Ken_V1_AgentRequest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var id: UInt64 = 0
+  public var id: UInt64 {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
-  public var call: Ken_V1_AgentRequest.OneOf_Call? = nil
+  public var call: OneOf_Call? {
+    get {return _storage._call}
+    set {_uniqueStorage()._call = newValue}
+  }
 
   public var status: Ken_V1_AgentStatusRequest {
     get {
-      if case .status(let v)? = call {return v}
+      if case .status(let v)? = _storage._call {return v}
       return Ken_V1_AgentStatusRequest()
     }
-    set {call = .status(newValue)}
+    set {_uniqueStorage()._call = .status(newValue)}
   }
 
   public var attach: Ken_V1_AttachRequest {
     get {
-      if case .attach(let v)? = call {return v}
+      if case .attach(let v)? = _storage._call {return v}
       return Ken_V1_AttachRequest()
     }
-    set {call = .attach(newValue)}
+    set {_uniqueStorage()._call = .attach(newValue)}
   }
 
   public var verifyOnly: Ken_V1_VerifyOnlyRequest {
     get {
-      if case .verifyOnly(let v)? = call {return v}
+      if case .verifyOnly(let v)? = _storage._call {return v}
       return Ken_V1_VerifyOnlyRequest()
     }
-    set {call = .verifyOnly(newValue)}
+    set {_uniqueStorage()._call = .verifyOnly(newValue)}
   }
 
   public var list: Ken_V1_ListRequest {
     get {
-      if case .list(let v)? = call {return v}
+      if case .list(let v)? = _storage._call {return v}
       return Ken_V1_ListRequest()
     }
-    set {call = .list(newValue)}
+    set {_uniqueStorage()._call = .list(newValue)}
   }
 
   public var get: Ken_V1_GetRequest {
     get {
-      if case .get(let v)? = call {return v}
+      if case .get(let v)? = _storage._call {return v}
       return Ken_V1_GetRequest()
     }
-    set {call = .get(newValue)}
+    set {_uniqueStorage()._call = .get(newValue)}
   }
 
   public var detach: Ken_V1_DetachRequest {
     get {
-      if case .detach(let v)? = call {return v}
+      if case .detach(let v)? = _storage._call {return v}
       return Ken_V1_DetachRequest()
     }
-    set {call = .detach(newValue)}
+    set {_uniqueStorage()._call = .detach(newValue)}
   }
 
   public var logs: Ken_V1_LogsRequest {
     get {
-      if case .logs(let v)? = call {return v}
+      if case .logs(let v)? = _storage._call {return v}
       return Ken_V1_LogsRequest()
     }
-    set {call = .logs(newValue)}
+    set {_uniqueStorage()._call = .logs(newValue)}
   }
 
   public var cancel: Ken_V1_CancelRequest {
     get {
-      if case .cancel(let v)? = call {return v}
+      if case .cancel(let v)? = _storage._call {return v}
       return Ken_V1_CancelRequest()
     }
-    set {call = .cancel(newValue)}
+    set {_uniqueStorage()._call = .cancel(newValue)}
   }
 
   /// Set by kend only: the end user kend acts for, as kend saw it through SO_PEERCRED on its own
   /// socket. The agent accepts it only from the kend user named in its policy ([kend] user), then
   /// authorizes and records that user (kend stays in the extension's notes as the path).
   public var onBehalfOf: Ken_V1_OnBehalfOf {
-    get {_onBehalfOf ?? Ken_V1_OnBehalfOf()}
-    set {_onBehalfOf = newValue}
+    get {_storage._onBehalfOf ?? Ken_V1_OnBehalfOf()}
+    set {_uniqueStorage()._onBehalfOf = newValue}
   }
   /// Returns true if `onBehalfOf` has been explicitly set.
-  public var hasOnBehalfOf: Bool {self._onBehalfOf != nil}
+  public var hasOnBehalfOf: Bool {_storage._onBehalfOf != nil}
   /// Clears the value of `onBehalfOf`. Subsequent reads from it will return its default value.
-  public mutating func clearOnBehalfOf() {self._onBehalfOf = nil}
+  public mutating func clearOnBehalfOf() {_uniqueStorage()._onBehalfOf = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -132,7 +138,7 @@ public nonisolated struct Ken_V1_AgentRequest: Sendable {
 
   public init() {}
 
-  fileprivate var _onBehalfOf: Ken_V1_OnBehalfOf? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// Who kend forwards a call for.
@@ -338,6 +344,10 @@ public nonisolated struct Ken_V1_AttachRequest: Sendable {
   /// UNSPECIFIED: the policy's default_restart
   public var restart: Ken_V1_RestartPolicy = .unspecified
 
+  /// For BPFTRACE: which backend runs it (see Backend). UNSPECIFIED: native, falling back to
+  /// bpftrace with the reason recorded.
+  public var backend: Ken_V1_Backend = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -375,6 +385,10 @@ public nonisolated struct Ken_V1_VerifyOnlyRequest: Sendable {
 
   public var object: Data = Data()
 
+  /// For BPFTRACE, as in AttachRequest. A native verify-only loads every program through the
+  /// kernel verifier and unloads it: nothing attached, no BEGIN, no output.
+  public var backend: Ken_V1_Backend = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -400,6 +414,12 @@ public nonisolated struct Ken_V1_VerifyOnlyReply: Sendable {
 
   /// How long the call waited in the queue, in milliseconds (final reply).
   public var queuedMs: UInt64 = 0
+
+  /// For BPFTRACE: which backend checked it (NATIVE: loaded and unloaded by the agent; BPFTRACE:
+  /// an inert bpftrace child), and for BPFTRACE why not native.
+  public var backend: Ken_V1_Backend = .unspecified
+
+  public var backendReason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -537,176 +557,216 @@ nonisolated extension Ken_V1_AgentRequest: SwiftProtobuf.Message, SwiftProtobuf.
   public static let protoMessageName: String = _protobuf_package + ".AgentRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{2}\u{9}status\0\u{1}attach\0\u{3}verify_only\0\u{1}list\0\u{1}get\0\u{1}detach\0\u{1}logs\0\u{1}cancel\0\u{4}g\u{1}on_behalf_of\0")
 
+  fileprivate class _StorageClass {
+    var _id: UInt64 = 0
+    var _call: Ken_V1_AgentRequest.OneOf_Call?
+    var _onBehalfOf: Ken_V1_OnBehalfOf? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _call = source._call
+      _onBehalfOf = source._onBehalfOf
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.id) }()
-      case 10: try {
-        var v: Ken_V1_AgentStatusRequest?
-        var hadOneofValue = false
-        if let current = self.call {
-          hadOneofValue = true
-          if case .status(let m) = current {v = m}
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._id) }()
+        case 10: try {
+          var v: Ken_V1_AgentStatusRequest?
+          var hadOneofValue = false
+          if let current = _storage._call {
+            hadOneofValue = true
+            if case .status(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._call = .status(v)
+          }
+        }()
+        case 11: try {
+          var v: Ken_V1_AttachRequest?
+          var hadOneofValue = false
+          if let current = _storage._call {
+            hadOneofValue = true
+            if case .attach(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._call = .attach(v)
+          }
+        }()
+        case 12: try {
+          var v: Ken_V1_VerifyOnlyRequest?
+          var hadOneofValue = false
+          if let current = _storage._call {
+            hadOneofValue = true
+            if case .verifyOnly(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._call = .verifyOnly(v)
+          }
+        }()
+        case 13: try {
+          var v: Ken_V1_ListRequest?
+          var hadOneofValue = false
+          if let current = _storage._call {
+            hadOneofValue = true
+            if case .list(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._call = .list(v)
+          }
+        }()
+        case 14: try {
+          var v: Ken_V1_GetRequest?
+          var hadOneofValue = false
+          if let current = _storage._call {
+            hadOneofValue = true
+            if case .get(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._call = .get(v)
+          }
+        }()
+        case 15: try {
+          var v: Ken_V1_DetachRequest?
+          var hadOneofValue = false
+          if let current = _storage._call {
+            hadOneofValue = true
+            if case .detach(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._call = .detach(v)
+          }
+        }()
+        case 16: try {
+          var v: Ken_V1_LogsRequest?
+          var hadOneofValue = false
+          if let current = _storage._call {
+            hadOneofValue = true
+            if case .logs(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._call = .logs(v)
+          }
+        }()
+        case 17: try {
+          var v: Ken_V1_CancelRequest?
+          var hadOneofValue = false
+          if let current = _storage._call {
+            hadOneofValue = true
+            if case .cancel(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._call = .cancel(v)
+          }
+        }()
+        case 120: try { try decoder.decodeSingularMessageField(value: &_storage._onBehalfOf) }()
+        default: break
         }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.call = .status(v)
-        }
-      }()
-      case 11: try {
-        var v: Ken_V1_AttachRequest?
-        var hadOneofValue = false
-        if let current = self.call {
-          hadOneofValue = true
-          if case .attach(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.call = .attach(v)
-        }
-      }()
-      case 12: try {
-        var v: Ken_V1_VerifyOnlyRequest?
-        var hadOneofValue = false
-        if let current = self.call {
-          hadOneofValue = true
-          if case .verifyOnly(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.call = .verifyOnly(v)
-        }
-      }()
-      case 13: try {
-        var v: Ken_V1_ListRequest?
-        var hadOneofValue = false
-        if let current = self.call {
-          hadOneofValue = true
-          if case .list(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.call = .list(v)
-        }
-      }()
-      case 14: try {
-        var v: Ken_V1_GetRequest?
-        var hadOneofValue = false
-        if let current = self.call {
-          hadOneofValue = true
-          if case .get(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.call = .get(v)
-        }
-      }()
-      case 15: try {
-        var v: Ken_V1_DetachRequest?
-        var hadOneofValue = false
-        if let current = self.call {
-          hadOneofValue = true
-          if case .detach(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.call = .detach(v)
-        }
-      }()
-      case 16: try {
-        var v: Ken_V1_LogsRequest?
-        var hadOneofValue = false
-        if let current = self.call {
-          hadOneofValue = true
-          if case .logs(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.call = .logs(v)
-        }
-      }()
-      case 17: try {
-        var v: Ken_V1_CancelRequest?
-        var hadOneofValue = false
-        if let current = self.call {
-          hadOneofValue = true
-          if case .cancel(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.call = .cancel(v)
-        }
-      }()
-      case 120: try { try decoder.decodeSingularMessageField(value: &self._onBehalfOf) }()
-      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.id != 0 {
-      try visitor.visitSingularUInt64Field(value: self.id, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._id != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._id, fieldNumber: 1)
+      }
+      switch _storage._call {
+      case .status?: try {
+        guard case .status(let v)? = _storage._call else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      }()
+      case .attach?: try {
+        guard case .attach(let v)? = _storage._call else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      }()
+      case .verifyOnly?: try {
+        guard case .verifyOnly(let v)? = _storage._call else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      }()
+      case .list?: try {
+        guard case .list(let v)? = _storage._call else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      }()
+      case .get?: try {
+        guard case .get(let v)? = _storage._call else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      }()
+      case .detach?: try {
+        guard case .detach(let v)? = _storage._call else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      }()
+      case .logs?: try {
+        guard case .logs(let v)? = _storage._call else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+      }()
+      case .cancel?: try {
+        guard case .cancel(let v)? = _storage._call else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      }()
+      case nil: break
+      }
+      try { if let v = _storage._onBehalfOf {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 120)
+      } }()
     }
-    switch self.call {
-    case .status?: try {
-      guard case .status(let v)? = self.call else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    }()
-    case .attach?: try {
-      guard case .attach(let v)? = self.call else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    }()
-    case .verifyOnly?: try {
-      guard case .verifyOnly(let v)? = self.call else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-    }()
-    case .list?: try {
-      guard case .list(let v)? = self.call else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
-    }()
-    case .get?: try {
-      guard case .get(let v)? = self.call else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
-    }()
-    case .detach?: try {
-      guard case .detach(let v)? = self.call else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
-    }()
-    case .logs?: try {
-      guard case .logs(let v)? = self.call else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
-    }()
-    case .cancel?: try {
-      guard case .cancel(let v)? = self.call else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
-    }()
-    case nil: break
-    }
-    try { if let v = self._onBehalfOf {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 120)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Ken_V1_AgentRequest, rhs: Ken_V1_AgentRequest) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.call != rhs.call {return false}
-    if lhs._onBehalfOf != rhs._onBehalfOf {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._call != rhs_storage._call {return false}
+        if _storage._onBehalfOf != rhs_storage._onBehalfOf {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1062,7 +1122,7 @@ nonisolated extension Ken_V1_AgentStatusReply: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AttachRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}program_text\0\u{1}object\0\u{1}prompt\0\u{3}annotated_program\0\u{4}\u{2}manifest_digest\0\u{2}\\\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0\u{4}\u{13}replaces_id\0\u{2}K\u{2}restart\0\u{b}restart_policy\0\u{c}\u{7}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}kind\0\u{3}program_text\0\u{1}object\0\u{1}prompt\0\u{3}annotated_program\0\u{4}\u{2}manifest_digest\0\u{2}\\\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0\u{4}\u{13}replaces_id\0\u{2}K\u{2}restart\0\u{2}\u{14}backend\0\u{b}restart_policy\0\u{c}\u{7}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1082,6 +1142,7 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
       case 102: try { try decoder.decodeSingularStringField(value: &self.unprovenReason) }()
       case 121: try { try decoder.decodeSingularStringField(value: &self.replacesID) }()
       case 260: try { try decoder.decodeSingularEnumField(value: &self.restart) }()
+      case 280: try { try decoder.decodeSingularEnumField(value: &self.backend) }()
       default: break
       }
     }
@@ -1124,6 +1185,9 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
     if self.restart != .unspecified {
       try visitor.visitSingularEnumField(value: self.restart, fieldNumber: 260)
     }
+    if self.backend != .unspecified {
+      try visitor.visitSingularEnumField(value: self.backend, fieldNumber: 280)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1140,6 +1204,7 @@ nonisolated extension Ken_V1_AttachRequest: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.unprovenReason != rhs.unprovenReason {return false}
     if lhs.replacesID != rhs.replacesID {return false}
     if lhs.restart != rhs.restart {return false}
+    if lhs.backend != rhs.backend {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1181,7 +1246,7 @@ nonisolated extension Ken_V1_AttachReply: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Ken_V1_VerifyOnlyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".VerifyOnlyRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}program_text\0\u{1}object\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}program_text\0\u{1}object\0\u{2}U\u{4}backend\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1192,6 +1257,7 @@ nonisolated extension Ken_V1_VerifyOnlyRequest: SwiftProtobuf.Message, SwiftProt
       case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.programText) }()
       case 3: try { try decoder.decodeSingularBytesField(value: &self.object) }()
+      case 280: try { try decoder.decodeSingularEnumField(value: &self.backend) }()
       default: break
       }
     }
@@ -1207,6 +1273,9 @@ nonisolated extension Ken_V1_VerifyOnlyRequest: SwiftProtobuf.Message, SwiftProt
     if !self.object.isEmpty {
       try visitor.visitSingularBytesField(value: self.object, fieldNumber: 3)
     }
+    if self.backend != .unspecified {
+      try visitor.visitSingularEnumField(value: self.backend, fieldNumber: 280)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1214,6 +1283,7 @@ nonisolated extension Ken_V1_VerifyOnlyRequest: SwiftProtobuf.Message, SwiftProt
     if lhs.kind != rhs.kind {return false}
     if lhs.programText != rhs.programText {return false}
     if lhs.object != rhs.object {return false}
+    if lhs.backend != rhs.backend {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1221,7 +1291,7 @@ nonisolated extension Ken_V1_VerifyOnlyRequest: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Ken_V1_VerifyOnlyReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".VerifyOnlyReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accepted\0\u{1}log\0\u{1}programs\0\u{4}]\u{2}queue_position\0\u{3}queued_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accepted\0\u{1}log\0\u{1}programs\0\u{4}]\u{2}queue_position\0\u{3}queued_ms\0\u{2}w\u{1}backend\0\u{3}backend_reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1234,6 +1304,8 @@ nonisolated extension Ken_V1_VerifyOnlyReply: SwiftProtobuf.Message, SwiftProtob
       case 3: try { try decoder.decodeRepeatedStringField(value: &self.programs) }()
       case 160: try { try decoder.decodeSingularUInt32Field(value: &self.queuePosition) }()
       case 161: try { try decoder.decodeSingularUInt64Field(value: &self.queuedMs) }()
+      case 280: try { try decoder.decodeSingularEnumField(value: &self.backend) }()
+      case 281: try { try decoder.decodeSingularStringField(value: &self.backendReason) }()
       default: break
       }
     }
@@ -1255,6 +1327,12 @@ nonisolated extension Ken_V1_VerifyOnlyReply: SwiftProtobuf.Message, SwiftProtob
     if self.queuedMs != 0 {
       try visitor.visitSingularUInt64Field(value: self.queuedMs, fieldNumber: 161)
     }
+    if self.backend != .unspecified {
+      try visitor.visitSingularEnumField(value: self.backend, fieldNumber: 280)
+    }
+    if !self.backendReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.backendReason, fieldNumber: 281)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1264,6 +1342,8 @@ nonisolated extension Ken_V1_VerifyOnlyReply: SwiftProtobuf.Message, SwiftProtob
     if lhs.programs != rhs.programs {return false}
     if lhs.queuePosition != rhs.queuePosition {return false}
     if lhs.queuedMs != rhs.queuedMs {return false}
+    if lhs.backend != rhs.backend {return false}
+    if lhs.backendReason != rhs.backendReason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

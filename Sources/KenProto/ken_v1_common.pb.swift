@@ -203,6 +203,50 @@ public nonisolated enum Ken_V1_ProgramKind: SwiftProtobuf.Enum, Swift.CaseIterab
 
 }
 
+/// What runs a bpftrace script: Ken's own code generator and output runtime inside the agent
+/// (NATIVE: a BPF object compiled from Ken's AST, no bpftrace process), or a bpftrace child
+/// (BPFTRACE). In a request, UNSPECIFIED means native, falling back to bpftrace for what the
+/// generator does not support (the reason is recorded); NATIVE means native or nothing (the
+/// reason is the error); BPFTRACE forces a bpftrace child. UNSPECIFIED in an Extension: an
+/// object, or a script recorded before backends existed (both bpftrace).
+public nonisolated enum Ken_V1_Backend: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case native // = 1
+  case bpftrace // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .native
+    case 2: self = .bpftrace
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .native: return 1
+    case .bpftrace: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Ken_V1_Backend] = [
+    .unspecified,
+    .native,
+    .bpftrace,
+  ]
+
+}
+
 public nonisolated enum Ken_V1_ExtensionState: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -606,6 +650,18 @@ public nonisolated struct Ken_V1_Extension: @unchecked Sendable {
     set {_uniqueStorage()._restart = newValue}
   }
 
+  /// For BPFTRACE scripts: what runs it, and for BPFTRACE why not native ("ustack", "forced by
+  /// --backend bpftrace", "clang failed on the generated C: …"). Empty reason for NATIVE.
+  public var backend: Ken_V1_Backend {
+    get {_storage._backend}
+    set {_uniqueStorage()._backend = newValue}
+  }
+
+  public var backendReason: String {
+    get {_storage._backendReason}
+    set {_uniqueStorage()._backendReason = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -691,6 +747,10 @@ nonisolated extension Ken_V1_RestartPolicy: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Ken_V1_ProgramKind: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PROGRAM_KIND_UNSPECIFIED\0\u{1}BPFTRACE\0\u{1}BPF_OBJECT\0")
+}
+
+nonisolated extension Ken_V1_Backend: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0BACKEND_UNSPECIFIED\0\u{1}BACKEND_NATIVE\0\u{1}BACKEND_BPFTRACE\0")
 }
 
 nonisolated extension Ken_V1_ExtensionState: SwiftProtobuf._ProtoNameProviding {
@@ -871,7 +931,7 @@ nonisolated extension Ken_V1_ProvenAssert: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Extension"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}owner_uid\0\u{1}kind\0\u{3}program_text\0\u{3}object_sha256\0\u{1}prompt\0\u{3}annotated_program\0\u{3}prog_ids\0\u{3}link_ids\0\u{1}state\0\u{3}created_unix_ms\0\u{3}changed_unix_ms\0\u{3}last_error\0\u{3}memlock_bytes\0\u{1}pid\0\u{1}probes\0\u{3}pin_dir\0\u{2}\u{2}restarts\0\u{3}manifest_digest\0\u{2}O\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0\u{2}^\u{2}restart\0\u{b}restart_policy\0\u{c}\u{13}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}owner_uid\0\u{1}kind\0\u{3}program_text\0\u{3}object_sha256\0\u{1}prompt\0\u{3}annotated_program\0\u{3}prog_ids\0\u{3}link_ids\0\u{1}state\0\u{3}created_unix_ms\0\u{3}changed_unix_ms\0\u{3}last_error\0\u{3}memlock_bytes\0\u{1}pid\0\u{1}probes\0\u{3}pin_dir\0\u{2}\u{2}restarts\0\u{3}manifest_digest\0\u{2}O\u{1}verdict\0\u{3}proven_asserts\0\u{3}unproven_reason\0\u{2}^\u{2}restart\0\u{2}\u{14}backend\0\u{3}backend_reason\0\u{b}restart_policy\0\u{c}\u{13}\u{1}")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -898,6 +958,8 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
     var _provenAsserts: [Ken_V1_ProvenAssert] = []
     var _unprovenReason: String = String()
     var _restart: Ken_V1_RestartPolicy = .unspecified
+    var _backend: Ken_V1_Backend = .unspecified
+    var _backendReason: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -932,6 +994,8 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
       _provenAsserts = source._provenAsserts
       _unprovenReason = source._unprovenReason
       _restart = source._restart
+      _backend = source._backend
+      _backendReason = source._backendReason
     }
   }
 
@@ -974,6 +1038,8 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
         case 101: try { try decoder.decodeRepeatedMessageField(value: &_storage._provenAsserts) }()
         case 102: try { try decoder.decodeSingularStringField(value: &_storage._unprovenReason) }()
         case 260: try { try decoder.decodeSingularEnumField(value: &_storage._restart) }()
+        case 280: try { try decoder.decodeSingularEnumField(value: &_storage._backend) }()
+        case 281: try { try decoder.decodeSingularStringField(value: &_storage._backendReason) }()
         default: break
         }
       }
@@ -1054,6 +1120,12 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
       if _storage._restart != .unspecified {
         try visitor.visitSingularEnumField(value: _storage._restart, fieldNumber: 260)
       }
+      if _storage._backend != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._backend, fieldNumber: 280)
+      }
+      if !_storage._backendReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._backendReason, fieldNumber: 281)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1087,6 +1159,8 @@ nonisolated extension Ken_V1_Extension: SwiftProtobuf.Message, SwiftProtobuf._Me
         if _storage._provenAsserts != rhs_storage._provenAsserts {return false}
         if _storage._unprovenReason != rhs_storage._unprovenReason {return false}
         if _storage._restart != rhs_storage._restart {return false}
+        if _storage._backend != rhs_storage._backend {return false}
+        if _storage._backendReason != rhs_storage._backendReason {return false}
         return true
       }
       if !storagesAreEqual {return false}

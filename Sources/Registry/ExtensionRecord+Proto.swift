@@ -69,6 +69,8 @@ extension ExtensionRecord {
         e.verdict = verdict.proto
         e.provenAsserts = provenAsserts.map(\.proto)
         e.unprovenReason = unprovenReason
+        e.backend = backend.proto
+        e.backendReason = backendReason
         return e
     }
 
@@ -83,7 +85,8 @@ extension ExtensionRecord {
             state: state, restartPolicy: RestartPolicy(proto: e.restart) ?? .no, restarts: e.restarts,
             createdUnixMs: e.createdUnixMs, changedUnixMs: e.changedUnixMs, lastError: e.lastError,
             manifestDigest: e.manifestDigest, verdict: ProofVerdict(proto: e.verdict),
-            provenAsserts: e.provenAsserts.map(ProvenClaim.init(proto:)), unprovenReason: e.unprovenReason)
+            provenAsserts: e.provenAsserts.map(ProvenClaim.init(proto:)), unprovenReason: e.unprovenReason,
+            backend: ExtensionBackend(proto: e.backend), backendReason: e.backendReason)
     }
 }
 
@@ -120,5 +123,25 @@ extension ProvenClaim {
     public init(proto: Ken_V1_ProvenAssert) {
         self.init(text: proto.text, line: proto.line, column: proto.column,
                   claimedBy: Self.claimants[proto.claimedBy] ?? "")
+    }
+}
+
+extension ExtensionBackend {
+    /// The wire form. `.none` stays unspecified (objects; scripts recorded before backends
+    /// existed, which clients show as bpftrace).
+    public var proto: Ken_V1_Backend {
+        switch self {
+        case .native: return .native
+        case .bpftrace: return .bpftrace
+        case .none: return .unspecified
+        }
+    }
+
+    public init(proto: Ken_V1_Backend) {
+        switch proto {
+        case .native: self = .native
+        case .bpftrace: self = .bpftrace
+        default: self = .none
+        }
     }
 }

@@ -25,6 +25,16 @@ public enum ProofVerdict: String, Sendable, Equatable, CaseIterable {
     case checked
 }
 
+/// What runs a script extension. Empty for objects and for scripts recorded before backends
+/// existed (those ran on bpftrace).
+public enum ExtensionBackend: String, Sendable, Equatable, CaseIterable {
+    case none = ""
+    /// Ken's generated BPF object and the agent's output runtime: no bpftrace process.
+    case native
+    /// A supervised bpftrace child.
+    case bpftrace
+}
+
 /// One assert the symbolic verifier proved, with who claimed it ("prompt", "llm", "program").
 public struct ProvenClaim: Sendable, Equatable, Codable {
     public var text: String
@@ -76,6 +86,12 @@ public struct ExtensionRecord: Sendable, Equatable {
     public var provenAsserts: [ProvenClaim]
     /// For `checked`: why nothing was proven.
     public var unprovenReason: String
+    /// For scripts: native or bpftrace; for bpftrace, why not native (`backendReason`).
+    public var backend: ExtensionBackend
+    public var backendReason: String
+
+    /// Whether a bpftrace child runs it (a script not run natively).
+    public var runsOnBpftrace: Bool { kind == .bpftrace && backend != .native }
 
     public init(
         id: String, name: String, ownerUID: UInt32, kind: ExtensionKind,
@@ -85,7 +101,8 @@ public struct ExtensionRecord: Sendable, Equatable {
         pinDir: String = "", state: ExtensionState = .attaching, restartPolicy: RestartPolicy = .no,
         restarts: UInt32 = 0, createdUnixMs: Int64 = Registry.nowUnixMs(), changedUnixMs: Int64? = nil,
         lastError: String = "", manifestDigest: String = "",
-        verdict: ProofVerdict = .none, provenAsserts: [ProvenClaim] = [], unprovenReason: String = ""
+        verdict: ProofVerdict = .none, provenAsserts: [ProvenClaim] = [], unprovenReason: String = "",
+        backend: ExtensionBackend = .none, backendReason: String = ""
     ) {
         self.id = id
         self.name = name
@@ -111,6 +128,8 @@ public struct ExtensionRecord: Sendable, Equatable {
         self.verdict = verdict
         self.provenAsserts = provenAsserts
         self.unprovenReason = unprovenReason
+        self.backend = backend
+        self.backendReason = backendReason
     }
 
     /// True while the extension should be in the kernel (reconciliation restores these).

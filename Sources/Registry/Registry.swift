@@ -1,5 +1,6 @@
 import Foundation
 import KenProto
+import NativeABI
 import SQLite
 
 /// The durable record of every extension: one SQLite database, `<state-dir>/registry.db`.
@@ -9,7 +10,7 @@ import SQLite
 /// (`get`), so listing thousands of extensions stays cheap.
 public final class Registry: Sendable {
     /// The schema version this code writes. Bump it and append to `migrations` to change the schema.
-    public static let schemaVersion = 3
+    public static let schemaVersion = 4
     public static let defaultStateDirectory = "/var/lib/ken"
     public static let fileName = "registry.db"
 
@@ -52,6 +53,17 @@ public final class Registry: Sendable {
         ALTER TABLE extensions ADD COLUMN proven_asserts TEXT NOT NULL DEFAULT '';
         ALTER TABLE extensions ADD COLUMN unproven_reason TEXT NOT NULL DEFAULT '';
         """,
+        // 3 → 4: the backend that runs a script (native or bpftrace, and why not native), and
+        // the native artifact: generated C, compiled object, plan (JSON) and the kernel release
+        // it was built for. Older scripts keep '' (they ran on bpftrace).
+        """
+        ALTER TABLE extensions ADD COLUMN backend TEXT NOT NULL DEFAULT '';
+        ALTER TABLE extensions ADD COLUMN backend_reason TEXT NOT NULL DEFAULT '';
+        ALTER TABLE extensions ADD COLUMN native_c_source TEXT NOT NULL DEFAULT '';
+        ALTER TABLE extensions ADD COLUMN native_object BLOB;
+        ALTER TABLE extensions ADD COLUMN native_plan TEXT NOT NULL DEFAULT '';
+        ALTER TABLE extensions ADD COLUMN native_kernel_release TEXT NOT NULL DEFAULT '';
+        """,
     ]
 
     /// The migration scripts, for tests that build a database of an older schema.
@@ -61,7 +73,7 @@ public final class Registry: Sendable {
     static let summaryColumns = """
         id, name, owner_uid, kind, program_text, object_sha256, prompt, annotated_program, prog_ids, \
         link_ids, pid, probes, pin_dir, state, restart_policy, restarts, created_unix_ms, changed_unix_ms, last_error, \
-        manifest_digest, verdict, proven_asserts, unproven_reason
+        manifest_digest, verdict, proven_asserts, unproven_reason, backend, backend_reason
         """
 
     private let db: SQLiteDatabase
@@ -145,8 +157,8 @@ public final class Registry: Sendable {
                 INSERT INTO extensions (id, name, owner_uid, kind, program_text, object, object_sha256, prompt,
                   annotated_program, prog_ids, link_ids, pid, probes, pin_dir, state, restart_policy, restarts,
                   created_unix_ms, changed_unix_ms, last_error, manifest_digest, verdict, proven_asserts,
-                  unproven_reason)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                  unproven_reason, backend, backend_reason)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """, [
                     record.id, record.name, Int64(record.ownerUID), record.kind.rawValue, record.programText,
                     record.object.isEmpty ? SQLiteValue.null : .blob(record.object), record.objectSHA256,
@@ -155,6 +167,7 @@ public final class Registry: Sendable {
                     record.pinDir, record.state.rawValue, record.restartPolicy.rawValue, Int64(record.restarts),
                     record.createdUnixMs, record.changedUnixMs, record.lastError, record.manifestDigest,
                     record.verdict.rawValue, Registry.encode(record.provenAsserts), record.unprovenReason,
+                    record.backend.rawValue, record.backendReason,
                 ])
         } catch {
             if error.isConstraintViolation {
@@ -175,14 +188,14 @@ public final class Registry: Sendable {
             try db.execute("""
                 UPDATE extensions SET name=?, owner_uid=?, program_text=?, prompt=?, annotated_program=?,
                   prog_ids=?, link_ids=?, pid=?, probes=?, pin_dir=?, state=?, restart_policy=?, restarts=?,
-                  changed_unix_ms=?, last_error=?
+                  changed_unix_ms=?, last_error=?, backend=?, backend_reason=?
                 WHERE id=?
                 """, [
                     record.name, Int64(record.ownerUID), record.programText, record.prompt, record.annotatedProgram,
                     Registry.encode(record.progIDs), Registry.encode(record.linkIDs), Int64(record.pid),
                     Registry.encode(record.probes), record.pinDir, record.state.rawValue,
                     record.restartPolicy.rawValue, Int64(record.restarts), record.changedUnixMs, record.lastError,
-                    record.id,
+                    record.backend.rawValue, record.backendReason, record.id,
                 ])
         } catch {
             if error.isConstraintViolation { throw .nameInUse(record.name) }
@@ -207,6 +220,46 @@ public final class Registry: Sendable {
             throw .database(error)
         } catch {
             throw .io("\(error)")
+        }
+    }
+
+    /// Stores the native artifact of a script extension (replacing any earlier one: a reboot
+    /// into another kernel release regenerates it). Committed before returning.
+    public func setNativeArtifact(id: String, _ artifact: NativeArtifact) throws(RegistryError) {
+        let plan: String
+        do {
+            plan = String(decoding: try JSONEncoder().encode(artifact.plan), as: UTF8.self)
+        } catch {
+            throw .io("cannot encode the native plan: \(error)")
+        }
+        do {
+            try db.execute("""
+                UPDATE extensions SET native_c_source=?, native_object=?, native_plan=?, native_kernel_release=?
+                WHERE id=?
+                """, [artifact.cSource, artifact.object.isEmpty ? SQLiteValue.null : .blob(artifact.object), plan,
+                      artifact.kernelRelease, id])
+        } catch { throw .database(error) }
+        guard db.changes == 1 else { throw .notFound(id) }
+    }
+
+    /// The native artifact stored for `id`, or nil when none was (a bpftrace or object
+    /// extension). A plan that cannot be decoded is a corrupt row.
+    public func nativeArtifact(id: String) throws(RegistryError) -> NativeArtifact? {
+        let rows: [SQLiteRow]
+        do {
+            rows = try db.query("SELECT native_c_source, native_object, native_plan, native_kernel_release FROM extensions WHERE id=?", [id])
+        } catch { throw .database(error) }
+        guard let row = rows.first else { return nil }
+        do {
+            let planText = try row.string("native_plan")
+            guard !planText.isEmpty else { return nil }
+            let plan = try JSONDecoder().decode(NativePlan.self, from: Data(planText.utf8))
+            return NativeArtifact(cSource: try row.string("native_c_source"), object: try row.bytes("native_object"),
+                                  plan: plan, kernelRelease: try row.string("native_kernel_release"))
+        } catch let error as SQLiteError {
+            throw .database(error)
+        } catch {
+            throw .corruptRow(id: id, reason: "native plan: \(error)")
         }
     }
 
@@ -343,7 +396,9 @@ public final class Registry: Sendable {
                 manifestDigest: row.columns.contains("manifest_digest") ? try row.string("manifest_digest") : "",
                 verdict: row.columns.contains("verdict") ? ProofVerdict(rawValue: try row.string("verdict")) ?? .none : .none,
                 provenAsserts: row.columns.contains("proven_asserts") ? Registry.decodeClaims(try row.string("proven_asserts")) : [],
-                unprovenReason: row.columns.contains("unproven_reason") ? try row.string("unproven_reason") : "")
+                unprovenReason: row.columns.contains("unproven_reason") ? try row.string("unproven_reason") : "",
+                backend: row.columns.contains("backend") ? ExtensionBackend(rawValue: try row.string("backend")) ?? .none : .none,
+                backendReason: row.columns.contains("backend_reason") ? try row.string("backend_reason") : "")
         } catch let error as RegistryError {
             throw error
         } catch let error as SQLiteError {

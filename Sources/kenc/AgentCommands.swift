@@ -24,7 +24,11 @@ struct AttachCommand: AsyncParsableCommand, TakesJSON, TalksToAgent {
     @Option(help: ArgumentHelp("What to do when it dies: no, on-failure or always (default: the agent's policy).", valueName: "policy"))
     var restart: RestartPolicy?
 
-    @Flag(help: "Only pass it through the agent's checks and the kernel verifier: nothing is attached and no probe body runs.")
+    @Option(help: ArgumentHelp("What runs a script: native (Ken's own BPF object, no bpftrace process) or bpftrace (default: native, falling back to bpftrace for what it does not support, with the reason).", valueName: "backend"))
+    var backend: ScriptBackend?
+
+    @Flag(name: [.customLong("dry-run"), .customLong("verify-only")],
+          help: "Only pass it through the agent's checks and the kernel verifier, like bpftool prog load: nothing is attached and no probe body runs.")
     var verifyOnly = false
 
     @OptionGroup var output: JSONOption
@@ -36,7 +40,7 @@ struct AttachCommand: AsyncParsableCommand, TakesJSON, TalksToAgent {
     func run() async throws {
         if verifyOnly { return try await runVerifyOnly() }
         try await runClient { () throws(ClientError) in
-            var request = try AgentCalls.attachRequest(path: file, name: name, restart: restart)
+            var request = try AgentCalls.attachRequest(path: file, name: name, restart: restart, backend: backend)
             // Ken's own front end and resolution first: `file:3:28: … did you mean 'filename'?`
             // about the user's file, before bpftrace ever sees the agent's copy of it.
             if request.kind == .bpftrace {
@@ -65,19 +69,18 @@ struct AttachCommand: AsyncParsableCommand, TakesJSON, TalksToAgent {
         }
     }
 
-    /// `--verify-only`: prints the programs that went through the kernel verifier and the log; exits 1 if the kernel refused.
+    /// `--dry-run`: prints the verdict, the programs that went through the kernel verifier and
+    /// the log; exits 1 if the kernel refused.
     func runVerifyOnly() async throws {
         try await runClient { () throws(ClientError) in
-            let request = try AgentCalls.verifyRequest(path: file)
+            let request = try AgentCalls.verifyRequest(path: file, backend: backend)
             let reply = try await agent.calls.verify(request) { place in
                 Output.error("kenc: queued for verification (place \(place))")
             }
             if output.json {
                 Output.print(AgentJSON.object(reply).render())
             } else {
-                Output.print(reply.accepted ? "accepted\n" : "rejected\n")
-                for program in reply.programs { Output.print("  \(program)\n") }
-                if !reply.log.isEmpty { Output.line(reply.log) }
+                Output.print(AgentFormatting.dryRun(reply, kind: request.kind))
             }
             return reply.accepted ? .success : .failure
         }
@@ -236,3 +239,4 @@ struct AgentStatusCommand: AsyncParsableCommand, TakesJSON, TalksToAgent {
 
 /// `--restart no|on-failure|always`, spelled as the policy file spells it.
 extension RestartPolicy: ExpressibleByArgument {}
+extension ScriptBackend: ExpressibleByArgument {}

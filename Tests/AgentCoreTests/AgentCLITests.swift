@@ -41,12 +41,13 @@ final class AgentCLITests: XCTestCase {
         other.memlockBytes = 0
         other.verdict = .checked
         other.provenAsserts = []
+        other.backend = .native
         reply.extensions.append(other)
         let text = AgentFormatting.list(reply, all: false, now: 1_000_000 + 125_000, userName: { $0 == 1000 ? "alice" : nil })
         XCTAssertEqual(text, """
-            ID            NAME                OWNER  KIND      STATE     VERDICT  PROGS  MEMLOCK  AGE
-            a1b2c3d4e5f6  opens               alice  bpftrace  attached  proven   41,42  8K       2m
-            ffffffffffff  a-much-longer-name  alice  bpftrace  failed    checked  -      0B       2m
+            ID            NAME                OWNER  KIND      BACKEND   STATE     VERDICT  PROGS  MEMLOCK  AGE
+            a1b2c3d4e5f6  opens               alice  bpftrace  bpftrace  attached  proven   41,42  8K       2m
+            ffffffffffff  a-much-longer-name  alice  bpftrace  native    failed    checked  -      0B       2m
 
             """)
         XCTAssertEqual(AgentFormatting.list(Ken_V1_ListReply(), all: false, now: 0), "no extensions\n")
@@ -54,6 +55,58 @@ final class AgentCLITests: XCTestCase {
         let all = AgentFormatting.list(reply, all: true, now: 1_000_000)
         XCTAssertTrue(all.contains("PROG  TYPE        NAME       TAG  MEMLOCK  UID  MAPS  EXTENSION"), all)
         XCTAssertTrue(all.contains("41    tracepoint  sys_enter  -    4K       0    -     a1b2c3d4e5f6"), all)
+    }
+
+    /// `backend: native` or `backend: bpftrace (REASON)` in show, the BACKEND column in list, and
+    /// `backend`/`backend_reason` in JSON; objects have none, and a script recorded before
+    /// backends existed ran on bpftrace.
+    func testBackendInShowListAndJSON() throws {
+        var native = sampleExtension()
+        native.backend = .native
+        XCTAssertTrue(AgentFormatting.show(native, now: 1_060_000).contains("backend:    native\n"))
+        var fallback = sampleExtension()
+        fallback.backend = .bpftrace
+        fallback.backendReason = "ustack"
+        XCTAssertTrue(AgentFormatting.show(fallback, now: 1_060_000).contains("backend:    bpftrace (ustack)\n"))
+        var old = sampleExtension()
+        old.backend = .unspecified
+        XCTAssertTrue(AgentFormatting.show(old, now: 1_060_000).contains("backend:    bpftrace\n"))
+        var object = sampleExtension()
+        object.kind = .bpfObject
+        object.programText = ""
+        XCTAssertFalse(AgentFormatting.show(object, now: 1_060_000).contains("backend:"))
+        XCTAssertNil(AgentFormatting.backend(object))
+
+        func json(_ e: Ken_V1_Extension) throws -> [String: Any] {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data(AgentJSON.object(e).render().utf8)) as? [String: Any])
+        }
+        XCTAssertEqual(try json(native)["backend"] as? String, "native")
+        XCTAssertTrue(try json(native)["backend_reason"] is NSNull)
+        XCTAssertEqual(try json(fallback)["backend"] as? String, "bpftrace")
+        XCTAssertEqual(try json(fallback)["backend_reason"] as? String, "ustack")
+        XCTAssertTrue(try json(object)["backend"] is NSNull)
+
+        let verify = Ken_V1_VerifyOnlyReply.with {
+            $0.accepted = true
+            $0.programs = ["p0 (tracepoint, 96 bytes translated)"]
+            $0.backend = .native
+        }
+        XCTAssertEqual(AgentFormatting.dryRun(verify, kind: .bpftrace), """
+            accepted (native: loaded through the kernel verifier and unloaded; nothing attached, BEGIN not run)
+              p0 (tracepoint, 96 bytes translated)
+
+            """)
+        let rejected = Ken_V1_VerifyOnlyReply.with {
+            $0.accepted = false
+            $0.log = "0: (b7) r0 = 0\nR1 invalid mem access"
+            $0.backend = .bpftrace
+            $0.backendReason = "ustack"
+        }
+        XCTAssertTrue(AgentFormatting.dryRun(rejected, kind: .bpftrace).hasPrefix("rejected (bpftrace (ustack): "))
+        XCTAssertTrue(AgentFormatting.dryRun(rejected, kind: .bpftrace).hasSuffix("R1 invalid mem access\n"))
+        let verifyJSON = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(AgentJSON.object(rejected).render().utf8)) as? [String: Any])
+        XCTAssertEqual(verifyJSON["backend"] as? String, "bpftrace")
+        XCTAssertEqual(verifyJSON["backend_reason"] as? String, "ustack")
     }
 
     func testByteAndAgeAbbreviations() {

@@ -76,13 +76,19 @@ final class TestAgent: @unchecked Sendable {
         return try await client.call(request, timeout: .seconds(60))
     }
 
-    func attach(_ script: String, name: String = "", restart: Ken_V1_RestartPolicy = .unspecified) async throws -> Ken_V1_AgentResponse {
+    /// `backend`: bpftrace unless a test says otherwise, since most kernel tests are about the
+    /// agent's supervision of bpftrace children (pids, kills, adoption); the native backend's
+    /// tests (`NativeBackendKernelTests`) pass `.native` or `.unspecified`.
+    func attach(_ script: String, name: String = "", restart: Ken_V1_RestartPolicy = .unspecified,
+                backend: Ken_V1_Backend = .bpftrace, replacing: String = "") async throws -> Ken_V1_AgentResponse {
         try await call {
             $0.attach = Ken_V1_AttachRequest.with {
                 $0.kind = .bpftrace
                 $0.programText = script
                 $0.name = name
                 $0.restart = restart
+                $0.backend = backend
+                $0.replacesID = replacing
             }
         }
     }
@@ -112,6 +118,8 @@ final class TestAgent: @unchecked Sendable {
             }
         }
         rmdir(pinRoot)
+        // Native extensions pin in subdirectories (links/, maps/, progs/).
+        try? FileManager.default.removeItem(atPath: pinRoot)
     }
 }
 

@@ -29,7 +29,7 @@ final class CrashSafetyTests: XCTestCase {
         let script = try writeFile("signal.bt", """
             tracepoint:syscalls:sys_enter_getppid /comm == "ken-never-runs"/ { signal("SIGUSR1"); }
             """)
-        let attached = try user.kenc(["attach", script, "--agent-socket", agent.socketPath])
+        let attached = try user.kenc(["attach", script, "--backend", "bpftrace", "--agent-socket", agent.socketPath])
         XCTAssertEqual(attached.status, 0, attached.stderr)
         let id = attached.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let before = try XCTUnwrap(agent.server?.service.registry.get(id: id, withObject: false))
@@ -165,7 +165,7 @@ final class CrashSafetyTests: XCTestCase {
         defer { agent.cleanUp() }
         try await agent.start()
         let script = try writeFile("count.bt", "tracepoint:syscalls:sys_enter_getppid { @n = count(); }\n")
-        let attached = try user.kenc(["attach", script, "--agent-socket", agent.socket])
+        let attached = try user.kenc(["attach", script, "--backend", "bpftrace", "--agent-socket", agent.socket])
         XCTAssertEqual(attached.status, 0, attached.stderr)
         let id = attached.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let shown = try await agent.call(.with { $0.get = .with { $0.id = id } })

@@ -2,6 +2,7 @@ import AgentCore
 import Foundation
 import KenProto
 import KenRPC
+import KernelLoader
 import Registry
 import XCTest
 
@@ -71,10 +72,21 @@ final class KenAgentProcessTests: XCTestCase {
 
         let client = try await AgentClient.connect(path: socket)
         var request = Ken_V1_AgentRequest()
-        request.attach = Ken_V1_AttachRequest.with { $0.kind = .bpftrace; $0.programText = "tracepoint:syscalls:sys_enter_getppid { @n = count(); }" }
+        request.attach = Ken_V1_AttachRequest.with {
+            $0.kind = .bpftrace; $0.programText = "tracepoint:syscalls:sys_enter_getppid { @n = count(); }"; $0.backend = .bpftrace
+        }
         let attached = try await client.call(request, timeout: .seconds(60))
         XCTAssertEqual(attached.status.code, .ok, attached.status.message)
         let ext = attached.attach.extension
+        XCTAssertGreaterThan(ext.pid, 0)
+        // A native extension beside it: no process, its programs held by pins.
+        request.id = 0
+        request.attach = Ken_V1_AttachRequest.with {
+            $0.kind = .bpftrace; $0.programText = "tracepoint:syscalls:sys_enter_getppid { @m = count(); }"; $0.name = "native"
+        }
+        let native = try await client.call(request, timeout: .seconds(60)).attach.extension
+        let isNative = native.backend == .native
+        if isNative { XCTAssertFalse(native.progIds.isEmpty) }
         await client.close()
 
         let pinged = await eventually { self.read(notifyOut).components(separatedBy: "WATCHDOG=1").count > 2 }
@@ -85,6 +97,9 @@ final class KenAgentProcessTests: XCTestCase {
         XCTAssertTrue(read(notifyOut).contains("STOPPING=1"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: socket), "the socket file is removed on stop")
         XCTAssertEqual(kill(ext.pid, 0), 0, "extensions stay attached when the agent stops")
+        if isNative {
+            for prog in native.progIds { XCTAssertTrue(ProgramTable.exists(id: prog), "a native extension outlives its agent process") }
+        }
 
         // Socket activation: systemd-socket-activate binds the socket and passes it as fd 3.
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-socket-activate") else {
@@ -105,6 +120,20 @@ final class KenAgentProcessTests: XCTestCase {
         let adopted = try await second.call(get, timeout: .seconds(30))
         XCTAssertEqual(adopted.get.extension.state, .attached)
         XCTAssertEqual(adopted.get.extension.pid, ext.pid, "the restarted agent adopts the running child")
+        if isNative {
+            get.get = Ken_V1_GetRequest.with { $0.id = native.id }
+            get.id = 0
+            let adoptedNative = try await second.call(get, timeout: .seconds(30)).get.extension
+            XCTAssertEqual(adoptedNative.state, .attached)
+            XCTAssertEqual(adoptedNative.backend, .native)
+            XCTAssertEqual(Set(adoptedNative.progIds), Set(native.progIds), "a new agent process adopts the pinned programs")
+            var detachNative = Ken_V1_AgentRequest()
+            detachNative.detach = Ken_V1_DetachRequest.with { $0.id = native.id }
+            let nativeGone = try await second.call(detachNative, timeout: .seconds(30))
+            XCTAssertEqual(nativeGone.detach.extension.state, .detached)
+            let unloaded = await eventually { native.progIds.allSatisfy { !ProgramTable.exists(id: $0) } }
+            XCTAssertTrue(unloaded, "detach unloads the adopted native programs")
+        }
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/unused.sock"), "an activated agent serves the passed fd")
         var detach = Ken_V1_AgentRequest()
         detach.detach = Ken_V1_DetachRequest.with { $0.id = ext.id }

@@ -16,6 +16,9 @@ final class MakeBeforeBreakTests: XCTestCase {
                 $0.programText = script
                 $0.name = "fleet-x"
                 $0.replacesID = old
+                // These tests watch the bpftrace children; the native replacement has its own
+                // test (NativeBackendKernelTests.testNativeReplacementIsMakeBeforeBreak).
+                $0.backend = .bpftrace
             }
         }
     }
