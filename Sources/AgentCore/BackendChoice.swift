@@ -46,9 +46,9 @@ struct NativeBuilder: Sendable {
     /// this kernel and compiles it. Never throws: what cannot run natively is a bpftrace choice
     /// with the reason.
     func compile(_ text: String) -> BackendChoice {
-        // clang gets the C on a pipe; one that exits before reading it all (a crash, a fatal
-        // error) must be a clang failure, not SIGPIPE ending the agent. bpftrace children are
-        // spawned with default dispositions, so this does not reach them.
+        // clang reads the C from a file (no pipe to break), but the agent writes to other pipes
+        // and sockets: a closed one must be an EPIPE error, not SIGPIPE ending the agent.
+        // bpftrace children are spawned with default dispositions, so this does not reach them.
         signal(SIGPIPE, SIG_IGN)
         let kernel = KernelInfo.shared()
         guard let program = Parser.parse(source: text, file: "extension.bt").program else {

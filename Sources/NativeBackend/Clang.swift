@@ -1,23 +1,37 @@
 import Foundation
 
-/// Runs clang on generated C (source on stdin, object on stdout): no shell, no temporary
-/// files, a time limit, and clang's own diagnostics when it fails.
+/// Runs clang on generated C: no shell, a time limit, and clang's own diagnostics when it fails.
+///
+/// The C goes to clang as a file in a private directory (`mkdtemp`, mode 0700, removed at once)
+/// rather than on stdin: a clang that exits before reading its input (a crash, a fatal error, a
+/// wrong path) then cannot make the caller write into a closed pipe, so there is no SIGPIPE to
+/// ignore or catch, whatever the caller's signal dispositions (the agent ignores SIGPIPE;
+/// tests and ken-bench do not). The object still comes back on stdout.
 struct Clang: Sendable {
     var path: String
     var timeout: TimeInterval = 30
 
-    static let arguments = ["-target", "bpf", "-O2", "-g", "-c", "-x", "c", "-", "-o", "-",
-                            "-Wno-unused-value", "-Wno-unused-variable", "-fno-stack-protector"]
+    static let options = ["-target", "bpf", "-O2", "-g", "-c", "-x", "c", "-o", "-",
+                          "-Wno-unused-value", "-Wno-unused-variable", "-fno-stack-protector"]
 
     func compile(_ source: String) throws(NativeCompileError) -> [UInt8] {
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw .clang("\(path) is not installed (apt-get install clang)")
         }
+        let directory = try Self.privateDirectory()
+        let file = directory + "/program.bpf.c"
+        defer {
+            unlink(file)
+            rmdir(directory)
+        }
+        do { try Data(source.utf8).write(to: URL(fileURLWithPath: file)) } catch {
+            throw .clang("cannot write the generated C to \(file): \(error)")
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = Self.arguments
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
+        process.arguments = Self.options + [file]
+        let output = Pipe(), errors = Pipe()
+        process.standardInput = FileHandle.nullDevice
         process.standardOutput = output
         process.standardError = errors
         do { try process.run() } catch { throw .clang("cannot run \(path): \(error)") }
@@ -34,8 +48,6 @@ struct Clang: Sendable {
             collected.setLog(errors.fileHandleForReading.readDataToEndOfFile())
             group.leave()
         }
-        let writer = Thread { Self.writeWithoutSIGPIPE(Array(source.utf8), to: input.fileHandleForWriting) }
-        writer.start()
         if group.wait(timeout: .now() + timeout) == .timedOut {
             process.terminate()
             process.waitUntilExit()
@@ -49,36 +61,20 @@ struct Clang: Sendable {
         }
         return [UInt8](object)
     }
-}
 
-extension Clang {
-    /// Writes `bytes` to clang's stdin and closes it. clang may exit before reading it all (a
-    /// fatal error, a wrong path): the write then fails with EPIPE, and SIGPIPE, blocked in
-    /// this thread only and consumed here, never reaches the process.
-    static func writeWithoutSIGPIPE(_ bytes: [UInt8], to handle: FileHandle) {
-        var pipeSignal = sigset_t()
-        sigemptyset(&pipeSignal)
-        sigaddset(&pipeSignal, SIGPIPE)
-        pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
-        let fd = handle.fileDescriptor
-        var written = 0
-        bytes.withUnsafeBytes { buffer in
-            while written < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
-                if n > 0 { written += n } else if n < 0, errno == EINTR { continue } else { break }
-            }
+    /// A fresh directory only this user can read (`mkdtemp` creates it 0700).
+    static func privateDirectory() throws(NativeCompileError) -> String {
+        let temporary = NSTemporaryDirectory().hasSuffix("/") ? NSTemporaryDirectory() : NSTemporaryDirectory() + "/"
+        var template = Array((temporary + "ken-clang-XXXXXX").utf8CString)
+        let made: String? = template.withUnsafeMutableBufferPointer { buffer in
+            mkdtemp(buffer.baseAddress!).map { String(cString: $0) }
         }
-        var pending = sigset_t()
-        sigpending(&pending)
-        if sigismember(&pending, SIGPIPE) == 1 {
-            var none = timespec()
-            _ = sigtimedwait(&pipeSignal, nil, &none)
-        }
-        try? handle.close()
+        guard let made else { throw .clang("cannot create a private directory for clang: \(String(cString: strerror(errno)))") }
+        return made
     }
 }
 
-/// The two pipes' contents, written from the reader threads.
+/// clang's stdout and stderr contents, written from the reader threads.
 private final class Collected: @unchecked Sendable {
     private let lock = NSLock()
     private var object = Data()

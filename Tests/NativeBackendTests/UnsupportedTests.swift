@@ -60,6 +60,26 @@ final class UnsupportedTests: XCTestCase {
         }
     }
 
+    /// With SIGPIPE at its default action (as in ken-bench and tests), a clang that exits
+    /// without reading anything is an error: the source goes to clang as a file, so nothing is
+    /// written into a pipe whose reader is gone. The private directory is removed afterwards.
+    func testAnEarlyExitingClangRaisesNoSIGPIPEWithTheDefaultAction() throws {
+        let previous = signal(SIGPIPE, SIG_DFL)
+        defer { signal(SIGPIPE, previous) }
+        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? [])
+            .filter { $0.hasPrefix("ken-clang-") }
+        let resolved = try NativeFixtures.resolved("tracepoint:syscalls:sys_enter_* { @[probe] = count(); }")
+        for clang in ["/bin/false", "/bin/true"] {
+            let compiler = NativeCompiler(kernel: NativeFixtures.kernel, clangPath: clang)
+            XCTAssertThrowsError(try compiler.compile(resolved)) { error in
+                guard case .clang = error as? NativeCompileError else { return XCTFail("\(error)") }
+            }
+        }
+        let after = Set((try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? [])
+            .filter { $0.hasPrefix("ken-clang-") }
+        XCTAssertTrue(after.subtracting(before).isEmpty, "left \(after.subtracting(before))")
+    }
+
     func testMissingClangIsAClearError() throws {
         let resolved = try NativeFixtures.resolved("BEGIN { exit(); }")
         let compiler = NativeCompiler(kernel: NativeFixtures.kernel, clangPath: "/nonexistent/clang")
