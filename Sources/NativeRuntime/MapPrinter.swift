@@ -98,7 +98,7 @@ struct MapText {
             payload = render(entries[0].value, divisor: divisor)
         } else {
             payload = "{" + entries.map { entry in
-                JSONText.quote(entry.key.map(\.keyText).joined(separator: ",")) + ": " + render(entry.value, divisor: divisor)
+                JSONText.quote(entry.key.map(\.mapKeyText).joined(separator: ",")) + ": " + render(entry.value, divisor: divisor)
             }.joined(separator: ", ") + "}"
         }
         return JSONText.line(type: lineType, data: "{" + JSONText.quote(spec.displayName) + ": " + payload + "}")

@@ -15,14 +15,6 @@ final class Symbolizer: @unchecked Sendable {
     private var table: KallsymsTable?
     private var users: [UInt32: String] = [:]
 
-    /// `"\n        sym+off\n        sym+off\n"`: bpftrace's kstack text (each frame on its own
-    /// line indented by 8 spaces, ending with a newline).
-    func kernelStack(_ frames: [UInt64]) -> String {
-        var text = "\n"
-        for ip in frames { text += "        " + symbolWithOffset(ip) + "\n" }
-        return text
-    }
-
     /// `ksym()`: the function name alone, or the address in hex when unknown.
     func kernelSymbol(_ address: UInt64) -> String {
         guard let found = lookup(address) else { return "0x" + String(address, radix: 16) }

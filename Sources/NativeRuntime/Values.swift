@@ -9,15 +9,35 @@ enum PrintedValue: Sendable, Equatable {
     /// user names, addresses).
     case text(String)
     case tuple([PrintedValue])
+    /// `kstack`: its frames symbolized (`sym+off`), innermost first. bpftrace 0.17 indents them
+    /// by 8 spaces in printf and print() but by 4 inside a map key, and prints an empty stack
+    /// (a sample taken in user mode) as "" — not as a lone newline.
+    case stack([String])
 
-    /// As bpftrace writes it inside a map key (`@m[1,abc]`) and for printf's `%s`.
+    /// As bpftrace writes it for printf's `%s` and `join`.
     var keyText: String {
         switch self {
         case let .signed(v): return String(v)
         case let .unsigned(v): return String(v)
         case let .text(t): return t
         case let .tuple(items): return "(" + items.map(\.keyText).joined(separator: ", ") + ")"
+        case let .stack(frames): return Self.stackText(frames, indent: 8)
         }
+    }
+
+    /// As bpftrace writes it inside a map key (`@m[1,abc]`): stacks indented by 4.
+    var mapKeyText: String {
+        switch self {
+        case let .tuple(items): return "(" + items.map(\.mapKeyText).joined(separator: ", ") + ")"
+        case let .stack(frames): return Self.stackText(frames, indent: 4)
+        default: return keyText
+        }
+    }
+
+    static func stackText(_ frames: [String], indent: Int) -> String {
+        guard !frames.isEmpty else { return "" }
+        let padding = String(repeating: " ", count: indent)
+        return "\n" + frames.map { padding + $0 + "\n" }.joined()
     }
 
     /// As bpftrace writes it as a JSON value: numbers bare, text quoted, tuples as arrays
@@ -28,6 +48,7 @@ enum PrintedValue: Sendable, Equatable {
         case let .unsigned(v): return String(v)
         case let .text(t): return JSONText.quote(t)
         case let .tuple(items): return "[" + items.map(\.json).joined(separator: ",") + "]"
+        case .stack: return JSONText.quote(keyText)
         }
     }
 
@@ -88,7 +109,7 @@ struct ByteReader {
             return .text(string(offset, size: size))
         case let .kernelStack(depth):
             let frames = (0..<depth).map { u64(offset + 8 * $0) }.filter { $0 != 0 }
-            return .text(symbols.kernelStack(frames))
+            return .stack(frames.map(symbols.symbolWithOffset))
         case .kernelSymbol:
             return .text(symbols.kernelSymbol(u64(offset)))
         case .username:

@@ -150,10 +150,27 @@ final class OutputFormatTests: XCTestCase {
         }
         let symbols = Symbolizer()
         XCTAssertEqual(symbols.kernelSymbol(known.address + 3), known.name)
-        XCTAssertEqual(symbols.kernelStack([known.address + 3, known.address]),
-                       "\n        \(known.name)+3\n        \(known.name)+0\n")
+        let two = PrintedValue.stack([known.address + 3, known.address].map(symbols.symbolWithOffset))
+        XCTAssertEqual(two.keyText, "\n        \(known.name)+3\n        \(known.name)+0\n")
         let bytes: [UInt8] = withUnsafeBytes(of: (known.address + 3).littleEndian) { Array($0) }
         let value = bytes.withUnsafeBytes { ByteReader(bytes: $0).value(.kernelStack(depth: 1), at: 0, symbols: symbols) }
-        XCTAssertEqual(value, .text("\n        \(known.name)+3\n"))
+        XCTAssertEqual(value, .stack(["\(known.name)+3"]))
+    }
+
+    /// bpftrace 0.17 (checked with the installed one): printf and print() indent frames by 8,
+    /// a map key by 4, and an empty stack (a profile sample taken in user mode) is "" in all
+    /// three, not a lone newline.
+    func testKernelStackTextAsBpftracePrintsIt() {
+        let stack = PrintedValue.stack(["do_syscall_64+70", "entry_SYSCALL_64_after_hwframe+118"])
+        XCTAssertEqual(stack.keyText, "\n        do_syscall_64+70\n        entry_SYSCALL_64_after_hwframe+118\n")
+        XCTAssertEqual(stack.mapKeyText, "\n    do_syscall_64+70\n    entry_SYSCALL_64_after_hwframe+118\n")
+        XCTAssertEqual(PrintedValue.tuple([.signed(1), stack]).mapKeyText,
+                       "(1, \n    do_syscall_64+70\n    entry_SYSCALL_64_after_hwframe+118\n)")
+        let empty = [UInt8](repeating: 0, count: 8 * 4).withUnsafeBytes {
+            ByteReader(bytes: $0).value(.kernelStack(depth: 4), at: 0, symbols: Symbolizer())
+        }
+        XCTAssertEqual(empty.keyText, "")
+        XCTAssertEqual(empty.mapKeyText, "")
+        XCTAssertEqual(empty.json, "\"\"")
     }
 }
