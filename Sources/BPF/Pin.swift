@@ -59,3 +59,17 @@ enum FDInfo {
         return fields
     }
 }
+
+/// Waiting for BPF programs that are running right now.
+public enum KernelGracePeriod {
+    /// Returns once every BPF program run that began before the call has ended: an RCU grace
+    /// period (`membarrier(MEMBARRIER_CMD_GLOBAL)`), which is what the kernel itself waits for
+    /// before freeing a detached program. Where the kernel refuses it (nohz_full), sleeps
+    /// 50 ms instead, far longer than any program may run. Returns false in that case.
+    @discardableResult
+    public static func wait() -> Bool {
+        if ken_synchronize_rcu() == 0 { return true }
+        usleep(50_000)
+        return false
+    }
+}

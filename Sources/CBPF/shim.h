@@ -6,6 +6,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <string.h>
+#include <linux/membarrier.h>
+
+/* membarrier(MEMBARRIER_CMD_GLOBAL): returns after an RCU grace period (synchronize_rcu), so
+ * every BPF program run that had started before the call (they run under rcu_read_lock or with
+ * preemption off) has finished. Returns 0, or -1 with errno set (EINVAL with nohz_full). */
+static inline int ken_synchronize_rcu(void)
+{
+	return (int)syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
+}
 
 /* perf_event_open has no libc wrapper, and syscall(2) is variadic (Swift cannot call it).
  * Opens a software cpu-clock event on one CPU (any process) that overflows every

@@ -227,6 +227,10 @@ public enum NativeEvent: Codable, Sendable, Hashable {
     case time(format: String?)
     /// `exit()`: the runtime stops the extension: detach probes, run END, print maps.
     case exit
+    /// `join(array[, delimiter])`: the joined string (a NUL-terminated `string(size:)` field),
+    /// printed as bpftrace 0.17 does: its own `join` output line, no newline added. Added after
+    /// version 1's first plans; older plans never contain it (they printed join as printf).
+    case join(NativeField)
 }
 
 // MARK: - The artifact

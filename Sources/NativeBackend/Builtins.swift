@@ -197,7 +197,7 @@ extension FunctionEmitter {
 
     /// `join(array[, delimiter])`: the user-space strings of a NULL-terminated `char *[]`
     /// joined in the frame (at most 16 of at most 64 bytes, as bpftrace reads them), then
-    /// printed like `printf("%s\n", …)`.
+    /// sent as a `join` event: bpftrace 0.17 prints it as its own `join` line, no newline.
     func join(_ arguments: [Expression]) throws(NativeCompileError) -> CValue {
         guard let first = arguments.first, arguments.count <= 2 else { throw .unresolved("join() takes an array and a delimiter") }
         var delimiter = " "
@@ -217,7 +217,8 @@ extension FunctionEmitter {
         let loop = """
         ({ \(cZero(t, size)) __u64 \(base) = \(try widened(array)); __u32 \(off) = 0;         for (__u32 \(i) = 0; \(i) < \(parts); \(i)++) { __u64 \(p) = 0;         \(readHelper(user: user, string: false))(&\(p), 8, (const void *)(\(base) + 8 * \(i))); if (!\(p)) break;         if (\(i) > 0) { if (\(off) >= \(size - part - 1)) break; \(t)[\(off)] = \(delimiterByte); \(off)++; }         if (\(off) > \(size - part - 1)) break;         long \(n) = \(readHelper(user: user, string: true))(\(t) + \(off), \(part), (const void *)\(p));         if (\(n) <= 1) continue; \(off) += (__u32)(\(n) - 1); } \(t); })
         """
-        return try event(.printf(format: "%s\n", arguments: []), values: [CValue(c: loop, kind: .string(size: size))])
+        let placeholder = NativeField(offset: 8, type: .string(size: size))  // replaced by the laid-out field
+        return try event(.join(placeholder), values: [CValue(c: loop, kind: .string(size: size))])
     }
 
     /// Which memory an address used by `str()`/`join()` points into: user memory when the

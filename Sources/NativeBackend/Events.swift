@@ -47,6 +47,7 @@ final class EventTable {
         case let .zero(map): return "zero(@\(map))"
         case .time: return "time()"
         case .exit: return "exit()"
+        case .join: return "join()"
         }
     }
 }

@@ -14,6 +14,7 @@ extension FunctionEmitter {
         var planned = event
         if case let .printf(format, _) = event { planned = .printf(format: format, arguments: layout.fields) }
         if case .printValue = event, let field = layout.fields.first { planned = .printValue(field) }
+        if case .join = event, let field = layout.fields.first { planned = .join(field) }
         let id = object.events.id(of: planned, layout: values.isEmpty ? nil : layout)
         let record = frameStruct("struct \(EventTable.structName(id))", name: "e\(id)", size: object.events.recordSize(id))
         var parts = ["\(record).id = \(id);"]

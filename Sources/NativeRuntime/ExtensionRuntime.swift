@@ -130,14 +130,17 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
         }
     }
 
-    /// Detaches, drains, runs END, drains, prints every map, removes the pins. Returns false if
+    /// Detaches (waiting until no probe runs), drains, runs END, drains (END's events, `clear`
+    /// and `delete` included, take effect here), prints every map, removes the pins. Returns false if
     /// the extension was already stopped (or released). Throws, after stopping, if END failed.
     @discardableResult
     func finish() throws(NativeRuntimeError) -> Bool {
         var endFailure: String?
         let finished: Bool = lock.withLock {
             guard state == .running || state == .exiting else { return false }
-            layout.removeLinks()
+            // Every probe detached and finished before END runs: a probe that ran after END's
+            // clear() would leave entries in the maps printed below.
+            layout.detachLinks()
             drainLocked()
             state = .ending
             for program in endPrograms {
@@ -225,6 +228,8 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
             lines.append(JSONText.line(type: "time", data: JSONText.quote(Self.localTime(format ?? "%H:%M:%S\n"))))
         case .exit:
             if state == .running { state = .exiting }
+        case let .join(field):
+            lines.append(JSONText.line(type: "join", data: JSONText.quote(reader.value(field.type, at: field.offset, symbols: symbols).keyText)))
         }
     }
 

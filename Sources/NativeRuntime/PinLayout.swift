@@ -1,3 +1,4 @@
+import BPF
 import Foundation
 import Glibc
 
@@ -44,6 +45,29 @@ struct PinLayout: Sendable {
     /// Removes the link pins: the probes detach (the kernel drops a link with its last reference).
     func removeLinks() {
         for name in Self.names(in: links) { unlink(link(name)) }
+    }
+
+    /// Removes the link pins and returns once no probe can run any more, so nothing a probe
+    /// does lands after END (which then clears or prints the maps).
+    ///
+    /// Removing a pin does not detach at once: bpffs drops its reference after an RCU grace
+    /// period and the last link reference is put from a work queue, and a run that began
+    /// before the detach still finishes. So: note each link's program, remove the pins, wait
+    /// (at most `timeout`) until those programs are gone from the kernel — a program is freed
+    /// only after its link has detached it — then wait one grace period for runs in flight.
+    func detachLinks(timeout: TimeInterval = 2) {
+        var programs = Set<UInt32>()
+        for name in Self.names(in: links) {
+            if let link = try? PinnedLink.open(at: link(name)) { programs.insert(link.info.programID) }
+            unlink(link(name))
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while !programs.isEmpty, Date() < deadline {
+            guard let loaded = try? KernelPrograms.allIDs() else { break }
+            programs.formIntersection(loaded)
+            if !programs.isEmpty { usleep(2_000) }
+        }
+        KernelGracePeriod.wait()
     }
 
     /// Removes every pin and the directories.
