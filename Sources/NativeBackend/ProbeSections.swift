@@ -100,7 +100,8 @@ enum ProbeSections {
                 throw .unsupported(.init("uprobe targets other than BINARY:FUNCTION"))
             }
             let ret = ap.kind == .uretprobe
-            return [ProgramTarget(section: (ret ? "uretprobe/" : "uprobe/") + parts[0] + ":" + parts[1], attach: .section,
+            let binary = try UprobeBinary.resolve(parts[0])
+            return [ProgramTarget(section: (ret ? "uretprobe/" : "uprobe/") + binary + ":" + parts[1], attach: .section,
                                   context: .registers(returnProbe: ret, userMemory: true),
                                   attachPoint: text, shortName: parts[1], nests: false)]
         case .interval, .profile:

@@ -86,6 +86,45 @@ final class BpftraceParityTests: XCTestCase {
             XCTAssertTrue(text.contains("\"@switches\""), text)
         }
     }
+
+    /// `uprobe:libc:getaddrinfo` (gethostlatency.bt): a target without `/` is resolved as
+    /// bpftrace resolves it — to the library in the linker cache — into the section's absolute
+    /// path, so libbpf attaches it; the probe fires for a program calling getaddrinfo().
+    func testShortLibraryNamesResolveAndAttach() throws {
+        try requireKernel()
+        let copy = try uniqueCopy(of: "/usr/bin/getent")
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let comm = String(URL(fileURLWithPath: copy).lastPathComponent.prefix(15))
+        let source = """
+        uprobe:libc:getaddrinfo /comm == "\(comm)"/ { printf("lookup %s\\n", str(arg0)); }
+        """
+        let artifact = try NativeCompiler(kernel: NativeFixtures.kernel).compile(try NativeFixtures.resolved(source))
+        let section = try XCTUnwrap(artifact.cSource.split(separator: "\n").first { $0.contains("SEC(\"uprobe/") })
+        XCTAssertTrue(section.contains("SEC(\"uprobe//") && section.contains("/libc.so"), String(section))
+        let text = try NativeFixtures.withExtension(artifact) { running, output in
+            try run(copy, ["ahosts", "localhost"])
+            usleep(200_000)
+            try running.stop()
+            return NativeFixtures.log(output)
+        }
+        XCTAssertTrue(text.contains(#"{"type": "printf", "data": "lookup localhost\n"}"#), text)
+    }
+
+    /// No `lib` prefix is added (bpftrace refuses `uprobe:c:…` too), and a name that is neither
+    /// an executable nor a library is a clear error at generation time, not a libbpf failure.
+    func testUnknownShortLibraryNamesAreClearErrors() throws {
+        for target in ["c", "kennosuchlibrary"] {
+            let resolved = try NativeFixtures.resolved("uprobe:\(target):getaddrinfo { exit(); }")
+            XCTAssertThrowsError(try NativeCompiler(kernel: NativeFixtures.kernel).compile(resolved)) { error in
+                guard case let .unresolved(message) = error as? NativeCompileError else { return XCTFail("\(error)") }
+                XCTAssertTrue(message.contains("'\(target)'") && message.contains("linker cache"), message)
+            }
+        }
+        // An executable on PATH resolves to its path, as bpftrace's `uprobe:bash:readline`.
+        let bash = try NativeCompiler(kernel: NativeFixtures.kernel).generate(try NativeFixtures.resolved("uprobe:bash:readline { exit(); }"))
+        XCTAssertTrue(bash.cSource.contains("SEC(\"uprobe//usr/bin/bash:readline\")") || bash.cSource.contains("SEC(\"uprobe//bin/bash:readline\")"),
+                      bash.cSource)
+    }
 }
 
 /// Threads that sleep and wake in a loop: context switches on every CPU while a test stops.
