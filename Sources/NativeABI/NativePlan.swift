@@ -37,6 +37,12 @@ public struct NativePlan: Codable, Sendable, Hashable {
     /// if nothing stored it, the first probe that reads `elapsed` stores its own time.
     /// nil in plans of objects generated before the field existed.
     public var startTimeMapName: String?
+    /// A one-entry `BPF_MAP_TYPE_ARRAY` of `__u64`: every attached probe returns at once while
+    /// it is non-zero. The runtime sets it when the extension stops, before detaching and END,
+    /// so no probe changes a map after END (its `clear()` is final, as under bpftrace) without
+    /// waiting for the kernel to release the links. nil in plans of objects generated before
+    /// the field existed: the runtime then waits for the links to go and an RCU grace period.
+    public var stopFlagMapName: String?
 
     /// 256 KiB: what bpftrace gives each CPU's perf buffer (64 pages). Kernel memory is the
     /// size; the agent maps the data pages twice (libbpf's wrap-around view), which counts in

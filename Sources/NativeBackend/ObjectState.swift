@@ -38,7 +38,7 @@ final class ObjectState {
 struct ObjectGenerator {
     let kernel: KernelInfo
     let resolved: ResolvedProgram
-    static let eventsMap = "ken_events", lostMap = "ken_lost", scratchMap = "ken_scratch", startMap = "ken_start"
+    static let eventsMap = "ken_events", lostMap = "ken_lost", scratchMap = "ken_scratch", startMap = "ken_start", stopMap = "ken_stop"
     /// The ring buffer: the plan's default, 256 KiB (what bpftrace gives each CPU). It holds
     /// thousands of records between two reads by the runtime; 512 KiB measured 1,101 KiB per
     /// extension in ken-bench (the agent maps the data pages twice), over the 1 MiB budget.
@@ -172,6 +172,22 @@ struct ObjectGenerator {
             __type(value, __u64);
         } \(Self.startMap) SEC(".maps");
 
+        /* Set by the runtime when the extension stops: attached probes then do nothing, so
+         * nothing lands in a map after END. */
+        struct {
+            __uint(type, 2); /* BPF_MAP_TYPE_ARRAY */
+            __uint(max_entries, 1);
+            __type(key, __u32);
+            __type(value, __u64);
+        } \(Self.stopMap) SEC(".maps");
+
+        KEN_INLINE int ken_stopping(void)
+        {
+            __u32 zero = 0;
+            __u64 *stop = bpf_map_lookup_elem(&\(Self.stopMap), &zero);
+            return stop && *stop;
+        }
+
         KEN_INLINE void ken_output(void *record, __u64 size)
         {
             if (bpf_ringbuf_output(&\(Self.eventsMap), record, size, 0)) {
@@ -221,6 +237,10 @@ struct ObjectGenerator {
                 parameter = "__u64 *ctx"
             }
             w.block("int \(program.name)(\(parameter))") { w in
+                if program.target.attach != .begin, program.target.attach != .end {
+                    w.line("if (ken_stopping())")
+                    w.line("    return 0;")
+                }
                 w.line("__u32 slot = \(program.slot);")
                 w.line("struct \(frameType) *f = bpf_map_lookup_elem(&\(Self.scratchMap), &slot);")
                 w.line("if (!f)")
@@ -240,6 +260,7 @@ struct ObjectGenerator {
             maps: state.maps.plan, events: state.events.events,
             eventsMapName: Self.eventsMap, lostMapName: Self.lostMap, ringBufferBytes: Self.ringBufferBytes)
         plan.startTimeMapName = Self.startMap
+        plan.stopFlagMapName = Self.stopMap
         return plan
     }
 }

@@ -31,6 +31,8 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
     private var ringBuffer: BPFRingBuffer?
     private var maps: [String: BPFMap]
     private let lostMap: BPFMap?
+    /// The plan's stop flag (nil for older plans): set at stop so probes do nothing after END.
+    private let stopFlag: BPFMap?
     private var endPrograms: [BPFProgramFD]
     private let output: OutputLog
     private let lostFile: String
@@ -45,7 +47,7 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
     private let symbols = Symbolizer.shared
 
     init(id: String, plan: NativePlan, layout: PinLayout, ringBuffer: BPFRingBuffer, maps: [String: BPFMap],
-         lostMap: BPFMap?, endPrograms: [BPFProgramFD], outputDirectory: String, logLimitBytes: Int,
+         lostMap: BPFMap?, stopFlag: BPFMap? = nil, endPrograms: [BPFProgramFD], outputDirectory: String, logLimitBytes: Int,
          adopting: Bool, onExit: @escaping @Sendable (String) -> Void,
          onOutput: (@Sendable ([String]) -> Void)? = nil) throws(NativeRuntimeError) {
         self.onOutput = onOutput
@@ -55,6 +57,7 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
         self.ringBuffer = ringBuffer
         self.maps = maps
         self.lostMap = lostMap
+        self.stopFlag = stopFlag
         self.endPrograms = endPrograms
         self.onExit = onExit
         output = try OutputLog(directory: outputDirectory, limitBytes: logLimitBytes)
@@ -138,9 +141,11 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
         var endFailure: String?
         let finished: Bool = lock.withLock {
             guard state == .running || state == .exiting else { return false }
-            // Every probe detached and finished before END runs: a probe that ran after END's
-            // clear() would leave entries in the maps printed below.
-            layout.detachLinks()
+            // No probe may change a map once END runs: a probe that ran after END's clear()
+            // would leave entries in the maps printed below. Removing the link pins detaches
+            // only after an RCU grace period (8-20 ms here), so the stop flag turns the probes
+            // off at once; objects without one wait for the kernel to let the links go.
+            if !raiseStopFlag() { layout.detachLinks() } else { layout.removeLinks() }
             drainLocked()
             state = .ending
             for program in endPrograms {
@@ -162,6 +167,14 @@ final class ExtensionRuntime: RingBufferClient, @unchecked Sendable {
         deliver()
         if let endFailure { throw .other("stopped, but END failed: \(endFailure)") }
         return finished
+    }
+
+    /// Sets the stop flag; false when the plan has none or the write failed.
+    private func raiseStopFlag() -> Bool {
+        guard let stopFlag else { return false }
+        var one = [UInt8](repeating: 0, count: stopFlag.valueSize)
+        one[0] = 1
+        return (try? stopFlag.update([UInt8](repeating: 0, count: stopFlag.keySize), one)) != nil
     }
 
     /// Stops reading and closes this process's fds; the pins (and so the extension) remain.

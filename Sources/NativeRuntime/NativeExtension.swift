@@ -89,6 +89,8 @@ public final class NativeExtension: Sendable {
             }
             let events = try pinnedMap(object, plan.eventsMapName, layout)
             let lost = try pinnedMap(object, plan.lostMapName, layout)
+            var stopFlag: BPFMap?
+            if let name = plan.stopFlagMapName { stopFlag = try pinnedMap(object, name, layout) }
             var programIDs: [UInt32] = []
             var linkIDs: [UInt32] = []
             var endPrograms: [BPFProgramFD] = []
@@ -124,7 +126,7 @@ public final class NativeExtension: Sendable {
             let ringBuffer = try bpf("the ring buffer") { try BPFRingBuffer(map: events) }
             let created = try ExtensionRuntime(
                 id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, maps: maps, lostMap: lost,
-                endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
+                stopFlag: stopFlag, endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
                 adopting: false, onExit: onExit, onOutput: onOutput)
             runtime = created
             try created.activate()
@@ -162,6 +164,8 @@ public final class NativeExtension: Sendable {
         }
         let events = try open("ring buffer") { try BPFMap.open(pinned: layout.map(plan.eventsMapName)) }
         let lost = try open("lost counter") { try BPFMap.open(pinned: layout.map(plan.lostMapName)) }
+        var stopFlag: BPFMap?
+        if let name = plan.stopFlagMapName { stopFlag = try open("stop flag") { try BPFMap.open(pinned: layout.map(name)) } }
         var endPrograms: [BPFProgramFD] = []
         var programIDs: [UInt32] = []
         var linkIDs: [UInt32] = []
@@ -180,7 +184,7 @@ public final class NativeExtension: Sendable {
         let ringBuffer = try open("ring buffer") { try BPFRingBuffer(map: events) }
         let runtime = try ExtensionRuntime(
             id: id, plan: plan, layout: layout, ringBuffer: ringBuffer, maps: maps, lostMap: lost,
-            endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
+            stopFlag: stopFlag, endPrograms: endPrograms, outputDirectory: outputDirectory, logLimitBytes: logLimitBytes,
             adopting: true, onExit: onExit, onOutput: onOutput)
         try runtime.activate()
         let adopted = NativeExtension(id: id, runtime: runtime, programIDs: programIDs, linkIDs: linkIDs)
@@ -263,6 +267,10 @@ public final class NativeExtension: Sendable {
                     throw .other("invalid plan: lhist bounds of \(map.displayName): min \(low), max \(high), step \(step)")
                 }
             }
+        }
+        for name in [plan.eventsMapName, plan.lostMapName] + (plan.stopFlagMapName.map { [$0] } ?? [])
+        where name.isEmpty || name.contains("/") || name.contains(".") {
+            throw .other("invalid plan: map name \"\(name)\"")
         }
         for probe in plan.probes {
             guard !probe.programName.isEmpty, !probe.programName.contains("/"), !probe.programName.contains(".") else {
