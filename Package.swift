@@ -82,7 +82,7 @@ let package = Package(
         // The native backend: the plan shared by generator and runtime, the C generator (clang
         // -target bpf), and the agent's output runtime.
         .target(name: "NativeABI"),
-        .target(name: "NativeBackend", dependencies: ["NativeABI", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo"]),
+        .target(name: "NativeBackend", dependencies: ["NativeABI", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "BPF"]),
         .target(name: "NativeRuntime", dependencies: ["NativeABI", "BPF"]),
         .target(name: "KernelLoader", dependencies: [
             "BPF", "BpftraceSyntax",

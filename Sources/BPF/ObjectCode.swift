@@ -91,6 +91,17 @@ public struct BPFObjectCode: Sendable, Equatable {
     }
 }
 
+/// The functions an executable or shared library defines, for uprobes by name.
+public enum ELFFunctions {
+    /// Every function `path` defines (its symbol table and dynamic symbols), or nil when the
+    /// file cannot be read or is not a 64-bit little-endian ELF file.
+    public static func defined(inFile path: String) -> Set<String>? {
+        guard let data = FileManager.default.contents(atPath: path),
+              let file = try? ELFFile([UInt8](data)) else { return nil }
+        return file.definedFunctions()
+    }
+}
+
 /// The little of ELF64 the code scan needs: section headers, names, symbols, relocations.
 struct ELFFile {
     struct Section {
@@ -185,6 +196,26 @@ struct ELFFile {
             }
         }
         return result
+    }
+
+    /// Names of the functions the file defines, from `.symtab` and `.dynsym` (STT_FUNC and
+    /// STT_GNU_IFUNC symbols with a section): what a uprobe can attach to by name.
+    func definedFunctions() -> Set<String> {
+        var names = Set<String>()
+        for table in sections where (table.type == Self.symtab || table.type == 11 /* SHT_DYNSYM */) && table.type != 8 {
+            guard table.link < sections.count else { continue }
+            let strings = sections[table.link]
+            var at = table.offset
+            while at + 24 <= table.offset + table.size {
+                let kind = bytes[at + 4] & 0xF
+                let sectionIndex = Self.uint16(bytes, at + 6)
+                if (kind == 2 || kind == 10), sectionIndex != 0 {
+                    names.insert(string(in: strings, at: Int(Self.uint32(bytes, at))))
+                }
+                at += 24
+            }
+        }
+        return names
     }
 
     static func uint16(_ b: some Collection<UInt8>, _ at: Int) -> UInt16 {

@@ -101,6 +101,10 @@ enum ProbeSections {
             }
             let ret = ap.kind == .uretprobe
             let binary = try UprobeBinary.resolve(parts[0])
+            // bpftrace 0.17 skips an attach point whose function the file does not define
+            // (ssllatency.bt's `uprobe:libcrypto:rsa_ossl_public_encrypt`: a static function,
+            // stripped) and attaches the others; so does the generator.
+            if !UprobeBinary.defines(binary, function: parts[1]) { return [] }
             return [ProgramTarget(section: (ret ? "uretprobe/" : "uprobe/") + binary + ":" + parts[1], attach: .section,
                                   context: .registers(returnProbe: ret, userMemory: true),
                                   attachPoint: text, shortName: parts[1], nests: false)]

@@ -1,3 +1,4 @@
+import BPF
 import Foundation
 
 /// The file a uprobe's target names, resolved as bpftrace 0.17 resolves it, at generation time:
@@ -41,6 +42,14 @@ enum UprobeBinary {
         }
         throw .unresolved("uprobe target '\(target)' is neither an executable on PATH nor a library "
             + "\(target).so* in the linker cache or \(libraryDirectories.joined(separator: ", "))")
+    }
+
+    /// False only when `binary` is an ELF file that does not define `function` (an unreadable
+    /// or unusual file is left for libbpf to judge). Addresses (`uprobe:/bin/x:0x1234`) pass.
+    static func defines(_ binary: String, function: String) -> Bool {
+        if function.hasPrefix("0x") || function.first?.isNumber == true { return true }
+        guard let functions = ELFFunctions.defined(inFile: binary) else { return true }
+        return functions.contains(function)
     }
 
     /// The first `ldconfig -p` entry for this architecture whose name starts with `<target>.so`.

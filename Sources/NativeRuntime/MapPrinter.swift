@@ -88,8 +88,13 @@ struct MapText {
         var value: Aggregate
     }
 
-    /// The JSON line, or nil for an empty map (bpftrace prints nothing for it).
+    /// The JSON line, or nil for an empty map (bpftrace prints nothing for it) — except a
+    /// `count()` map without keys, which bpftrace 0.17 prints as 0 when empty (never counted,
+    /// or cleared: pidpersec.bt's END), unlike every other empty map (checked with it).
     func line(_ read: [Entry], top: Int = 0, divisor: Int = 0) -> String? {
+        if read.isEmpty, spec.keyFields.isEmpty, spec.value == .count {
+            return JSONText.line(type: lineType, data: "{" + JSONText.quote(spec.displayName) + ": 0}")
+        }
         guard !read.isEmpty else { return nil }
         var entries = order(read)
         if top > 0, entries.count > top { entries = Array(entries.suffix(top)) }

@@ -18,6 +18,8 @@ final class ExtensionOutputTests: XCTestCase {
     func testPrintfTimeAndMapsReadAsBpftracePrintsThem() {
         XCTAssertEqual(render(#"{"type": "printf", "data": "hi 3\n"}"#), "hi 3")
         XCTAssertEqual(render(#"{"type": "time", "data": "23\n"}"#), "23")
+        // join(), as bpftrace 0.17 and the native runtime both print it (no newline in data).
+        XCTAssertEqual(render(#"{"type": "join", "data": "/bin/ls /"}"#), "/bin/ls /")
         XCTAssertEqual(render(#"{"type": "map", "data": {"@n": 1}}"#), "@n: 1")
         XCTAssertEqual(render(#"{"type": "map", "data": {"@c": {"b": 2, "a": 1}}}"#), "@c[a]: 1\n@c[b]: 2")
         XCTAssertEqual(render(#"{"type": "stats", "data": {"@s": {"count": 2, "average": 5, "total": 10}}}"#),

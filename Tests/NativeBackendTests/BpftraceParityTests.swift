@@ -133,6 +133,19 @@ final class BpftraceParityTests: XCTestCase {
         XCTAssertTrue(bash.cSource.contains("SEC(\"uprobe//usr/bin/bash:readline\")") || bash.cSource.contains("SEC(\"uprobe//bin/bash:readline\")"),
                       bash.cSource)
     }
+
+    /// bpftrace 0.17 attaches the attach points whose function the library defines and skips
+    /// the others silently (ssllatency.bt names static libcrypto functions); with none left it
+    /// has nothing to attach. The generator does the same.
+    func testUprobesOnFunctionsTheLibraryLacksAreSkipped() throws {
+        let compiler = NativeCompiler(kernel: NativeFixtures.kernel)
+        let both = try compiler.generate(try NativeFixtures.resolved(
+            "uprobe:libc:kennosuchfunction, uprobe:libc:getaddrinfo { @[probe] = count(); }"))
+        XCTAssertEqual(both.plan.probes.map(\.attachPoint), ["uprobe:libc:getaddrinfo"])
+        XCTAssertThrowsError(try compiler.generate(try NativeFixtures.resolved("uprobe:libc:kennosuchfunction { exit(); }"))) { error in
+            guard case .unresolved = error as? NativeCompileError else { return XCTFail("\(error)") }
+        }
+    }
 }
 
 /// Threads that sleep and wake in a loop: context switches on every CPU while a test stops.

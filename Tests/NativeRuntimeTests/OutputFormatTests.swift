@@ -109,7 +109,13 @@ final class OutputFormatTests: XCTestCase {
                                        .init(key: [.signed(-5)], value: .scalar(.signed(1))),
                                        .init(key: [.signed(-100)], value: .scalar(.signed(1)))]),
                        #"{"type": "map", "data": {"@neg": {"-100": 1, "-5": 1, "3": 1}}}"#)
-        XCTAssertNil(map("e", .count).line([]), "bpftrace prints nothing for an empty map")
+        XCTAssertNil(map("e", keys: [NativeField(offset: 0, type: .integer(bits: 64, signed: true))], .count).line([]),
+                     "bpftrace prints nothing for an empty map")
+        XCTAssertNil(map("s", .sum).line([]))
+        XCTAssertNil(map("h", .hist).line([]))
+        XCTAssertNil(map("v", .value(.integer(bits: 64, signed: true))).line([]))
+        // …but an empty count() without keys prints 0 (bpftrace 0.17: never counted, or cleared).
+        XCTAssertEqual(map("c", .count).line([]), #"{"type": "map", "data": {"@c": 0}}"#)
     }
 
     func testDamagedPlansAreRefusedNotCrashedOn() {
