@@ -90,7 +90,7 @@ let package = Package(
         ]),
         .target(name: "Registry", dependencies: ["SQLite", "KenProto", "Digest", "NativeABI"]),
         .target(name: "AgentCore", dependencies: [
-            "KenRPC", "KenProto", "Registry", "KernelLoader", "BPF", "BpftraceSyntax", "Systemd", "TOML", "Accounts", "KenVersion",
+            "KenRPC", "KenProto", "Registry", "KernelLoader", "BPF", "BpftraceSyntax", "Systemd", "TOML", "Accounts", "KenVersion", "Digest",
             // The native backend: the agent resolves and compiles scripts itself (no Z3, LLM or
             // curl behind any of these).
             "KernelInfo", "BpftraceSemantics", "NativeABI", "NativeBackend", "NativeRuntime",

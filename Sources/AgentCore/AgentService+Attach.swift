@@ -107,7 +107,7 @@ extension AgentService {
             checked = program
             // After the policy check, and on the text it approved: the policy binds a native
             // program exactly as it binds a bpftrace one.
-            choice = try supervisor.builder.choose(program.text, requested: request.backend)
+            choice = try supervisor.builder.choose(program.text, requested: request.backend, uid: peer.uid)
         case .bpfObject:
             guard request.programText.isEmpty else { throw RPCStatusError(.invalidArgument, "an object attach carries no script text") }
             guard request.backend == .unspecified else {

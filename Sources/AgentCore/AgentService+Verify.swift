@@ -25,7 +25,7 @@ extension AgentService {
             guard request.object.isEmpty else { throw RPCStatusError(.invalidArgument, "a bpftrace verify carries no object bytes") }
             // The policy first, on the script as given; then the backend that would run it.
             let checked = try checkScript(request.programText)
-            choice = try supervisor.builder.choose(checked.text, requested: request.backend)
+            choice = try supervisor.builder.choose(checked.text, requested: request.backend, uid: peer.uid)
             if choice?.artifact != nil {
                 script = checked
             } else {

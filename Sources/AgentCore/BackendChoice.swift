@@ -41,6 +41,8 @@ struct NativeBuilder: Sendable {
     static let forcedReason = "requested with --backend bpftrace"
 
     var clangPath = "/usr/bin/clang"
+    /// Objects compiled for recent verify-only and attach calls (see `NativeArtifactCache`).
+    let cache = NativeArtifactCache()
 
     /// Resolves `text` (the checked script as the agent prepared it: annotations stripped) against
     /// this kernel and compiles it. Never throws: what cannot run natively is a bpftrace choice
@@ -74,21 +76,31 @@ struct NativeBuilder: Sendable {
         }
     }
 
-    /// The backend for a request: `BPFTRACE` is forced, `NATIVE` must compile (else the reason is
-    /// the caller's error), `UNSPECIFIED` falls back to bpftrace.
-    func choose(_ text: String, requested: Ken_V1_Backend) throws(RPCStatusError) -> BackendChoice {
+    /// `compile`, reusing the object compiled for the same caller, text and kernel a moment ago
+    /// (a verify-only before its attach).
+    func compile(_ text: String, uid: UInt32) -> BackendChoice {
+        let key = NativeArtifactCache.key(text: text, uid: uid)
+        if let cached = cache.artifact(for: key) { return .native(cached) }
+        let choice = compile(text)
+        if let artifact = choice.artifact { cache.store(artifact, for: key) }
+        return choice
+    }
+
+    /// The backend for a request from `uid`: `BPFTRACE` is forced, `NATIVE` must compile (else
+    /// the reason is the caller's error), `UNSPECIFIED` falls back to bpftrace.
+    func choose(_ text: String, requested: Ken_V1_Backend, uid: UInt32) throws(RPCStatusError) -> BackendChoice {
         switch requested {
         case .bpftrace:
             return .bpftrace(reason: Self.forcedReason, note: nil)
         case .native:
-            let choice = compile(text)
+            let choice = compile(text, uid: uid)
             if case let .bpftrace(reason, note) = choice {
                 throw RPCStatusError(.failedPrecondition, "the script cannot run on the native backend: \(reason)",
                                      detail: note ?? "", hint: "leave out --backend native to run it on bpftrace")
             }
             return choice
         case .unspecified:
-            return compile(text)
+            return compile(text, uid: uid)
         case .UNRECOGNIZED(let value):
             throw RPCStatusError(.invalidArgument, "unknown backend \(value)", hint: "use native or bpftrace")
         }

@@ -226,12 +226,8 @@ extension ExtensionSupervisor {
             }
             why += "; regenerated for kernel \(release)"
         }
-        notes(record.id).append("not running after agent restart (\(why)); starting again")
-        do {
-            _ = try await startNative(record, artifact: artifact, restarts: record.restarts + 1)
-            return ReconcileOutcome(id: record.id, action: .restarted, reason: why)
-        } catch {
-            return ReconcileOutcome(id: record.id, action: .failed, reason: "\(why); starting again failed: \(error)")
+        return await startAgain(record, why: why) {
+            _ = try await self.startNative(record, artifact: artifact, restarts: record.restarts + 1)
         }
     }
 

@@ -95,9 +95,17 @@ extension ExtensionSupervisor {
                 why = "\(error)"
             }
         }
+        return await startAgain(record, why: why) {
+            _ = try await self.startScript(record, unsafe: unsafe, restarts: record.restarts + 1)
+        }
+    }
+
+    /// Starts an extension that was not running after an agent restart (`why`), noting it, with
+    /// either backend's `start`.
+    func startAgain(_ record: ExtensionRecord, why: String, start: () async throws -> Void) async -> ReconcileOutcome {
         notes(record.id).append("not running after agent restart (\(why)); starting again")
         do {
-            _ = try await startScript(record, unsafe: unsafe, restarts: record.restarts + 1)
+            try await start()
             return ReconcileOutcome(id: record.id, action: .restarted, reason: why)
         } catch {
             return ReconcileOutcome(id: record.id, action: .failed, reason: "\(why); starting again failed: \(error)")

@@ -136,23 +136,37 @@ final class SystemdContainerTests: XCTestCase {
         }
         lap("notify and watchdog")
 
-        // 7. A tracepoint extension attached through kenc, and kept across an agent restart.
+        // 7. Tracepoint extensions attached through kenc and kept across an agent restart: one
+        // on the native backend (the package's clang; no bpftrace process, pins adopted), one
+        // forced onto bpftrace (its child adopted).
         try "tracepoint:syscalls:sys_enter_openat\n{\n  @opens[comm] = count();\n}\n"
             .write(toFile: container.hostPath("/root/opens.bt"), atomically: true, encoding: .utf8)
         let attach = try container.sh("kenc attach /root/opens.bt --name opens", timeout: 60)
         XCTAssertEqual(attach.status, 0, "kenc attach: \(attach.stdout)\(attach.stderr)")
         let id = attach.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let native = try container.sh("kenc show \(id); echo pids=$(pgrep -x bpftrace | tr '\\n' ' ')")
+        let backendLine = native.stdout.split(separator: "\n").first { $0.hasPrefix("backend:") } ?? ""
+        XCTAssertEqual(backendLine.split(separator: " ").last, "native", "the extension runs natively:\n\(native.stdout)")
+        XCTAssertEqual(native.stdout.components(separatedBy: "pids=").last?.trimmingCharacters(in: .whitespacesAndNewlines), "",
+                       "no bpftrace process runs it:\n\(native.stdout)")
+        let forced = try container.sh("kenc attach /root/opens.bt --name opens-bt --backend bpftrace", timeout: 60)
+        XCTAssertEqual(forced.status, 0, "kenc attach --backend bpftrace: \(forced.stdout)\(forced.stderr)")
+        let forcedID = forced.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let listed = try container.sh("kenc list; echo pids=$(pgrep -x bpftrace | tr '\\n' ' ')")
-        XCTAssertTrue(listed.stdout.contains("\(id)  opens") && listed.stdout.contains("attached"), listed.stdout)
+        XCTAssertTrue(listed.stdout.contains("\(id)  opens") && listed.stdout.contains("\(forcedID)  opens-bt"), listed.stdout)
         let pids = listed.stdout.components(separatedBy: "pids=").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        XCTAssertFalse(pids.isEmpty, "a bpftrace child runs the extension")
+        XCTAssertFalse(pids.isEmpty, "a bpftrace child runs the forced extension")
         let restart = try container.sh("""
             systemctl restart ken-agent.service && kenc list && echo pids=$(pgrep -x bpftrace | tr '\\n' ' ')
             """, timeout: 60)
         XCTAssertEqual(restart.status, 0, restart.stdout + restart.stderr)
-        XCTAssertTrue(restart.stdout.contains("\(id)  opens") && restart.stdout.contains("attached"), restart.stdout)
+        let rows = restart.stdout.split(separator: "\n").map(String.init)
+        XCTAssertTrue(rows.contains { $0.contains("\(id)  opens") && $0.contains("attached") && $0.contains("native") }, restart.stdout)
+        XCTAssertTrue(rows.contains { $0.contains("\(forcedID)  opens-bt") && $0.contains("attached") && $0.contains("bpftrace") }, restart.stdout)
         XCTAssertEqual(restart.stdout.components(separatedBy: "pids=").last?.trimmingCharacters(in: .whitespacesAndNewlines), pids,
                        "the same bpftrace child, adopted by the new agent")
+        let counted = try container.sh("cat /etc/hostname >/dev/null; kenc detach \(id) && kenc logs \(id)", timeout: 60)
+        XCTAssertTrue(counted.stdout.contains("@opens["), "the native extension's maps, printed at detach:\n\(counted.stdout)\(counted.stderr)")
         lap("attach and restart")
 
         // 8. A prompt through kend as user ken: offline library, verified, attached by the agent.
