@@ -82,10 +82,11 @@ let package = Package(
         // The native backend: the plan shared by generator and runtime, the C generator (clang
         // -target bpf), and the agent's output runtime.
         .target(name: "NativeABI"),
-        .target(name: "NativeBackend", dependencies: ["NativeABI", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "BPF"]),
+        .target(name: "NativeBackend", dependencies: ["NativeABI", "BpftraceSyntax", "BpftraceSemantics", "KernelInfo", "BPF", "Spawn"]),
         .target(name: "NativeRuntime", dependencies: ["NativeABI", "BPF"]),
+        .target(name: "Spawn"),
         .target(name: "KernelLoader", dependencies: [
-            "BPF", "BpftraceSyntax",
+            "BPF", "BpftraceSyntax", "Spawn",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Registry", dependencies: ["SQLite", "KenProto", "Digest", "NativeABI"]),
