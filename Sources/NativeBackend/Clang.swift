@@ -1,4 +1,5 @@
 import Foundation
+import Spawn
 
 /// Runs clang on generated C: no shell, a time limit, and clang's own diagnostics when it fails.
 ///
@@ -6,11 +7,12 @@ import Foundation
 /// rather than on stdin: a clang that exits before reading its input (a crash, a fatal error, a
 /// wrong path) then cannot make the caller write into a closed pipe, so there is no SIGPIPE to
 /// ignore or catch, whatever the caller's signal dispositions (the agent ignores SIGPIPE;
-/// tests and ken-bench do not). The object still comes back on stdout.
+/// tests and ken-bench do not). The object and clang's messages are files in that directory.
 struct Clang: Sendable {
     var path: String
     var timeout: TimeInterval = 30
 
+    /// `-o -` is replaced by the object's path in the private directory.
     static let options = ["-target", "bpf", "-O2", "-g", "-c", "-x", "c", "-o", "-",
                           "-Wno-unused-value", "-Wno-unused-variable", "-fno-stack-protector"]
 
@@ -27,39 +29,31 @@ struct Clang: Sendable {
         do { try Data(source.utf8).write(to: URL(fileURLWithPath: file)) } catch {
             throw .clang("cannot write the generated C to \(file): \(error)")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = Self.options + [file]
-        let output = Pipe(), errors = Pipe()
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = errors
-        do { try process.run() } catch { throw .clang("cannot run \(path): \(error)") }
-
-        let group = DispatchGroup()
-        let collected = Collected()
-        group.enter()
-        DispatchQueue.global().async {
-            collected.setObject(output.fileHandleForReading.readDataToEndOfFile())
-            group.leave()
+        let object = directory + "/program.o", log = directory + "/clang.log"
+        defer {
+            unlink(object)
+            unlink(log)
         }
-        group.enter()
-        DispatchQueue.global().async {
-            collected.setLog(errors.fileHandleForReading.readDataToEndOfFile())
-            group.leave()
+        // posix_spawn with files for stdio (`Spawn`): no pipes, no reader threads, and no
+        // Foundation `Process` (whose CFSocket needs a socket pair the agent's sandbox refuses).
+        let pid: pid_t
+        do {
+            pid = try Spawn.start(executable: path, arguments: Self.options.map { $0 == "-" ? object : $0 } + [file],
+                                  environment: ["PATH=/usr/bin:/bin"], stdin: .devNull, stdout: .devNull, stderr: .truncate(log))
+        } catch { throw .clang("cannot run \(path): \(error)") }
+        let outcome = Spawn.wait(pid, seconds: timeout)
+        let bytes = FileManager.default.contents(atPath: object) ?? Data()
+        let text = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        switch outcome {
+        case .timedOut: throw .clang("clang did not finish in \(Int(timeout)) s")
+        case let .signaled(signal): throw .clang(text.isEmpty ? "clang was killed by signal \(signal)" : text)
+        case let .exited(status):
+            guard status == 0, !bytes.isEmpty else {
+                throw .clang(text.isEmpty ? "clang exited with status \(status)" : text)
+            }
         }
-        if group.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()
-            process.waitUntilExit()
-            throw .clang("clang did not finish in \(Int(timeout)) s")
-        }
-        process.waitUntilExit()
-        let (object, log) = collected.values
-        guard process.terminationReason == .exit, process.terminationStatus == 0, !object.isEmpty else {
-            let text = String(decoding: log, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw .clang(text.isEmpty ? "clang exited with status \(process.terminationStatus)" : text)
-        }
-        return [UInt8](object)
+        return [UInt8](bytes)
     }
 
     /// A fresh directory only this user can read (`mkdtemp` creates it 0700).
@@ -72,15 +66,4 @@ struct Clang: Sendable {
         guard let made else { throw .clang("cannot create a private directory for clang: \(String(cString: strerror(errno)))") }
         return made
     }
-}
-
-/// clang's stdout and stderr contents, written from the reader threads.
-private final class Collected: @unchecked Sendable {
-    private let lock = NSLock()
-    private var object = Data()
-    private var log = Data()
-
-    func setObject(_ d: Data) { lock.lock(); object = d; lock.unlock() }
-    func setLog(_ d: Data) { lock.lock(); log = d; lock.unlock() }
-    var values: (Data, Data) { lock.lock(); defer { lock.unlock() }; return (object, log) }
 }
