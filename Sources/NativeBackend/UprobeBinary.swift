@@ -1,5 +1,6 @@
 import BPF
 import Foundation
+import Spawn
 
 /// The file a uprobe's target names, resolved as bpftrace 0.17 resolves it, at generation time:
 /// libbpf needs an absolute path in the section (a bare `libssl` fails to attach with "failed to
@@ -38,7 +39,8 @@ enum UprobeBinary {
         if let path = cachedLibrary(target, in: linkerCache()) { return path }
         for directory in libraryDirectories {
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
-            if let name = names.first(where: { $0.hasPrefix(target + ".so") }) { return directory + "/" + name }
+            // `libc.so` is often a linker script: only ELF files count.
+            if let name = names.first(where: { $0.hasPrefix(target + ".so") && isELF(directory + "/" + $0) }) { return directory + "/" + name }
         }
         throw .unresolved("uprobe target '\(target)' is neither an executable on PATH nor a library "
             + "\(target).so* in the linker cache or \(libraryDirectories.joined(separator: ", "))")
@@ -50,6 +52,12 @@ enum UprobeBinary {
         if function.hasPrefix("0x") || function.first?.isNumber == true { return true }
         guard let functions = ELFFunctions.defined(inFile: binary) else { return true }
         return functions.contains(function)
+    }
+
+    static func isELF(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: 4)) == Data([0x7F, 0x45, 0x4C, 0x46])
     }
 
     /// The first `ldconfig -p` entry for this architecture whose name starts with `<target>.so`.
@@ -69,16 +77,17 @@ enum UprobeBinary {
     /// `ldconfig -p`'s listing of the dynamic linker's cache; empty when ldconfig is missing.
     static func linkerCache() -> String {
         guard let ldconfig = ["/usr/sbin/ldconfig", "/sbin/ldconfig"].first(where: FileManager.default.isExecutableFile) else { return "" }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ldconfig)
-        process.arguments = ["-p"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return "" }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        // Spawn, not Foundation's Process (see Clang): the listing goes to a private file.
+        guard let directory = try? Clang.privateDirectory() else { return "" }
+        let listing = directory + "/ldconfig.txt"
+        defer {
+            unlink(listing)
+            rmdir(directory)
+        }
+        guard let pid = try? Spawn.start(executable: ldconfig, arguments: ["-p"], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+                                         stdin: .devNull, stdout: .truncate(listing), stderr: .devNull),
+              Spawn.wait(pid, seconds: 10) == .exited(0) else { return "" }
+        let data = FileManager.default.contents(atPath: listing) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 }
