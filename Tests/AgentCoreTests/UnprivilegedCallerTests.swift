@@ -237,7 +237,8 @@ final class UnprivilegedCallerTests: XCTestCase {
         let agent = try await agent("[attach]\ngroups = [\"\(users.group)\"]\n")
         // Many kprobes: bpftrace takes a while to attach them, long enough to kill the agent.
         let script = try agent.file("slow.bt", Data("kprobe:vfs_* { @[func] = count(); } kprobe:tcp_* { @[func] = count(); }\n".utf8))
-        let caller = user.process(AgentProcess.kenc, ["attach", "--verify-only", script, "--agent-socket", agent.socket])
+        // A bpftrace verify child is what must die with the agent (a native verify-only starts none).
+        let caller = user.process(AgentProcess.kenc, ["attach", "--verify-only", "--backend", "bpftrace", script, "--agent-socket", agent.socket])
         caller.standardOutput = FileHandle.nullDevice
         caller.standardError = FileHandle.nullDevice
         try caller.run()
